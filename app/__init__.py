@@ -1,0 +1,84 @@
+"""OCOP Trace: traceability and QR stamps for Vietnamese OCOP cooperatives."""
+from pathlib import Path
+
+from flask import Flask
+
+from app import database  # noqa: F401  (registers the SQLite engine settings)
+from app.config import ROOT, Config, config_from_env
+from app.extensions import babel, csrf, db, limiter, login_manager, migrate
+
+
+def create_app(config: type[Config] | None = None) -> Flask:
+    config = config or config_from_env()
+    app = Flask(
+        __name__,
+        instance_path=config.INSTANCE_PATH,
+        template_folder=str(ROOT / "templates"),
+        static_folder=str(ROOT / "static"),
+    )
+    register_config(app, config)
+    register_extensions(app)
+    register_blueprints(app)
+    register_template_helpers(app)
+    register_errorhandlers(app)
+    register_commands(app)
+    return app
+
+
+def register_config(app: Flask, config: type[Config]) -> None:
+    config.load_secret()
+    app.config.from_object(config)
+    Path(app.config["UPLOAD_FOLDER"]).mkdir(parents=True, exist_ok=True)
+
+
+def register_extensions(app: Flask) -> None:
+    from app import models  # noqa: F401  (tables must be known to the metadata)
+    from app.i18n import select_locale
+    from app.services.accounts import load_user
+
+    db.init_app(app)
+    migrate.init_app(app, db, directory=str(ROOT / "migrations"), render_as_batch=True)
+    csrf.init_app(app)
+    limiter.init_app(app)
+    babel.init_app(app, locale_selector=select_locale)
+    login_manager.init_app(app)
+    login_manager.user_loader(load_user)
+    login_manager.login_view = "auth.sign_in"
+    login_manager.login_message = None
+    login_manager.session_protection = "strong"
+
+
+def register_blueprints(app: Flask) -> None:
+    from app.admin import bp as admin_bp
+    from app.api import bp as api_bp
+    from app.auth import bp as auth_bp
+    from app.commune import bp as commune_bp
+    from app.coop import bp as coop_bp
+    from app.public import bp as public_bp
+
+    app.register_blueprint(public_bp)
+    app.register_blueprint(auth_bp)
+    app.register_blueprint(coop_bp, url_prefix="/coop")
+    app.register_blueprint(commune_bp, url_prefix="/commune")
+    app.register_blueprint(admin_bp, url_prefix="/admin")
+    app.register_blueprint(api_bp, url_prefix="/api")
+
+
+def register_template_helpers(app: Flask) -> None:
+    from app import i18n
+
+    app.jinja_env.filters["vndate"] = i18n.format_day
+    app.jinja_env.filters["vndatetime"] = i18n.format_moment
+    app.context_processor(i18n.template_globals)
+
+
+def register_errorhandlers(app: Flask) -> None:
+    from app.errors import register
+
+    register(app)
+
+
+def register_commands(app: Flask) -> None:
+    from app.cli import register
+
+    register(app)

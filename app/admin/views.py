@@ -1,0 +1,66 @@
+from flask import flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _, lazy_gettext as _l
+from flask_login import current_user
+
+from app.admin import bp
+from app.admin.forms import ROLE_LABELS, UserForm
+from app.coop.forms import CooperativeForm
+from app.coop.views import form_page, saved
+from app.services import accounts, cooperatives
+from app.services.errors import RuleViolation
+from app.services.geo import resolve_commune
+
+
+@bp.route("/")
+def index():
+    return render_template(
+        "admin/index.html",
+        cooperatives=cooperatives.list_cooperatives(),
+        users=accounts.list_users(),
+        role_labels=ROLE_LABELS,
+    )
+
+
+@bp.route("/cooperatives/new", methods=["GET", "POST"])
+def new_cooperative():
+    form = CooperativeForm()
+    if form.validate_on_submit() and saved(form, lambda: cooperatives.create_cooperative(form.values(), current_user.id)):
+        flash(_("Cooperative created."), "success")
+        return redirect(url_for(".index"))
+    return form_page("admin/cooperative_form.html", form)
+
+
+def _commune_codes(typed: str) -> list[int]:
+    codes = []
+    for label in filter(None, (part.strip() for part in typed.replace("\n", ";").split(";"))):
+        found, _candidates = resolve_commune(label)
+        if found is None:
+            raise RuleViolation("communes", _l("No single commune matches “%(name)s”.", name=label))
+        codes.append(found.code)
+    return codes
+
+
+@bp.route("/users/new", methods=["GET", "POST"])
+def new_user():
+    form = UserForm()
+    form.cooperative_id.choices = [("", "—")] + [(c.id, c.name) for c in cooperatives.list_cooperatives()]
+    if form.validate_on_submit():
+        def create():
+            return accounts.create_user(
+                commune_codes=_commune_codes(form.communes.data or ""), actor_id=current_user.id, **form.values()
+            )
+        if saved(form, create):
+            flash(_("Account created."), "success")
+            return redirect(url_for(".index"))
+    return form_page("admin/user_form.html", form)
+
+
+@bp.route("/users/<int:user_id>/disabled", methods=["POST"])
+def set_user_disabled(user_id: int):
+    disable = request.form.get("disabled") == "1"
+    if user_id == current_user.id and disable:
+        flash(_("You cannot disable your own account."), "error")
+    else:
+        accounts.set_disabled(user_id, disable, current_user.id)
+        flash(_("Account disabled.") if disable else _("Account enabled."), "success")
+    return redirect(url_for(".index"))

@@ -1,0 +1,15 @@
+"""Commune staff: cooperatives and listings in the officer's own communes."""
+from flask import Blueprint
+
+from app.guards import require_role
+from app.models import Role
+
+bp = Blueprint("commune", __name__)
+
+
+@bp.before_request
+def officers_only():
+    return require_role(Role.OFFICER)
+
+
+from app.commune import views  # noqa: E402,F401

@@ -1,0 +1,22 @@
+"""The cooperative dashboard: only signed-in members, only their own cooperative's data."""
+from flask import Blueprint
+
+from app.guards import require_role
+from app.models import Role
+
+bp = Blueprint("coop", __name__)
+
+
+@bp.before_request
+def members_only():
+    return require_role(Role.MEMBER)
+
+
+@bp.context_processor
+def diary_labels():
+    from app.coop.forms import EVENT_LABELS
+
+    return {"kind_labels": EVENT_LABELS}
+
+
+from app.coop import views  # noqa: E402,F401

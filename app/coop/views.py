@@ -1,0 +1,191 @@
+from flask import flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_login import current_user
+
+from app.coop import bp
+from app.coop.forms import CertificationForm, CooperativeForm, EventForm, ProductForm, BatchForm
+from app.services import batches, cooperatives, products
+from app.extensions import db
+from app.services.errors import RuleViolation
+from app.services.geo import commune_label
+
+
+def coop_id() -> int:
+    return current_user.cooperative_id
+
+
+def upload(name: str):
+    """The uploaded file for a form field, or None when the user chose none."""
+    file = request.files.get(name)
+    return file if file and file.filename else None
+
+
+def saved(form, action):
+    """Run a service call; a refused rule becomes a field error instead of a crash."""
+    try:
+        return action()
+    except RuleViolation as violation:
+        db.session.rollback()
+        form.add_error(violation)
+        return None
+
+
+def form_page(template: str, form, **context):
+    return render_template(template, form=form, **context), 422 if form.errors or form.form_errors else 200
+
+
+@bp.route("/")
+def dashboard():
+    return render_template(
+        "coop/dashboard.html",
+        cooperative=cooperatives.get_cooperative(coop_id()),
+        products=products.list_products(coop_id(), include_archived=True),
+        batches=batches.list_batches(coop_id())[:10],
+    )
+
+
+@bp.route("/profile", methods=["GET", "POST"])
+def profile():
+    coop = cooperatives.get_cooperative(coop_id())
+    form = CooperativeForm(obj=coop)
+    if request.method == "GET":
+        form.commune.data = commune_label(coop.commune)
+    if form.validate_on_submit() and saved(form, lambda: cooperatives.update_cooperative(coop.id, form.values(), current_user.id, upload("logo"))):
+        flash(_("Saved."), "success")
+        return redirect(url_for(".profile"))
+    return form_page("coop/profile.html", form, cooperative=coop)
+
+
+@bp.route("/products/new", methods=["GET", "POST"])
+def new_product():
+    form = ProductForm()
+    if form.validate_on_submit():
+        product = saved(form, lambda: products.create_product(coop_id(), form.values(), current_user.id, upload("photo")))
+        if product:
+            flash(_("Product saved."), "success")
+            return redirect(url_for(".product", product_id=product.id))
+    return form_page("coop/product_form.html", form, product=None)
+
+
+@bp.route("/products/<int:product_id>")
+def product(product_id: int):
+    item = products.get_product(coop_id(), product_id)
+    return render_template(
+        "coop/product.html",
+        product=item,
+        batches=batches.list_batches(coop_id(), product_id),
+        cert_form=CertificationForm(formdata=None),
+    )
+
+
+@bp.route("/products/<int:product_id>/edit", methods=["GET", "POST"])
+def edit_product(product_id: int):
+    item = products.get_product(coop_id(), product_id)
+    form = ProductForm(obj=item)
+    if request.method == "GET":
+        form.ocop_stars.data = item.ocop_stars
+    if form.validate_on_submit() and saved(form, lambda: products.update_product(coop_id(), product_id, form.values(), current_user.id, upload("photo"))):
+        flash(_("Product saved."), "success")
+        return redirect(url_for(".product", product_id=product_id))
+    return form_page("coop/product_form.html", form, product=item)
+
+
+@bp.route("/products/<int:product_id>/archive", methods=["POST"])
+def archive_product(product_id: int):
+    archive = request.form.get("archived", "1") == "1"
+    products.set_archived(coop_id(), product_id, archive, current_user.id)
+    flash(_("Product archived.") if archive else _("Product restored."), "success")
+    return redirect(url_for(".product", product_id=product_id))
+
+
+@bp.route("/products/<int:product_id>/photos/<int:photo_id>/delete", methods=["POST"])
+def delete_product_photo(product_id: int, photo_id: int):
+    products.remove_photo(coop_id(), product_id, photo_id, current_user.id)
+    flash(_("Photo removed."), "success")
+    return redirect(url_for(".edit_product", product_id=product_id))
+
+
+@bp.route("/products/<int:product_id>/certifications", methods=["POST"])
+def add_certification(product_id: int):
+    item = products.get_product(coop_id(), product_id)
+    form = CertificationForm()
+    if form.validate_on_submit():
+        products.add_certification(coop_id(), product_id, form.values(), current_user.id)
+        flash(_("Certification added."), "success")
+        return redirect(url_for(".product", product_id=product_id))
+    page = render_template("coop/product.html", product=item, batches=batches.list_batches(coop_id(), product_id), cert_form=form)
+    return page, 422
+
+
+@bp.route("/products/<int:product_id>/certifications/<int:cert_id>/delete", methods=["POST"])
+def delete_certification(product_id: int, cert_id: int):
+    products.remove_certification(coop_id(), product_id, cert_id, current_user.id)
+    flash(_("Certification removed."), "success")
+    return redirect(url_for(".product", product_id=product_id))
+
+
+@bp.route("/products/<int:product_id>/batches/new", methods=["GET", "POST"])
+def new_batch(product_id: int):
+    item = products.get_product(coop_id(), product_id)
+    form = BatchForm()
+    if request.method == "GET":
+        form.unit.data = "kg"
+    if form.validate_on_submit():
+        batch = saved(form, lambda: batches.create_batch(coop_id(), product_id, form.values(), current_user.id))
+        if batch:
+            flash(_("Batch saved."), "success")
+            return redirect(url_for(".batch", batch_id=batch.id))
+    return form_page("coop/batch_form.html", form, product=item, batch=None)
+
+
+@bp.route("/batches/<int:batch_id>")
+def batch(batch_id: int):
+    item = batches.get_batch(coop_id(), batch_id)
+    return render_template("coop/batch.html", batch=item, product=item.product)
+
+
+@bp.route("/batches/<int:batch_id>/edit", methods=["GET", "POST"])
+def edit_batch(batch_id: int):
+    item = batches.get_batch(coop_id(), batch_id)
+    form = BatchForm(obj=item)
+    if form.validate_on_submit() and saved(form, lambda: batches.update_batch(coop_id(), batch_id, form.values(), current_user.id)):
+        flash(_("Batch saved."), "success")
+        return redirect(url_for(".batch", batch_id=batch_id))
+    return form_page("coop/batch_form.html", form, product=item.product, batch=item)
+
+
+@bp.route("/batches/<int:batch_id>/delete", methods=["POST"])
+def delete_batch(batch_id: int):
+    product_id = batches.get_batch(coop_id(), batch_id).product_id
+    batches.delete_batch(coop_id(), batch_id)
+    flash(_("Batch deleted."), "success")
+    return redirect(url_for(".product", product_id=product_id))
+
+
+@bp.route("/batches/<int:batch_id>/events/new", methods=["GET", "POST"])
+def new_event(batch_id: int):
+    item = batches.get_batch(coop_id(), batch_id)
+    form = EventForm()
+    if request.method == "GET" and request.args.get("kind") in {k for k, _ in form.kind.choices}:
+        form.kind.data = request.args["kind"]
+    if form.validate_on_submit() and saved(form, lambda: batches.add_event(coop_id(), batch_id, form.values(), current_user.id, upload("photo"))):
+        flash(_("Diary entry saved."), "success")
+        return redirect(url_for(".batch", batch_id=batch_id))
+    return form_page("coop/event_form.html", form, batch=item, event=None)
+
+
+@bp.route("/batches/<int:batch_id>/events/<int:event_id>/edit", methods=["GET", "POST"])
+def edit_event(batch_id: int, event_id: int):
+    event = batches.get_event(coop_id(), batch_id, event_id)
+    form = EventForm(obj=event)
+    if form.validate_on_submit() and saved(form, lambda: batches.update_event(coop_id(), batch_id, event_id, form.values(), current_user.id, upload("photo"))):
+        flash(_("Diary entry saved."), "success")
+        return redirect(url_for(".batch", batch_id=batch_id))
+    return form_page("coop/event_form.html", form, batch=event.batch, event=event)
+
+
+@bp.route("/batches/<int:batch_id>/events/<int:event_id>/delete", methods=["POST"])
+def delete_event(batch_id: int, event_id: int):
+    batches.delete_event(coop_id(), batch_id, event_id)
+    flash(_("Diary entry deleted."), "success")
+    return redirect(url_for(".batch", batch_id=batch_id))

@@ -1,0 +1,28 @@
+"""Engine settings that make SQLite behave under a multi-worker web server."""
+from sqlalchemy import event
+from sqlalchemy.engine import Engine
+
+SQLITE_BUSY_TIMEOUT_MS = 10_000
+
+
+@event.listens_for(Engine, "connect")
+def _configure_sqlite(dbapi_connection, _record) -> None:
+    if type(dbapi_connection).__module__ != "sqlite3":
+        return
+    # Let SQLAlchemy, not the driver, issue BEGIN, so that we can make it BEGIN IMMEDIATE below.
+    dbapi_connection.isolation_level = None
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
+    cursor.execute("PRAGMA synchronous=NORMAL")
+    cursor.close()
+
+
+@event.listens_for(Engine, "begin")
+def _begin_immediate(conn) -> None:
+    # A deferred transaction that reads and then writes cannot wait for another writer: SQLite
+    # answers "database is locked" at once. Taking the write lock at BEGIN makes the busy
+    # timeout apply, so two gunicorn workers queue instead of failing.
+    if conn.dialect.name == "sqlite":
+        conn.exec_driver_sql("BEGIN IMMEDIATE")

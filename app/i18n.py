@@ -1,0 +1,40 @@
+"""Language choice and the date formats users expect (dd/mm/yyyy in Vietnamese)."""
+from datetime import date, datetime, timezone
+
+from flask import current_app, request, session
+from flask_babel import format_date, format_datetime, get_locale
+
+LANGUAGE_NAMES = {"vi": "Tiếng Việt", "en": "English"}
+
+
+def select_locale() -> str:
+    chosen = session.get("lang")
+    if chosen in current_app.config["LANGUAGES"]:
+        return chosen
+    return current_app.config["BABEL_DEFAULT_LOCALE"]
+
+
+def format_day(value: date | None) -> str:
+    if value is None:
+        return ""
+    if str(get_locale()) == "vi":
+        return value.strftime("%d/%m/%Y")
+    return format_date(value, "medium")
+
+
+def format_moment(value: datetime | None) -> str:
+    """A stored UTC time shown in Vietnam's time zone."""
+    if value is None:
+        return ""
+    aware = value.replace(tzinfo=timezone.utc) if value.tzinfo is None else value
+    if str(get_locale()) == "vi":
+        return format_datetime(aware, "dd/MM/yyyy HH:mm")
+    return format_datetime(aware, "medium")
+
+
+def template_globals() -> dict:
+    return {
+        "current_lang": str(get_locale()),
+        "language_names": LANGUAGE_NAMES,
+        "request_path": request.full_path.rstrip("?") if request else "/",
+    }

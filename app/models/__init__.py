@@ -1,0 +1,11 @@
+"""Database models. Import from here so every table is registered with the metadata."""
+from app.models.batch import Batch, BatchStatus, DiaryEvent, EventKind
+from app.models.cooperative import Cooperative
+from app.models.geo import Commune, Province
+from app.models.product import Certification, Product, ProductPhoto
+from app.models.user import Role, User, officer_communes
+
+__all__ = [
+    "Batch", "BatchStatus", "Certification", "Commune", "Cooperative", "DiaryEvent", "EventKind",
+    "Product", "ProductPhoto", "Province", "Role", "User", "officer_communes",
+]

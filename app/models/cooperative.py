@@ -1,0 +1,24 @@
+from typing import Optional
+
+from sqlalchemy import ForeignKey, String, Text
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from app.extensions import db
+from app.models.geo import Commune
+from app.models.mixins import Tracked
+
+
+class Cooperative(Tracked, db.Model):
+    __tablename__ = "cooperatives"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(200))
+    registration_no: Mapped[str] = mapped_column(String(40), unique=True)
+    commune_code: Mapped[int] = mapped_column(ForeignKey("communes.code"), index=True)
+    address_line: Mapped[str] = mapped_column(String(200), default="")
+    phone: Mapped[str] = mapped_column(String(20), default="")
+    email: Mapped[str] = mapped_column(String(254), default="")
+    representative: Mapped[str] = mapped_column(String(120), default="")
+    logo: Mapped[Optional[str]] = mapped_column(String(64))
+    description: Mapped[str] = mapped_column(Text, default="")
+
+    commune: Mapped[Commune] = relationship(lazy="joined")

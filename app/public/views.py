@@ -1,0 +1,29 @@
+from flask import abort, current_app, redirect, render_template, request, send_file, session, url_for
+
+from app.auth.views import safe_next
+from app.public import bp
+from app.services.photos import photo_path
+
+ONE_YEAR = 365 * 24 * 3600
+
+
+@bp.route("/")
+def home():
+    return render_template("public/home.html")
+
+
+@bp.route("/media/<name>.jpg")
+def photo(name: str):
+    path = photo_path(name, thumbnail=request.args.get("size") == "thumb")
+    if path is None:
+        abort(404)
+    # Names are random and never reused, so a photo can be cached for good.
+    return send_file(path, mimetype="image/jpeg", max_age=ONE_YEAR, conditional=True)
+
+
+@bp.route("/language", methods=["POST"])
+def set_language():
+    lang = request.form.get("lang")
+    if lang in current_app.config["LANGUAGES"]:
+        session["lang"] = lang
+    return redirect(safe_next(request.form.get("next")) or url_for(".home"))

@@ -1,0 +1,14 @@
+"""Marshmallow schemas for the JSON API, kept apart from the models."""
+from marshmallow import Schema, fields
+
+
+class CommuneSchema(Schema):
+    code = fields.Integer()
+    name = fields.String()
+    province = fields.Function(lambda c: c.province.name)
+    label = fields.Function(lambda c: f"{c.name}, {c.province.name}")
+
+
+class CommuneQuerySchema(Schema):
+    q = fields.String(required=True, validate=lambda s: 1 <= len(s.strip()) <= 80)
+    limit = fields.Integer(load_default=20, validate=lambda n: 1 <= n <= 50)

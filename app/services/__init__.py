@@ -1,0 +1,1 @@
+"""Business rules: plain functions that take ids and values, do the work and own the commit."""

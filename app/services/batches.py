@@ -1,0 +1,137 @@
+"""Batches (lots) and their production diary, scoped by the caller's cooperative id."""
+from datetime import date, timedelta
+
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import select
+
+from app.extensions import db
+from app.models import Batch, DiaryEvent, EventKind, Product
+from app.services import photos
+from app.services.errors import NotFound, RuleViolation
+from app.services.products import get_product
+from app.services.records import assign, create
+
+FIELDS = (
+    "lot_code", "harvest_date", "packing_date", "best_before", "quantity", "unit",
+    "growing_area", "notes",
+)
+EVENT_FIELDS = ("event_date", "kind", "description", "input_used", "dose", "phi_days", "done_by")
+
+
+def date_order_errors(harvest: date | None, packing: date | None, best_before: date | None) -> dict[str, str]:
+    """Field errors when a batch's dates are out of order; shared by forms and services."""
+    errors = {}
+    if harvest and packing and packing < harvest:
+        errors["packing_date"] = _l("The packing date cannot be before the harvest date.")
+    if packing and best_before and best_before < packing:
+        errors["best_before"] = _l("The best-before date cannot be before the packing date.")
+    elif harvest and best_before and not packing and best_before < harvest:
+        errors["best_before"] = _l("The best-before date cannot be before the harvest date.")
+    return errors
+
+
+def list_batches(coop_id: int, product_id: int | None = None) -> list[Batch]:
+    stmt = (
+        select(Batch)
+        .join(Product)
+        .where(Product.cooperative_id == coop_id)
+        .order_by(Batch.packing_date.desc(), Batch.id.desc())
+    )
+    if product_id is not None:
+        stmt = stmt.where(Batch.product_id == product_id)
+    return list(db.session.scalars(stmt))
+
+
+def get_batch(coop_id: int, batch_id: int) -> Batch:
+    batch = db.session.get(Batch, batch_id)
+    if batch is None or batch.product.cooperative_id != coop_id:
+        raise NotFound
+    return batch
+
+
+def _check(product_id: int, values: dict, batch_id: int | None) -> dict:
+    errors = date_order_errors(values.get("harvest_date"), values.get("packing_date"), values.get("best_before"))
+    if errors:
+        raise RuleViolation(*next(iter(errors.items())))
+    clash = select(Batch.id).where(Batch.product_id == product_id, Batch.lot_code == values["lot_code"])
+    if batch_id is not None:
+        clash = clash.where(Batch.id != batch_id)
+    if db.session.scalar(clash) is not None:
+        raise RuleViolation("lot_code", _l("This product already has a batch with this lot code."))
+    return values
+
+
+def suggested_best_before(product: Product, packing: date | None) -> date | None:
+    if packing and product.shelf_life_days:
+        return packing + timedelta(days=product.shelf_life_days)
+    return None
+
+
+def create_batch(coop_id: int, product_id: int, values: dict, actor_id: int) -> Batch:
+    product = get_product(coop_id, product_id)
+    values = dict(values)
+    if not values.get("best_before"):
+        values["best_before"] = suggested_best_before(product, values.get("packing_date"))
+    _check(product_id, values, None)
+    batch = create(Batch, actor_id, product_id=product.id, **{k: values.get(k) for k in FIELDS if k in values})
+    db.session.commit()
+    return batch
+
+
+def update_batch(coop_id: int, batch_id: int, values: dict, actor_id: int) -> Batch:
+    batch = get_batch(coop_id, batch_id)
+    _check(batch.product_id, values, batch_id)
+    assign(batch, values, FIELDS, actor_id)
+    db.session.commit()
+    return batch
+
+
+def delete_batch(coop_id: int, batch_id: int) -> None:
+    batch = get_batch(coop_id, batch_id)
+    names = [e.photo for e in batch.events]
+    db.session.delete(batch)
+    db.session.commit()
+    for name in names:
+        photos.delete_photo(name)
+
+
+def _event_values(values: dict) -> dict:
+    values = {k: values.get(k) for k in EVENT_FIELDS if k in values}
+    if values.get("kind") != EventKind.SPRAYING:
+        values["phi_days"] = None
+    return values
+
+
+def get_event(coop_id: int, batch_id: int, event_id: int) -> DiaryEvent:
+    batch = get_batch(coop_id, batch_id)
+    event = db.session.get(DiaryEvent, event_id)
+    if event is None or event.batch_id != batch.id:
+        raise NotFound
+    return event
+
+
+def add_event(coop_id: int, batch_id: int, values: dict, actor_id: int, photo=None) -> DiaryEvent:
+    batch = get_batch(coop_id, batch_id)
+    image = photos.save_photo(photo) if photo is not None else None
+    event = create(DiaryEvent, actor_id, batch=batch, photo=image, **_event_values(values))
+    db.session.commit()
+    return event
+
+
+def update_event(coop_id: int, batch_id: int, event_id: int, values: dict, actor_id: int, photo=None) -> DiaryEvent:
+    event = get_event(coop_id, batch_id, event_id)
+    old_photo = None
+    if photo is not None:
+        old_photo, event.photo = event.photo, photos.save_photo(photo)
+    assign(event, _event_values(values), EVENT_FIELDS, actor_id)
+    db.session.commit()
+    photos.delete_photo(old_photo)
+    return event
+
+
+def delete_event(coop_id: int, batch_id: int, event_id: int) -> None:
+    event = get_event(coop_id, batch_id, event_id)
+    name = event.photo
+    db.session.delete(event)
+    db.session.commit()
+    photos.delete_photo(name)

@@ -1,0 +1,53 @@
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import select
+
+from app.extensions import db
+from app.models import Commune, Cooperative
+from app.services import photos
+from app.services.errors import NotFound, RuleViolation
+from app.services.records import assign, create
+
+FIELDS = (
+    "name", "registration_no", "commune_code", "address_line", "phone", "email",
+    "representative", "description",
+)
+
+
+def get_cooperative(coop_id: int) -> Cooperative:
+    coop = db.session.get(Cooperative, coop_id)
+    if coop is None:
+        raise NotFound
+    return coop
+
+
+def list_cooperatives() -> list[Cooperative]:
+    return list(db.session.scalars(select(Cooperative).order_by(Cooperative.name)))
+
+
+def _check(values: dict, coop_id: int | None) -> None:
+    if db.session.get(Commune, values.get("commune_code") or 0) is None:
+        raise RuleViolation("commune_code", _l("Choose the commune from the list."))
+    clash = select(Cooperative.id).where(Cooperative.registration_no == values["registration_no"])
+    if coop_id is not None:
+        clash = clash.where(Cooperative.id != coop_id)
+    if db.session.scalar(clash) is not None:
+        raise RuleViolation("registration_no", _l("Another cooperative already has this registration number."))
+
+
+def create_cooperative(values: dict, actor_id: int | None) -> Cooperative:
+    _check(values, None)
+    coop = create(Cooperative, actor_id, **{k: values[k] for k in FIELDS if k in values})
+    db.session.commit()
+    return coop
+
+
+def update_cooperative(coop_id: int, values: dict, actor_id: int | None, logo=None) -> Cooperative:
+    coop = get_cooperative(coop_id)
+    _check(values, coop_id)
+    old_logo = None
+    if logo is not None:
+        old_logo, coop.logo = coop.logo, photos.save_photo(logo, "logo")
+    assign(coop, values, FIELDS, actor_id)
+    db.session.commit()
+    photos.delete_photo(old_logo)
+    return coop

@@ -1,0 +1,154 @@
+"""Demo data from the field: Lục Ngạn lychee, Phồn Nhi honey, Lục Ngạn oranges and pomelo."""
+from datetime import date
+from decimal import Decimal
+
+from sqlalchemy import func, select
+
+from app.extensions import db
+from app.models import Cooperative, EventKind, Role
+from app.services import accounts, batches, cooperatives, products
+
+DEMO_PASSWORD = "ocop-demo-2026"
+LUC_NGAN, PHUC_HOA, NAM_DUONG = 7582, 7330, 7603  # commune codes (Bắc Ninh, since 1 July 2025)
+
+COOPERATIVES = [
+    {
+        "key": "lychee",
+        "values": {
+            "name": "Hợp tác xã Hồng Xuân", "registration_no": "2401000123", "commune_code": LUC_NGAN,
+            "address_line": "Thôn Hồng Xuân", "phone": "0204 3882 123", "email": "htxhongxuan@example.vn",
+            "representative": "Nguyễn Văn Hùng",
+            "description": "Vải thiều Lục Ngạn trồng theo VietGAP trên vùng trồng đã cấp mã số.",
+        },
+        "member": ("Trần Thị Lan", "lan@hongxuan.vn"),
+        "products": [
+            {
+                "values": {
+                    "name": "Vải thiều Lục Ngạn", "category": "fruit", "gtin": "8938501234568",
+                    "ocop_stars": 4, "ocop_certificate_no": "OCOP-BG-2024-0187",
+                    "ocop_issued_on": date(2024, 8, 15), "growing_area_code": "VN-BGLN-0012",
+                    "shelf_life_days": 14,
+                    "description": "Quả tròn, vỏ đỏ tươi, cùi dày, hạt nhỏ, vị ngọt đậm.",
+                },
+                "certifications": [{"scheme": "VietGAP", "number": "VietGAP-TT-23-12-24-0035", "issuer": "Trung tâm Chứng nhận Phù hợp", "expires_on": date(2027, 3, 1)}],
+                "batches": [
+                    {
+                        "values": {
+                            "lot_code": "VT-2026-06-A", "harvest_date": date(2026, 6, 10), "packing_date": date(2026, 6, 11),
+                            "quantity": Decimal("4200"), "unit": "kg", "growing_area": "Đội 3 và đội 5, 12 hộ",
+                        },
+                        "events": [
+                            (date(2026, 1, 12), EventKind.FERTILISING, "Bón phân hữu cơ vi sinh sau thu hoạch vụ trước", "Phân hữu cơ vi sinh Sông Gianh", "2 kg/cây", None),
+                            (date(2026, 3, 20), EventKind.IRRIGATION, "Tưới nhỏ giọt giai đoạn ra hoa", "", "", None),
+                            (date(2026, 5, 18), EventKind.SPRAYING, "Phun phòng sâu đục cuống quả", "Abamectin 3.6EC", "10 ml/bình 16 lít", 7),
+                            (date(2026, 6, 10), EventKind.HARVEST, "Thu hái sáng sớm, quả chín đỏ đều", "", "", None),
+                            (date(2026, 6, 11), EventKind.PACKING, "Đóng thùng xốp 10 kg, bảo quản lạnh", "", "", None),
+                        ],
+                    },
+                ],
+            },
+        ],
+    },
+    {
+        "key": "honey",
+        "values": {
+            "name": "Hợp tác xã nuôi ong Phồn Nhi", "registration_no": "2401000456", "commune_code": PHUC_HOA,
+            "address_line": "Thôn Phồn Nhi", "phone": "0912 345 678", "email": "ongphonnhi@example.vn",
+            "representative": "Lê Văn Phồn",
+            "description": "Mật ong hoa vải và hoa rừng, nuôi ong tại vườn vải và đồi rừng Phúc Hòa.",
+        },
+        "member": ("Lê Thị Nhi", "0987654321"),
+        "products": [
+            {
+                "values": {
+                    "name": "Mật ong Phồn Nhi", "category": "honey", "ocop_stars": 3,
+                    "ocop_certificate_no": "OCOP-BG-2023-0542", "ocop_issued_on": date(2023, 12, 5),
+                    "shelf_life_days": 730, "description": "Mật ong hoa vải nguyên chất, chai thủy tinh 500 ml.",
+                },
+                "certifications": [],
+                "batches": [
+                    {
+                        "values": {
+                            "lot_code": "MO-2026-04", "harvest_date": date(2026, 4, 15), "packing_date": date(2026, 4, 20),
+                            "quantity": Decimal("1800"), "unit": "chai", "growing_area": "Đàn ong 240 thùng, 9 hộ",
+                        },
+                        "events": [
+                            (date(2026, 2, 25), EventKind.OTHER, "Đưa đàn ong vào vườn vải ra hoa", "", "", None),
+                            (date(2026, 4, 15), EventKind.HARVEST, "Quay mật khi mật đã vít nắp", "", "", None),
+                            (date(2026, 4, 17), EventKind.INSPECTION, "Kiểm tra độ ẩm mật: 19,5 %", "", "", None),
+                            (date(2026, 4, 20), EventKind.PACKING, "Lọc và đóng chai 500 ml", "", "", None),
+                        ],
+                    },
+                ],
+            },
+        ],
+    },
+    {
+        "key": "citrus",
+        "values": {
+            "name": "Hợp tác xã Cây ăn quả Nam Dương", "registration_no": "2401000789", "commune_code": NAM_DUONG,
+            "address_line": "Thôn Đồng Giao", "phone": "0204 3881 789", "email": "",
+            "representative": "Hoàng Văn Cam",
+            "description": "Cam lòng vàng và bưởi da xanh trồng trên đồi Nam Dương.",
+        },
+        "member": ("Hoàng Thị Bưởi", "buoi@namduong.vn"),
+        "products": [
+            {
+                "values": {
+                    "name": "Cam lòng vàng Lục Ngạn", "category": "fruit", "ocop_stars": 3,
+                    "ocop_certificate_no": "OCOP-BG-2024-0311", "ocop_issued_on": date(2024, 10, 1),
+                    "growing_area_code": "VN-BGLN-0027", "shelf_life_days": 30,
+                    "description": "Cam ruột vàng, mọng nước, vị ngọt thanh.",
+                },
+                "certifications": [],
+                "batches": [
+                    {
+                        "values": {"lot_code": "CAM-2026-11", "harvest_date": date(2026, 11, 10), "packing_date": date(2026, 11, 11), "quantity": Decimal("2500"), "unit": "kg"},
+                        "events": [
+                            (date(2026, 9, 1), EventKind.FERTILISING, "Bón thúc kali trước thu hoạch", "Kali clorua", "0,5 kg/cây", None),
+                            (date(2026, 11, 10), EventKind.HARVEST, "Thu hoạch cam chín vàng", "", "", None),
+                        ],
+                    },
+                ],
+            },
+            {
+                "values": {
+                    "name": "Bưởi da xanh", "category": "fruit", "ocop_stars": 3,
+                    "ocop_certificate_no": "OCOP-BG-2024-0312", "ocop_issued_on": date(2024, 10, 1),
+                    "shelf_life_days": 45, "description": "Bưởi da xanh ruột hồng, múi ráo.",
+                },
+                "certifications": [],
+                "batches": [],
+            },
+        ],
+    },
+]
+
+
+def _load_cooperative(spec: dict, admin_id: int) -> None:
+    coop = cooperatives.create_cooperative(spec["values"], admin_id)
+    name, login = spec["member"]
+    member = accounts.create_user(name=name, login=login, password=DEMO_PASSWORD, role=Role.MEMBER, cooperative_id=coop.id, actor_id=admin_id)
+    for product_spec in spec["products"]:
+        product = products.create_product(coop.id, product_spec["values"], member.id)
+        for cert in product_spec["certifications"]:
+            products.add_certification(coop.id, product.id, cert, member.id)
+        for batch_spec in product_spec["batches"]:
+            batch = batches.create_batch(coop.id, product.id, batch_spec["values"], member.id)
+            for event_date, kind, description, input_used, dose, phi in batch_spec["events"]:
+                batches.add_event(coop.id, batch.id, {
+                    "event_date": event_date, "kind": kind, "description": description,
+                    "input_used": input_used, "dose": dose, "phi_days": phi, "done_by": name,
+                }, member.id)
+
+
+def load_demo() -> str:
+    """Load the demo data into an empty database; leave a database that has cooperatives alone."""
+    if db.session.scalar(select(func.count(Cooperative.id))):
+        return "The database already has cooperatives: demo data not loaded."
+    admin = accounts.create_user(name="Quản trị viên", login="admin@ocop.vn", password=DEMO_PASSWORD, role=Role.ADMIN)
+    for spec in COOPERATIVES:
+        _load_cooperative(spec, admin.id)
+    accounts.create_user(name="Phạm Văn Xã", login="canbo.lucngan@ocop.vn", password=DEMO_PASSWORD, role=Role.OFFICER, commune_codes=[LUC_NGAN, NAM_DUONG], actor_id=admin.id)
+    accounts.create_user(name="Đỗ Thị Hòa", login="canbo.phuchoa@ocop.vn", password=DEMO_PASSWORD, role=Role.OFFICER, commune_codes=[PHUC_HOA], actor_id=admin.id)
+    return "Demo data loaded."

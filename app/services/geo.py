@@ -1,0 +1,54 @@
+"""Provinces and communes, searchable without diacritics ("luc ngan" finds "Xã Lục Ngạn")."""
+import unicodedata
+
+from sqlalchemy import select
+
+from app.extensions import db
+from app.models import Commune
+
+COMMUNE_PREFIXES = ("xa ", "phuong ", "dac khu ")
+
+
+def fold(text: str) -> str:
+    """Lower-case text with Vietnamese diacritics removed, for searching."""
+    decomposed = unicodedata.normalize("NFD", text.replace("đ", "d").replace("Đ", "D"))
+    bare = "".join(c for c in decomposed if unicodedata.category(c) != "Mn")
+    return " ".join(bare.lower().split())
+
+
+def search_communes(query: str, limit: int = 20) -> list[Commune]:
+    needle = fold(query)
+    for prefix in COMMUNE_PREFIXES:
+        needle = needle.removeprefix(prefix)
+    if not needle:
+        return []
+    stmt = (
+        select(Commune)
+        .where(Commune.search_name.contains(needle, autoescape=True))
+        .order_by(Commune.search_name)
+        .limit(limit)
+    )
+    return list(db.session.scalars(stmt))
+
+
+def get_commune(code: int) -> Commune | None:
+    return db.session.get(Commune, code)
+
+
+def commune_label(commune: Commune) -> str:
+    return f"{commune.name}, {commune.province.name}"
+
+
+def resolve_commune(typed: str) -> tuple[Commune | None, list[Commune]]:
+    """The commune a typed label names, and the candidates to offer when it names none or several."""
+    name, _, province = typed.partition(",")
+    candidates = search_communes(name, limit=30)
+    if province.strip():
+        wanted = fold(province)
+        candidates = [c for c in candidates if wanted in fold(c.province.name)] or candidates
+    exact = [c for c in candidates if fold(c.name) in (fold(name), f"xa {fold(name)}", f"phuong {fold(name)}")]
+    if len(exact) == 1:
+        return exact[0], exact
+    if len(candidates) == 1:
+        return candidates[0], candidates
+    return None, candidates

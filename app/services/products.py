@@ -1,0 +1,119 @@
+"""Products of one cooperative: every function is scoped by the caller's cooperative id."""
+from datetime import date
+
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import select
+
+from app.extensions import db
+from app.models import Certification, Product, ProductPhoto
+from app.services import photos
+from app.services.errors import NotFound, RuleViolation
+from app.services.records import assign, create
+
+OCOP_VALID_YEARS = 3  # OCOP certificates last 36 months.
+CATEGORIES = ("fruit", "honey", "vegetable", "rice", "tea", "processed", "other")
+FIELDS = (
+    "name", "category", "gtin", "ocop_stars", "ocop_certificate_no", "ocop_issued_on",
+    "ocop_expires_on", "growing_area_code", "description", "shelf_life_days",
+)
+CERT_FIELDS = ("scheme", "number", "issuer", "expires_on")
+
+
+def ocop_expiry(issued_on: date) -> date:
+    try:
+        return issued_on.replace(year=issued_on.year + OCOP_VALID_YEARS)
+    except ValueError:  # 29 February
+        return issued_on.replace(year=issued_on.year + OCOP_VALID_YEARS, day=28)
+
+
+def ocop_errors(values: dict) -> dict[str, str]:
+    """Field errors for the OCOP rating fields, shared by forms and services."""
+    stars, issued, expires = values.get("ocop_stars"), values.get("ocop_issued_on"), values.get("ocop_expires_on")
+    errors = {}
+    if stars is not None and not 3 <= stars <= 5:
+        errors["ocop_stars"] = _l("An OCOP rating has 3, 4 or 5 stars.")
+    if stars is not None and not values.get("ocop_certificate_no"):
+        errors["ocop_certificate_no"] = _l("Enter the OCOP certificate number.")
+    if issued and expires and expires <= issued:
+        errors["ocop_expires_on"] = _l("The expiry date must come after the issue date.")
+    return errors
+
+
+def list_products(coop_id: int, include_archived: bool = False) -> list[Product]:
+    stmt = select(Product).where(Product.cooperative_id == coop_id).order_by(Product.name)
+    if not include_archived:
+        stmt = stmt.where(Product.is_archived.is_(False))
+    return list(db.session.scalars(stmt))
+
+
+def get_product(coop_id: int, product_id: int) -> Product:
+    product = db.session.get(Product, product_id)
+    if product is None or product.cooperative_id != coop_id:
+        raise NotFound
+    return product
+
+
+def _prepare(values: dict) -> dict:
+    errors = ocop_errors(values)
+    if errors:
+        field, message = next(iter(errors.items()))
+        raise RuleViolation(field, message)
+    values = dict(values)
+    if values.get("ocop_issued_on") and not values.get("ocop_expires_on"):
+        values["ocop_expires_on"] = ocop_expiry(values["ocop_issued_on"])
+    return values
+
+
+def create_product(coop_id: int, values: dict, actor_id: int, photo=None) -> Product:
+    values = _prepare(values)
+    image = photos.save_photo(photo) if photo is not None else None
+    product = create(Product, actor_id, cooperative_id=coop_id, **{k: values.get(k) for k in FIELDS if k in values})
+    if image:
+        create(ProductPhoto, actor_id, product=product, image=image)
+    db.session.commit()
+    return product
+
+
+def update_product(coop_id: int, product_id: int, values: dict, actor_id: int, photo=None) -> Product:
+    product = get_product(coop_id, product_id)
+    image = photos.save_photo(photo) if photo is not None else None
+    assign(product, _prepare(values), FIELDS, actor_id)
+    if image:
+        create(ProductPhoto, actor_id, product=product, image=image)
+    db.session.commit()
+    return product
+
+
+def set_archived(coop_id: int, product_id: int, archived: bool, actor_id: int) -> Product:
+    product = get_product(coop_id, product_id)
+    assign(product, {"is_archived": archived}, ["is_archived"], actor_id)
+    db.session.commit()
+    return product
+
+
+def remove_photo(coop_id: int, product_id: int, photo_id: int, actor_id: int) -> None:
+    product = get_product(coop_id, product_id)
+    photo = next((p for p in product.photos if p.id == photo_id), None)
+    if photo is None:
+        raise NotFound
+    product.photos.remove(photo)
+    product.updated_by_id = actor_id
+    db.session.commit()
+    photos.delete_photo(photo.image)
+
+
+def add_certification(coop_id: int, product_id: int, values: dict, actor_id: int) -> Certification:
+    product = get_product(coop_id, product_id)
+    cert = create(Certification, actor_id, product=product, **{k: values.get(k) for k in CERT_FIELDS})
+    db.session.commit()
+    return cert
+
+
+def remove_certification(coop_id: int, product_id: int, cert_id: int, actor_id: int) -> None:
+    product = get_product(coop_id, product_id)
+    cert = next((c for c in product.certifications if c.id == cert_id), None)
+    if cert is None:
+        raise NotFound
+    product.certifications.remove(cert)
+    product.updated_by_id = actor_id
+    db.session.commit()
