@@ -67,6 +67,10 @@ class TestingConfig(Config):
     SQLALCHEMY_DATABASE_URI = os.environ.get("TEST_DATABASE_URL") or "sqlite://"
     WTF_CSRF_ENABLED = True
 
+    @classmethod
+    def load_secret(cls) -> None:
+        cls.SECRET_KEY = secrets.token_hex(32)
+
 
 class ProductionConfig(Config):
     SESSION_COOKIE_SECURE = os.environ.get("SESSION_COOKIE_SECURE", "1") == "1"

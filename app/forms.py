@@ -1,5 +1,5 @@
 """Form pieces shared by every audience."""
-from flask_babel import lazy_gettext as _l
+from flask_babel import get_translations, lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import DateField, DecimalField, IntegerField, StringField, TextAreaField
 from wtforms.validators import Email, InputRequired, Length, NumberRange, Optional
@@ -69,10 +69,25 @@ def email(label):
     return StringField(label, validators=[Optional(), Email(message=_l("This e-mail address is not valid.")), Length(max=254)])
 
 
+# WTForms ships no Vietnamese catalogue: its own messages are translated in ours.
+WTFORMS_MESSAGES = (
+    _l("Not a valid integer value."), _l("Not a valid decimal value."), _l("Not a valid choice."),
+    _l("Not a valid float value."), _l("Not a valid date value."),
+)
+
+
+class TranslatedMeta:
+    def get_translations(self, form):
+        return get_translations()
+
+
 class ServiceForm(FlaskForm):
     """A form whose data goes to a service; a RuleViolation comes back as a field error."""
 
     skip_fields: tuple[str, ...] = ()
+
+    class Meta(TranslatedMeta):
+        pass
 
     def values(self) -> dict:
         return {

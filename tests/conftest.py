@@ -1,0 +1,141 @@
+"""Fixtures: a real database (an SQLite file, or PostgreSQL from TEST_DATABASE_URL) built by the migrations."""
+import os
+import re
+from pathlib import Path
+
+import pytest
+from flask.testing import FlaskClient
+from flask_migrate import upgrade
+from sqlalchemy import text
+
+from app import create_app
+from app.config import TestingConfig
+from app.extensions import db as _db
+from app.models import Role
+from app.services import accounts, cooperatives
+
+PASSWORD = "mat-khau-thu-nghiem"
+REFERENCE_TABLES = {"provinces", "communes", "alembic_version"}
+LUC_NGAN, PHUC_HOA = 7582, 7330
+
+
+def _config(database_url: str, tmp: Path) -> type[TestingConfig]:
+    class Config(TestingConfig):
+        SQLALCHEMY_DATABASE_URI = database_url
+        INSTANCE_PATH = str(tmp)
+        UPLOAD_FOLDER = str(tmp / "uploads")
+
+    return Config
+
+
+@pytest.fixture(scope="session")
+def database_url(tmp_path_factory) -> str:
+    """Migrate a fresh database once per run; each test then empties the non-reference tables."""
+    url = os.environ.get("TEST_DATABASE_URL") or f"sqlite:///{tmp_path_factory.mktemp('db') / 'test.db'}"
+    app = create_app(_config(url, tmp_path_factory.mktemp("migrate")))
+    with app.app_context():
+        if _db.engine.dialect.name == "postgresql":
+            _db.session.execute(text("DROP SCHEMA public CASCADE; CREATE SCHEMA public"))
+            _db.session.commit()
+        upgrade()
+        _db.engine.dispose()
+    return url
+
+
+class RequestClient(FlaskClient):
+    """Each request in an app context of its own, as in production: fresh `g` and database session,
+    even though the test itself holds an app context for calling services."""
+
+    def open(self, *args, **kwargs):
+        with self.application.app_context():
+            return super().open(*args, **kwargs)
+
+
+@pytest.fixture
+def app(database_url, tmp_path):
+    app = create_app(_config(database_url, tmp_path))
+    app.test_client_class = RequestClient
+    with app.app_context():
+        yield app
+        _db.session.remove()
+        # users ↔ cooperatives and users → users point at each other: cut the links, then empty the tables.
+        _db.session.execute(text("UPDATE users SET cooperative_id = NULL, created_by_id = NULL, updated_by_id = NULL"))
+        for table in reversed(_db.metadata.sorted_tables):
+            if table.name not in REFERENCE_TABLES:
+                _db.session.execute(table.delete())
+        _db.session.commit()
+        _db.engine.dispose()
+
+
+@pytest.fixture
+def db(app):
+    return _db
+
+
+@pytest.fixture
+def client(app):
+    return app.test_client()
+
+
+def csrf_token(client, path: str = "/") -> str:
+    page = client.get(path).get_data(as_text=True)
+    match = re.search(r'name="csrf_token" (?:type="hidden" )?value="([^"]+)"', page)
+    assert match, f"no CSRF token on {path}"
+    return match.group(1)
+
+
+def post_form(client, path: str, data: dict | None = None, **kwargs):
+    """POST like a browser: with the session's CSRF token."""
+    payload = {"csrf_token": csrf_token(client), **(data or {})}
+    return client.post(path, data=payload, **kwargs)
+
+
+def sign_in(client, login: str, password: str = PASSWORD):
+    response = post_form(client, "/sign-in", {"login": login, "password": password})
+    assert response.status_code == 302, response.get_data(as_text=True)[:500]
+    return response
+
+
+def make_cooperative(name: str, registration_no: str, commune_code: int = LUC_NGAN):
+    return cooperatives.create_cooperative(
+        {"name": name, "registration_no": registration_no, "commune_code": commune_code}, None
+    )
+
+
+def make_member(coop, login: str):
+    return accounts.create_user(name=f"Thành viên {coop.name}", login=login, password=PASSWORD, role=Role.MEMBER, cooperative_id=coop.id)
+
+
+@pytest.fixture
+def coop_a(db):
+    coop = make_cooperative("HTX Vải thiều Lục Ngạn", "2401000001", LUC_NGAN)
+    make_member(coop, "a@htx.vn")
+    return coop
+
+
+@pytest.fixture
+def coop_b(db):
+    coop = make_cooperative("HTX nuôi ong Phồn Nhi", "2401000002", PHUC_HOA)
+    make_member(coop, "b@htx.vn")
+    return coop
+
+
+@pytest.fixture
+def member_client(client, coop_a):
+    """A client signed in as a member of cooperative A."""
+    sign_in(client, "a@htx.vn")
+    return client
+
+
+@pytest.fixture
+def officer_client(client, db):
+    accounts.create_user(name="Cán bộ xã Lục Ngạn", login="canbo@xa.vn", password=PASSWORD, role=Role.OFFICER, commune_codes=[LUC_NGAN])
+    sign_in(client, "canbo@xa.vn")
+    return client
+
+
+@pytest.fixture
+def admin_client(client, db):
+    accounts.create_user(name="Quản trị", login="admin@ocop.vn", password=PASSWORD, role=Role.ADMIN)
+    sign_in(client, "admin@ocop.vn")
+    return client
