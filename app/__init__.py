@@ -69,6 +69,7 @@ def register_template_helpers(app: Flask) -> None:
 
     app.jinja_env.filters["vndate"] = i18n.format_day
     app.jinja_env.filters["vndatetime"] = i18n.format_moment
+    app.jinja_env.filters["quantity"] = i18n.format_quantity
     app.context_processor(i18n.template_globals)
 
 

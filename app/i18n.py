@@ -2,7 +2,7 @@
 from datetime import date, datetime, timezone
 
 from flask import current_app, request, session
-from flask_babel import format_date, format_datetime, get_locale
+from flask_babel import format_date, format_datetime, format_decimal, get_locale
 
 LANGUAGE_NAMES = {"vi": "Tiếng Việt", "en": "English"}
 
@@ -30,6 +30,13 @@ def format_moment(value: datetime | None) -> str:
     if str(get_locale()) == "vi":
         return format_datetime(aware, "dd/MM/yyyy HH:mm")
     return format_datetime(aware, "medium")
+
+
+def format_quantity(value) -> str:
+    """4200.00 → "4.200" in Vietnamese, "4,200" in English; no trailing zero decimals."""
+    if value is None:
+        return ""
+    return format_decimal(value.normalize() if hasattr(value, "normalize") else value, format="#,##0.##")
 
 
 def template_globals() -> dict:
