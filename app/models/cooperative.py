@@ -20,5 +20,8 @@ class Cooperative(Tracked, db.Model):
     representative: Mapped[str] = mapped_column(String(120), default="")
     logo: Mapped[Optional[str]] = mapped_column(String(64))
     description: Mapped[str] = mapped_column(Text, default="")
+    # The offset the cooperative measured on its printer's calibration page, in millimetres.
+    print_offset_x_mm: Mapped[float] = mapped_column(default=0.0, server_default="0")
+    print_offset_y_mm: Mapped[float] = mapped_column(default=0.0, server_default="0")
 
     commune: Mapped[Commune] = relationship(lazy="joined")

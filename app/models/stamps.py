@@ -1,0 +1,57 @@
+"""Label runs and the stamps they mint. A stamp's printable code is never stored, only its hash."""
+from datetime import datetime
+from enum import Enum
+from typing import Optional
+
+from sqlalchemy import JSON, BigInteger, ForeignKey, Index, Integer, LargeBinary, String, Text, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from app.extensions import db
+from app.models.mixins import Tracked
+
+
+class RunStatus(str, Enum):
+    QUEUED = "queued"
+    MINTING = "minting"
+    RENDERING = "rendering"
+    DONE = "done"
+    FAILED = "failed"
+
+
+class LabelRun(Tracked, db.Model):
+    __tablename__ = "label_runs"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    cooperative_id: Mapped[int] = mapped_column(ForeignKey("cooperatives.id"), index=True)
+    product_id: Mapped[int] = mapped_column(ForeignKey("products.id"), index=True)
+    batch_id: Mapped[Optional[int]] = mapped_column(ForeignKey("batches.id"), index=True)
+    count: Mapped[int]
+    template: Mapped[str] = mapped_column(String(40))
+    options: Mapped[dict] = mapped_column(JSON, default=dict)
+    request_token: Mapped[str] = mapped_column(String(64), unique=True)
+    status: Mapped[RunStatus] = mapped_column(db.Enum(RunStatus, native_enum=False, length=16), default=RunStatus.QUEUED)
+    progress: Mapped[int] = mapped_column(default=0)
+    error: Mapped[str] = mapped_column(Text, default="")
+    heartbeat_at: Mapped[Optional[datetime]]
+    finished_at: Mapped[Optional[datetime]]
+    pdf_bytes: Mapped[Optional[int]] = mapped_column(BigInteger)
+    pdf_sha256: Mapped[Optional[str]] = mapped_column(String(64))
+    voided_at: Mapped[Optional[datetime]]
+    void_reason: Mapped[str] = mapped_column(Text, default="")
+
+    product = relationship("Product")
+    batch = relationship("Batch")
+
+
+class Stamp(db.Model):
+    __tablename__ = "stamps"
+    __table_args__ = (
+        UniqueConstraint("run_id", "serial", name="uq_stamps_run_serial"),
+        Index("ix_stamps_batch_id", "batch_id"),
+    )
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
+    run_id: Mapped[int] = mapped_column(ForeignKey("label_runs.id", ondelete="CASCADE"))
+    serial: Mapped[int]
+    code_hash: Mapped[bytes] = mapped_column(LargeBinary(16), unique=True)
+    batch_id: Mapped[Optional[int]] = mapped_column(ForeignKey("batches.id"))
+    activated_at: Mapped[Optional[datetime]]
+    voided_at: Mapped[Optional[datetime]]
