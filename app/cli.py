@@ -1,10 +1,16 @@
 """Command-line tasks: `flask --app wsgi users create …`, `flask --app wsgi demo`."""
+import secrets
+import sys
+import time
+
 import click
 from flask import Flask
 from flask.cli import AppGroup
+from sqlalchemy import select
 
-from app.models import Role
-from app.services import accounts, demo
+from app.extensions import db
+from app.models import Batch, Role
+from app.services import accounts, demo, label_runs
 from app.services.errors import RuleViolation
 
 users = AppGroup("users", help="Manage user accounts.")
@@ -35,6 +41,75 @@ def load_demo():
     click.echo(demo.load_demo())
 
 
+labels_cli = AppGroup("labels", help="QR stamp label runs.")
+
+
+@labels_cli.command("templates")
+def list_templates():
+    """List the built-in label sheets."""
+    for template_id, spec in label_runs.templates().items():
+        click.echo(f"{template_id:12} {spec.name}")
+
+
+def _find_batch(text: str) -> Batch:
+    batch = db.session.get(Batch, int(text)) if text.isdigit() else None
+    if batch is None:
+        matches = list(db.session.scalars(select(Batch).where(Batch.lot_code == text)))
+        if len(matches) != 1:
+            raise click.ClickException(f"No single batch has the id or lot code {text!r}.")
+        batch = matches[0]
+    return batch
+
+
+@labels_cli.command("print")
+@click.option("--batch", "batch_ref", required=True, help="Batch id or lot code.")
+@click.option("--count", type=int, required=True)
+@click.option("--template", default="a4-65", show_default=True)
+@click.option("--out", type=click.Path(dir_okay=False, writable=True), required=True)
+def print_run(batch_ref, count, template, out):
+    """Mint COUNT stamps for a batch and write their label sheets to OUT."""
+    batch = _find_batch(batch_ref)
+    coop = batch.product.cooperative
+    started = time.perf_counter()
+    try:
+        run, _created = label_runs.create_run(
+            coop.id, product_id=batch.product_id, batch_id=batch.id, count=count, template=template,
+            options={"offset_x_mm": coop.print_offset_x_mm, "offset_y_mm": coop.print_offset_y_mm},
+            request_token=secrets.token_hex(16), actor_id=None,
+        )
+    except RuleViolation as exc:
+        raise click.ClickException(str(exc.message)) from exc
+    label_runs.mint(run.id)
+    minted = time.perf_counter()
+
+    def progress(done, *_):
+        if done % 1000 == 0 or done == count:
+            click.echo(f"\r{done:,}/{count:,} labels", nl=False, err=True)
+
+    path = label_runs.render(run.id, progress)
+    with open(out, "wb") as target:
+        target.write(path.read_bytes())
+    total = time.perf_counter() - started
+    size = path.stat().st_size
+    click.echo("", err=True)
+    click.echo(
+        f"run {run.id}: {count:,} stamps, template {template}, minted in {minted - started:.2f} s, "
+        f"total {total:.2f} s ({count / total:,.0f} labels/s), PDF {size / 1e6:.2f} MB -> {out}"
+    )
+
+
+@labels_cli.command("work", hidden=True)
+@click.argument("run_id", type=int)
+def work(run_id):
+    """Mint and render one run (started by the web app in a process of its own)."""
+    try:
+        label_runs.process(run_id)
+    except Exception as exc:
+        click.echo(f"run {run_id} failed: {exc}", err=True)
+        sys.exit(1)
+
+
 def register(app: Flask) -> None:
     app.cli.add_command(users)
     app.cli.add_command(load_demo)
+    app.cli.add_command(labels_cli)

@@ -1,6 +1,7 @@
 """Configuration classes, read from the environment."""
 import os
 import secrets
+import tempfile
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -17,20 +18,29 @@ def database_url() -> str:
     return url
 
 
-def instance_secret_key() -> str:
-    """Return SECRET_KEY from the environment, else one generated once into instance/."""
-    if os.environ.get("SECRET_KEY"):
-        return os.environ["SECRET_KEY"]
-    path = INSTANCE / "secret_key"
-    INSTANCE.mkdir(parents=True, exist_ok=True)
-    try:
-        # O_EXCL: when two workers start together only one writes, the other reads its key.
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    except FileExistsError:
-        return path.read_text().strip()
-    with os.fdopen(fd, "w") as f:
-        f.write(secrets.token_hex(32))
+def instance_secret(env_name: str = "SECRET_KEY", filename: str = "secret_key") -> str:
+    """Return the secret from the environment, else one generated once into instance/ (mode 0600)."""
+    if os.environ.get(env_name):
+        return os.environ[env_name]
+    path = INSTANCE / filename
+    if not path.exists():
+        INSTANCE.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=INSTANCE, prefix=f".{filename}.")  # mkstemp creates it 0600
+        with os.fdopen(fd, "w") as f:
+            f.write(secrets.token_hex(32))
+        try:
+            # link() fails if the file exists: when two workers start together, the first key wins
+            # and both read it; nobody ever reads a half-written file.
+            os.link(tmp, path)
+        except FileExistsError:
+            pass
+        finally:
+            os.unlink(tmp)
     return path.read_text().strip()
+
+
+def instance_secret_key() -> str:
+    return instance_secret("SECRET_KEY", "secret_key")
 
 
 class Config:
@@ -52,10 +62,14 @@ class Config:
     RATELIMIT_STORAGE_URI = os.environ.get("RATELIMIT_STORAGE_URI", "memory://")
     RATELIMIT_HEADERS_ENABLED = True
     SIGN_IN_LIMIT = os.environ.get("SIGN_IN_LIMIT", "10 per minute;50 per hour")
+    MAX_RUN_STAMPS = 100_000
+    # A run whose worker has not reported for this long is shown as interrupted, with a retry button.
+    RUN_STALE_SECONDS = 30
 
     @classmethod
     def load_secret(cls) -> None:
         cls.SECRET_KEY = instance_secret_key()
+        cls.STAMP_KEY = instance_secret("STAMP_KEY", "stamp_key")
 
 
 class DevelopmentConfig(Config):
@@ -70,6 +84,7 @@ class TestingConfig(Config):
     @classmethod
     def load_secret(cls) -> None:
         cls.SECRET_KEY = secrets.token_hex(32)
+        cls.STAMP_KEY = os.environ.get("STAMP_KEY") or "test-stamp-key"
 
 
 class ProductionConfig(Config):
@@ -85,6 +100,7 @@ class ProductionConfig(Config):
                 f"{MIN_SECRET_LENGTH} characters (python -c 'import secrets; print(secrets.token_hex(32))')."
             )
         cls.SECRET_KEY = key
+        cls.STAMP_KEY = instance_secret("STAMP_KEY", "stamp_key")
 
 
 CONFIGS = {

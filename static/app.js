@@ -27,3 +27,22 @@ document.addEventListener("submit", function (event) {
     }, 200);
   });
 })();
+
+(function runProgress() {
+  var box = document.getElementById("run-progress");
+  if (!box || ["queued", "minting", "rendering"].indexOf(box.dataset.status) < 0) return;
+  var bar = box.querySelector("progress");
+  var percent = document.getElementById("run-percent");
+  function poll() {
+    fetch(box.dataset.statusUrl, { headers: { Accept: "application/json" } })
+      .then(function (r) { return r.json(); })
+      .then(function (s) {
+        bar.value = s.progress;
+        percent.textContent = s.progress + " %";
+        if (s.status === "done" || s.status === "failed" || s.stale) { window.location.reload(); return; }
+        setTimeout(poll, 500);
+      })
+      .catch(function () { setTimeout(poll, 2000); });
+  }
+  setTimeout(poll, 300);
+})();

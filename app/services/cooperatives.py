@@ -51,3 +51,10 @@ def update_cooperative(coop_id: int, values: dict, actor_id: int | None, logo=No
     db.session.commit()
     photos.delete_photo(old_logo)
     return coop
+
+
+def set_print_offset(coop_id: int, x_mm: float, y_mm: float, actor_id: int | None) -> Cooperative:
+    coop = get_cooperative(coop_id)
+    assign(coop, {"print_offset_x_mm": x_mm, "print_offset_y_mm": y_mm}, ("print_offset_x_mm", "print_offset_y_mm"), actor_id)
+    db.session.commit()
+    return coop

@@ -1,0 +1,215 @@
+"""Printing stamps: label runs, their progress, downloads, voiding and activation."""
+import csv
+import io
+import secrets
+
+from flask import Response, current_app, flash, jsonify, redirect, render_template, request, send_file, url_for
+from flask_babel import gettext as _, lazy_gettext as _l
+from flask_login import current_user
+from flask_wtf import FlaskForm
+from wtforms import BooleanField, DecimalField, HiddenField, IntegerField, SelectField
+from wtforms.validators import InputRequired, NumberRange, Optional
+
+from app.coop import bp
+from app.coop.views import coop_id, form_page, saved
+from app.forms import ServiceForm, text, whole_number
+from app.models import RunStatus
+from app.services import batches, cooperatives, label_runs, products
+
+ECC_CHOICES = [("M", _l("M: normal (recommended)")), ("Q", _l("Q: stronger")), ("H", _l("H: strongest")), ("L", _l("L: smallest code"))]
+
+
+def _offset(label):
+    return DecimalField(label, places=1, validators=[Optional(), NumberRange(-10, 10, message=_l("Enter an offset between -10 and 10 mm."))])
+
+
+class RunForm(ServiceForm):
+    count = whole_number(_l("Number of stamps"), 1, 100_000, is_required=True)
+    template = SelectField(_l("Label sheet"))
+    ecc = SelectField(_l("Error correction"), choices=ECC_CHOICES, default="M")
+    offset_x_mm = _offset(_l("Printer offset, across (mm)"))
+    offset_y_mm = _offset(_l("Printer offset, down (mm)"))
+    crop_marks = BooleanField(_l("Crop marks (for a print shop)"))
+    outlines = BooleanField(_l("Label outlines (test print on plain paper)"))
+    request_token = HiddenField()
+
+    def options(self) -> dict:
+        values = self.values()
+        return {
+            "ecc": values["ecc"], "crop_marks": values["crop_marks"], "outlines": values["outlines"],
+            "offset_x_mm": float(values["offset_x_mm"] or 0), "offset_y_mm": float(values["offset_y_mm"] or 0),
+        }
+
+
+class RangeForm(ServiceForm):
+    first = whole_number(_l("From serial"), 1, is_required=True)
+    last = whole_number(_l("To serial"), 1, is_required=True)
+    batch_id = SelectField(_l("Batch"), coerce=int, validate_choice=False)
+
+
+class VoidForm(ServiceForm):
+    reason = text(_l("Reason (e.g. roll lost in transport)"), 300, is_required=True)
+
+
+class OffsetForm(ServiceForm):
+    print_offset_x_mm = _offset(_l("Printer offset, across (mm)"))
+    print_offset_y_mm = _offset(_l("Printer offset, down (mm)"))
+
+
+def _template_choices():
+    return [(key, spec.name) for key, spec in label_runs.templates().items()]
+
+
+def _new_run(product_id: int, batch_id: int | None):
+    product = products.get_product(coop_id(), product_id)
+    batch = batches.get_batch(coop_id(), batch_id) if batch_id else None
+    coop = cooperatives.get_cooperative(coop_id())
+    form = RunForm()
+    form.template.choices = _template_choices()
+    if request.method == "GET":
+        form.request_token.data = secrets.token_urlsafe(24)
+        form.offset_x_mm.data, form.offset_y_mm.data = coop.print_offset_x_mm, coop.print_offset_y_mm
+        form.template.data = "a4-65"
+    if form.validate_on_submit():
+        result = saved(form, lambda: label_runs.create_run(
+            coop_id(), product_id=product.id, batch_id=batch.id if batch else None, count=form.count.data,
+            template=form.template.data, options=form.options(),
+            request_token=form.request_token.data or secrets.token_urlsafe(24), actor_id=current_user.id,
+        ))
+        if result:
+            run, created = result
+            if created:
+                label_runs.start_worker(run.id)
+            return redirect(url_for(".run", run_id=run.id))
+    return form_page("coop/run_form.html", form, product=product, batch=batch)
+
+
+@bp.route("/batches/<int:batch_id>/runs/new", methods=["GET", "POST"])
+def new_batch_run(batch_id: int):
+    return _new_run(batches.get_batch(coop_id(), batch_id).product_id, batch_id)
+
+
+@bp.route("/products/<int:product_id>/runs/new", methods=["GET", "POST"])
+def new_blank_run(product_id: int):
+    return _new_run(product_id, None)
+
+
+@bp.route("/runs")
+def runs():
+    return render_template("coop/runs.html", runs=label_runs.list_runs(coop_id()))
+
+
+def _run_page(run, range_form=None, void_form=None, status=200):
+    range_form = range_form or RangeForm(formdata=None)
+    range_form.batch_id.choices = [(b.id, b.lot_code) for b in batches.list_batches(coop_id(), run.product_id)]
+    return render_template(
+        "coop/run.html", run=run, stale=label_runs.is_stale(run), counts=label_runs.stamp_counts(run.id),
+        range_form=range_form, void_form=void_form or VoidForm(formdata=None),
+    ), status
+
+
+@bp.route("/runs/<int:run_id>")
+def run(run_id: int):
+    return _run_page(label_runs.get_run(coop_id(), run_id))
+
+
+@bp.route("/runs/<int:run_id>/status")
+def run_status(run_id: int):
+    item = label_runs.get_run(coop_id(), run_id)
+    return jsonify(status=item.status.value, progress=item.progress, stale=label_runs.is_stale(item), error=item.error)
+
+
+@bp.route("/runs/<int:run_id>/retry", methods=["POST"])
+def retry_run(run_id: int):
+    item = label_runs.get_run(coop_id(), run_id)
+    if item.status is RunStatus.FAILED or label_runs.is_stale(item) or (item.status is RunStatus.DONE and not label_runs.pdf_path(run_id).exists()):
+        label_runs.start_worker(run_id)
+    return redirect(url_for(".run", run_id=run_id))
+
+
+@bp.route("/runs/<int:run_id>/labels.pdf")
+def run_pdf(run_id: int):
+    item = label_runs.get_run(coop_id(), run_id)
+    path = label_runs.pdf_path(run_id)
+    if item.status is not RunStatus.DONE or not path.exists():
+        flash(_("The PDF is not ready yet."), "info")
+        return redirect(url_for(".run", run_id=run_id))
+    name = f"tem-{item.batch.lot_code if item.batch else 'trang'}-{run_id}.pdf"
+    return send_file(path, mimetype="application/pdf", as_attachment=True, download_name=name, max_age=0)
+
+
+def _csv_cell(value) -> str:
+    """Spreadsheets run cells that start with these as formulas; a leading quote keeps them text."""
+    text = str(value)
+    return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
+
+
+@bp.route("/runs/<int:run_id>/stamps.csv")
+def run_csv(run_id: int):
+    item = label_runs.get_run(coop_id(), run_id)
+
+    def rows():
+        buffer = io.StringIO()
+        writer = csv.writer(buffer)
+        writer.writerow(["sequence", "code", "url"])
+        for row in label_runs.export_rows(item):
+            writer.writerow([_csv_cell(v) for v in row])
+            if buffer.tell() > 64_000:
+                yield buffer.getvalue()
+                buffer.seek(0)
+                buffer.truncate()
+        yield buffer.getvalue()
+
+    headers = {"Content-Disposition": f'attachment; filename="tem-{run_id}.csv"'}
+    return Response(rows(), mimetype="text/csv", headers=headers)
+
+
+@bp.route("/runs/<int:run_id>/void", methods=["POST"])
+def void_run(run_id: int):
+    item = label_runs.get_run(coop_id(), run_id)
+    form = VoidForm()
+    if form.validate_on_submit():
+        label_runs.void_run(coop_id(), run_id, form.reason.data, current_user.id)
+        flash(_("All stamps of this run are void."), "success")
+        return redirect(url_for(".run", run_id=run_id))
+    return _run_page(item, void_form=form, status=422)
+
+
+@bp.route("/runs/<int:run_id>/range", methods=["POST"])
+def run_range(run_id: int):
+    """Activate a serial range onto a batch, or void it, depending on the button pressed."""
+    item = label_runs.get_run(coop_id(), run_id)
+    form = RangeForm()
+    form.batch_id.choices = [(b.id, b.lot_code) for b in batches.list_batches(coop_id(), item.product_id)]
+    if form.validate_on_submit():
+        if request.form.get("action") == "void":
+            done = saved(form, lambda: label_runs.void_range(coop_id(), run_id, form.first.data, form.last.data, current_user.id))
+            message = _("%(n)s stamps are now void.", n=done)
+        else:
+            done = saved(form, lambda: label_runs.activate_range(coop_id(), run_id, form.first.data, form.last.data, form.batch_id.data, current_user.id))
+            message = _("%(n)s stamps activated.", n=done)
+        if done is not None:
+            flash(message, "success")
+            return redirect(url_for(".run", run_id=run_id))
+    return _run_page(item, range_form=form, status=422)
+
+
+@bp.route("/printing", methods=["GET", "POST"])
+def printing():
+    coop = cooperatives.get_cooperative(coop_id())
+    form = OffsetForm(obj=coop)
+    if form.validate_on_submit():
+        cooperatives.set_print_offset(coop.id, float(form.print_offset_x_mm.data or 0), float(form.print_offset_y_mm.data or 0), current_user.id)
+        flash(_("Printer offset saved. New runs use it."), "success")
+        return redirect(url_for(".printing"))
+    return form_page("coop/printing.html", form, templates=_template_choices())
+
+
+@bp.route("/printing/calibration.pdf")
+def calibration_pdf():
+    template = request.args.get("template", "a4-65")
+    specs = label_runs.templates()
+    if template not in specs:
+        template = "a4-65"
+    out = io.BytesIO(label_runs.calibration_pdf(template))
+    return send_file(out, mimetype="application/pdf", as_attachment=True, download_name=f"can-chinh-{template}.pdf", max_age=0)

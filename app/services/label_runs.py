@@ -1,0 +1,310 @@
+"""Label runs: create once, mint all-or-nothing, render the PDF in a worker process, void and activate.
+
+Minting inserts every stamp of a run in one transaction, so a crash leaves either no stamp or all of
+them. Codes are derived from (run, serial) under STAMP_KEY, so a retried or re-downloaded run renders
+the same PDF byte for byte.
+"""
+import hashlib
+import io
+import os
+import subprocess
+import sys
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Callable, Iterator
+
+from flask import current_app
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import func, insert, select, update
+
+from app.extensions import db
+from app.models import Batch, BatchStatus, LabelRun, Product, RunStatus, Stamp
+from app.models.mixins import utcnow
+from app.services import codes
+from app.services.batches import get_batch
+from app.services.errors import NotFound, RuleViolation
+from app.services.products import get_product
+from app.services.records import create
+
+MINT_CHUNK = 5_000
+MINT_SHARE = 20  # per cent of the progress bar spent minting; rendering takes the rest
+OPTION_KEYS = ("ecc", "offset_x_mm", "offset_y_mm", "crop_marks", "outlines")
+
+
+def library():
+    import labels  # imported late: the web pages that never print need not load ReportLab
+
+    return labels
+
+
+def templates() -> dict:
+    return library().BUILTIN_SPECS
+
+
+def calibration_pdf(template_id: str) -> bytes:
+    """A page with every cell's outline and a ruler, to measure a printer's offset."""
+    out = io.BytesIO()
+    library().render_calibration(templates()[template_id], out)
+    return out.getvalue()
+
+
+def stamp_key() -> bytes:
+    return current_app.config["STAMP_KEY"].encode()
+
+
+def stamp_url(code: str) -> str:
+    """The QR payload: upper case so that the whole URL fits QR alphanumeric mode."""
+    return f"{current_app.config['PUBLIC_BASE_URL'].rstrip('/')}/Q/{code}".upper()
+
+
+def pdf_path(run_id: int) -> Path:
+    folder = Path(current_app.instance_path) / "runs"
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder / f"run-{run_id}.pdf"
+
+
+def list_runs(coop_id: int, batch_id: int | None = None) -> list[LabelRun]:
+    stmt = select(LabelRun).where(LabelRun.cooperative_id == coop_id).order_by(LabelRun.id.desc())
+    if batch_id is not None:
+        stmt = stmt.where(LabelRun.batch_id == batch_id)
+    return list(db.session.scalars(stmt))
+
+
+def get_run(coop_id: int, run_id: int) -> LabelRun:
+    run = db.session.get(LabelRun, run_id)
+    if run is None or run.cooperative_id != coop_id:
+        raise NotFound
+    return run
+
+
+def _check_request(coop_id: int, product_id: int, batch_id: int | None, count: int, template: str) -> None:
+    product = get_product(coop_id, product_id)
+    if product.is_archived:
+        raise RuleViolation("product_id", _l("This product is archived: restore it before printing stamps."))
+    if batch_id is not None:
+        batch = get_batch(coop_id, batch_id)
+        if batch.product_id != product.id:
+            raise NotFound
+        if batch.status is BatchStatus.RECALLED:
+            raise RuleViolation("batch_id", _l("This batch has been recalled: no new stamps can be printed for it."))
+    if not 1 <= count <= current_app.config["MAX_RUN_STAMPS"]:
+        raise RuleViolation("count", _l("A run has between 1 and %(max)s stamps.", max=f"{current_app.config['MAX_RUN_STAMPS']:,}".replace(",", ".")))
+    if template not in templates():
+        raise RuleViolation("template", _l("Choose a label sheet from the list."))
+
+
+def create_run(
+    coop_id: int, *, product_id: int, batch_id: int | None, count: int, template: str,
+    options: dict, request_token: str, actor_id: int | None,
+) -> tuple[LabelRun, bool]:
+    """Create a run, or return the one this request token already created (a double submit)."""
+    existing = db.session.scalar(select(LabelRun).where(LabelRun.request_token == request_token))
+    if existing is not None:
+        if existing.cooperative_id != coop_id:
+            raise NotFound
+        return existing, False
+    _check_request(coop_id, product_id, batch_id, count, template)
+    run = create(
+        LabelRun, actor_id, cooperative_id=coop_id, product_id=product_id, batch_id=batch_id,
+        count=count, template=template, request_token=request_token,
+        options={k: options[k] for k in OPTION_KEYS if k in options},
+    )
+    db.session.commit()
+    return run, True
+
+
+def _set_state(run_id: int, **values) -> None:
+    db.session.execute(update(LabelRun).where(LabelRun.id == run_id).values(heartbeat_at=utcnow(), **values))
+    db.session.commit()
+
+
+def mint(run_id: int) -> int:
+    """Insert every stamp of the run in one transaction; a run already minted is left as it is."""
+    run = db.session.get(LabelRun, run_id)
+    already = db.session.scalar(select(func.count()).select_from(Stamp).where(Stamp.run_id == run_id))
+    if already:
+        return already
+    key, batch_id = stamp_key(), run.batch_id
+    activated = utcnow() if batch_id else None
+    for start in range(1, run.count + 1, MINT_CHUNK):
+        rows = [
+            {"run_id": run_id, "serial": serial, "code_hash": codes.code_hash(codes.derive_code(key, run_id, serial)),
+             "batch_id": batch_id, "activated_at": activated}
+            for serial in range(start, min(start + MINT_CHUNK, run.count + 1))
+        ]
+        db.session.execute(insert(Stamp), rows)
+    run.status, run.progress, run.heartbeat_at = RunStatus.RENDERING, MINT_SHARE, utcnow()
+    db.session.commit()  # the one commit: all stamps or none
+    return run.count
+
+
+def run_labels(run: LabelRun) -> Iterator:
+    """The label records of a run, in serial order, computed on the fly (never all in memory)."""
+    lib = library()
+    product, batch = run.product, run.batch
+    packing = batch.packing_date.strftime("%d/%m/%Y") if batch and batch.packing_date else None
+    best_before = batch.best_before.strftime("%d/%m/%Y") if batch and batch.best_before else None
+    key = stamp_key()
+    for serial in range(1, run.count + 1):
+        code = codes.derive_code(key, run.id, serial)
+        yield lib.Label(
+            qr_payload=stamp_url(code), code_text=codes.group(code), product=product.name,
+            cooperative=product.cooperative.name, lot=batch.lot_code if batch else "",
+            packing_date=packing, best_before=best_before, ocop_stars=_valid_stars(product, batch),
+        )
+
+
+def _valid_stars(product: Product, batch: Batch | None) -> int | None:
+    """OCOP stars are printed only while the certificate is valid on the packing day (or today)."""
+    if not product.ocop_stars:
+        return None
+    day = (batch.packing_date if batch and batch.packing_date else None) or utcnow().date()
+    if product.ocop_expires_on and product.ocop_expires_on < day:
+        return None
+    return product.ocop_stars
+
+
+def render_options(run: LabelRun):
+    lib = library()
+    return lib.RenderOptions(**{k: v for k, v in run.options.items() if v is not None})
+
+
+def render(run_id: int, progress: Callable[[int], None] | None = None) -> Path:
+    """Write the run's PDF to instance/runs/ (atomically) and record its size and hash."""
+    run = db.session.get(LabelRun, run_id)
+    lib = library()
+    target = pdf_path(run_id)
+    tmp = target.with_suffix(f".{os.getpid()}.tmp")
+    with open(tmp, "wb") as out:
+        lib.render_pdf(run_labels(run), templates()[run.template], out, options=render_options(run), progress=progress)
+    digest = hashlib.sha256(tmp.read_bytes()).hexdigest()
+    tmp.replace(target)
+    _set_state(run_id, status=RunStatus.DONE, progress=100, finished_at=utcnow(), pdf_bytes=target.stat().st_size, pdf_sha256=digest, error="")
+    return target
+
+
+def _progress_reporter(run: LabelRun) -> Callable[[int], None]:
+    """Report rendering progress to the database at most every 2 % (each report is a commit)."""
+    last = [MINT_SHARE]
+    total, run_id = run.count, run.id
+
+    def report(done: int, *_ignored) -> None:
+        percent = MINT_SHARE + (100 - MINT_SHARE) * done // max(total, 1)
+        if percent >= last[0] + 2 and percent < 100:
+            last[0] = percent
+            _set_state(run_id, progress=percent)
+
+    return report
+
+
+def process(run_id: int) -> LabelRun:
+    """Mint and render a run; record a failure on the run instead of losing it."""
+    run = db.session.get(LabelRun, run_id)
+    if run is None:
+        raise NotFound
+    try:
+        _set_state(run_id, status=RunStatus.MINTING, error="")
+        mint(run_id)
+        render(run_id, _progress_reporter(run))
+    except Exception as exc:  # the run page must say what happened, whatever it was
+        db.session.rollback()
+        _set_state(run_id, status=RunStatus.FAILED, error=str(exc)[:2000])
+        raise
+    return db.session.get(LabelRun, run_id)
+
+
+def is_stale(run: LabelRun) -> bool:
+    if run.status in (RunStatus.DONE, RunStatus.FAILED):
+        return False
+    seen = run.heartbeat_at or run.created_at
+    return utcnow() - seen > timedelta(seconds=current_app.config["RUN_STALE_SECONDS"])
+
+
+def worker_environment() -> dict:
+    """The worker process gets exactly this app's configuration."""
+    config = current_app.config
+    env = dict(os.environ)
+    env.update({
+        "DATABASE_URL": config["SQLALCHEMY_DATABASE_URI"], "INSTANCE_PATH": current_app.instance_path,
+        "SECRET_KEY": config["SECRET_KEY"], "STAMP_KEY": config["STAMP_KEY"],
+        "PUBLIC_BASE_URL": config["PUBLIC_BASE_URL"],
+    })
+    return env
+
+
+def start_worker(run_id: int) -> subprocess.Popen:
+    """Mint and render in a separate process, so the web request returns at once."""
+    _set_state(run_id, status=RunStatus.QUEUED, progress=0)
+    root = Path(current_app.root_path).parent
+    command = [sys.executable, "-m", "flask", "--app", "wsgi", "labels", "work", str(run_id)]
+    log = open(pdf_path(run_id).with_suffix(".log"), "ab")
+    return subprocess.Popen(command, cwd=root, env=worker_environment(), stdout=log, stderr=log, start_new_session=True)
+
+
+def void_run(coop_id: int, run_id: int, reason: str, actor_id: int) -> LabelRun:
+    run = get_run(coop_id, run_id)
+    now = utcnow()
+    run.voided_at, run.void_reason, run.updated_by_id = now, reason, actor_id
+    db.session.execute(update(Stamp).where(Stamp.run_id == run_id, Stamp.voided_at.is_(None)).values(voided_at=now))
+    db.session.commit()
+    return run
+
+
+def _check_range(run: LabelRun, first: int, last: int) -> None:
+    if not 1 <= first <= last <= run.count:
+        raise RuleViolation("first", _l("Serial numbers run from 1 to %(count)s, first ≤ last.", count=run.count))
+
+
+def void_range(coop_id: int, run_id: int, first: int, last: int, actor_id: int) -> int:
+    run = get_run(coop_id, run_id)
+    _check_range(run, first, last)
+    result = db.session.execute(
+        update(Stamp).where(Stamp.run_id == run_id, Stamp.serial.between(first, last), Stamp.voided_at.is_(None)).values(voided_at=utcnow())
+    )
+    run.updated_by_id = actor_id
+    db.session.commit()
+    return result.rowcount
+
+
+def activate_range(coop_id: int, run_id: int, first: int, last: int, batch_id: int, actor_id: int) -> int:
+    """Put a serial range of a blank run onto a batch of the run's product (at packing time)."""
+    run = get_run(coop_id, run_id)
+    batch = get_batch(coop_id, batch_id)
+    if run.batch_id is not None:
+        raise RuleViolation("batch_id", _l("This run was printed for a batch already."))
+    if batch.product_id != run.product_id:
+        raise RuleViolation("batch_id", _l("Choose a batch of the product these stamps were printed for."))
+    if batch.status is BatchStatus.RECALLED:
+        raise RuleViolation("batch_id", _l("This batch has been recalled: its stamps cannot be activated."))
+    _check_range(run, first, last)
+    taken = db.session.scalar(
+        select(func.count()).select_from(Stamp).where(
+            Stamp.run_id == run_id, Stamp.serial.between(first, last), Stamp.batch_id.is_not(None)
+        )
+    )
+    if taken:
+        raise RuleViolation("first", _l("%(n)s stamps in this range are already activated.", n=taken))
+    result = db.session.execute(
+        update(Stamp).where(Stamp.run_id == run_id, Stamp.serial.between(first, last), Stamp.voided_at.is_(None))
+        .values(batch_id=batch.id, activated_at=utcnow())
+    )
+    run.updated_by_id = actor_id
+    db.session.commit()
+    return result.rowcount
+
+
+def stamp_counts(run_id: int) -> dict[str, int]:
+    base = select(func.count()).select_from(Stamp).where(Stamp.run_id == run_id)
+    return {
+        "minted": db.session.scalar(base),
+        "active": db.session.scalar(base.where(Stamp.batch_id.is_not(None), Stamp.voided_at.is_(None))),
+        "voided": db.session.scalar(base.where(Stamp.voided_at.is_not(None))),
+    }
+
+
+def export_rows(run: LabelRun) -> Iterator[tuple[int, str, str]]:
+    """Sequence, code and URL of every stamp, for a print shop."""
+    key = stamp_key()
+    for serial in range(1, run.count + 1):
+        code = codes.derive_code(key, run.id, serial)
+        yield serial, code, stamp_url(code)
