@@ -142,16 +142,22 @@ def run_labels(run: LabelRun) -> Iterator:
     """The label records of a run, in serial order, computed on the fly (never all in memory)."""
     lib = library()
     product, batch = run.product, run.batch
-    packing = batch.packing_date.strftime("%d/%m/%Y") if batch and batch.packing_date else None
-    best_before = batch.best_before.strftime("%d/%m/%Y") if batch and batch.best_before else None
-    key = stamp_key()
-    for serial in range(1, run.count + 1):
-        code = codes.derive_code(key, run.id, serial)
-        yield lib.Label(
-            qr_payload=stamp_url(code), code_text=codes.group(code), product=product.name,
-            cooperative=product.cooperative.name, lot=batch.lot_code if batch else "",
-            packing_date=packing, best_before=best_before, ocop_stars=_valid_stars(product, batch),
-        )
+    common = {
+        "product": product.name,
+        "cooperative": product.cooperative.name,
+        "lot": batch.lot_code if batch else "",
+        "packing_date": batch.packing_date.strftime("%d/%m/%Y") if batch and batch.packing_date else None,
+        "best_before": batch.best_before.strftime("%d/%m/%Y") if batch and batch.best_before else None,
+        "ocop_stars": _valid_stars(product, batch),
+    }
+    key, run_id, count, url_prefix = stamp_key(), run.id, run.count, stamp_url("")
+
+    def generate():
+        for serial in range(1, count + 1):
+            code = codes.derive_code(key, run_id, serial)
+            yield lib.Label(qr_payload=url_prefix + code, code_text=codes.group(code), **common)
+
+    return generate()
 
 
 def _valid_stars(product: Product, batch: Batch | None) -> int | None:
@@ -172,11 +178,13 @@ def render_options(run: LabelRun):
 def render(run_id: int, progress: Callable[[int], None] | None = None) -> Path:
     """Write the run's PDF to instance/runs/ (atomically) and record its size and hash."""
     run = db.session.get(LabelRun, run_id)
-    lib = library()
+    records, spec, options = run_labels(run), templates()[run.template], render_options(run)
+    # Everything is read: end the transaction, so that rendering holds no database lock.
+    db.session.commit()
     target = pdf_path(run_id)
     tmp = target.with_suffix(f".{os.getpid()}.tmp")
     with open(tmp, "wb") as out:
-        lib.render_pdf(run_labels(run), templates()[run.template], out, options=render_options(run), progress=progress)
+        library().render_pdf(records, spec, out, options=options, progress=progress)
     digest = hashlib.sha256(tmp.read_bytes()).hexdigest()
     tmp.replace(target)
     _set_state(run_id, status=RunStatus.DONE, progress=100, finished_at=utcnow(), pdf_bytes=target.stat().st_size, pdf_sha256=digest, error="")
@@ -304,7 +312,7 @@ def stamp_counts(run_id: int) -> dict[str, int]:
 
 def export_rows(run: LabelRun) -> Iterator[tuple[int, str, str]]:
     """Sequence, code and URL of every stamp, for a print shop."""
-    key = stamp_key()
+    key, url_prefix = stamp_key(), stamp_url("")
     for serial in range(1, run.count + 1):
         code = codes.derive_code(key, run.id, serial)
-        yield serial, code, stamp_url(code)
+        yield serial, code, url_prefix + code
