@@ -79,22 +79,16 @@ def print_run(batch_ref, count, template, out):
         )
     except RuleViolation as exc:
         raise click.ClickException(str(exc.message)) from exc
-    label_runs.mint(run.id)
-    minted = time.perf_counter()
-
-    def progress(done, *_):
-        if done % 1000 == 0 or done == count:
-            click.echo(f"\r{done:,}/{count:,} labels", nl=False, err=True)
-
-    path = label_runs.render(run.id, progress)
+    click.echo(f"run {run.id}: minting and rendering {count:,} stamps…", err=True)
+    label_runs.process(run.id)
+    path = label_runs.pdf_path(run.id)
     with open(out, "wb") as target:
         target.write(path.read_bytes())
     total = time.perf_counter() - started
     size = path.stat().st_size
-    click.echo("", err=True)
     click.echo(
-        f"run {run.id}: {count:,} stamps, template {template}, minted in {minted - started:.2f} s, "
-        f"total {total:.2f} s ({count / total:,.0f} labels/s), PDF {size / 1e6:.2f} MB -> {out}"
+        f"run {run.id}: {count:,} stamps, template {template}, "
+        f"{total:.2f} s ({count / total:,.0f} labels/s), PDF {size / 1e6:.2f} MB -> {out}"
     )
 
 

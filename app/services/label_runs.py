@@ -9,9 +9,10 @@ import io
 import os
 import subprocess
 import sys
+import threading
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import Callable, Iterator
+from typing import Callable, Iterator, Sequence
 
 from flask import current_app
 from flask_babel import lazy_gettext as _l
@@ -27,7 +28,6 @@ from app.services.products import get_product
 from app.services.records import create
 
 MINT_CHUNK = 5_000
-MINT_SHARE = 20  # per cent of the progress bar spent minting; rendering takes the rest
 OPTION_KEYS = ("ecc", "offset_x_mm", "offset_y_mm", "crop_marks", "outlines")
 
 
@@ -118,28 +118,35 @@ def _set_state(run_id: int, **values) -> None:
     db.session.commit()
 
 
-def mint(run_id: int) -> int:
+def derive_codes(run: LabelRun) -> list[str]:
+    """Every code of a run, in serial order (derived, never read from the database)."""
+    key = stamp_key()
+    return [codes.derive_code(key, run.id, serial) for serial in range(1, run.count + 1)]
+
+
+def mint(run_id: int, run_codes: Sequence[str] | None = None) -> int:
     """Insert every stamp of the run in one transaction; a run already minted is left as it is."""
     run = db.session.get(LabelRun, run_id)
     already = db.session.scalar(select(func.count()).select_from(Stamp).where(Stamp.run_id == run_id))
     if already:
+        db.session.commit()
         return already
-    key, batch_id = stamp_key(), run.batch_id
-    activated = utcnow() if batch_id else None
-    for start in range(1, run.count + 1, MINT_CHUNK):
+    run_codes = run_codes or derive_codes(run)
+    batch_id, activated = run.batch_id, (utcnow() if run.batch_id else None)
+    table = Stamp.__table__
+    for start in range(0, run.count, MINT_CHUNK):
         rows = [
-            {"run_id": run_id, "serial": serial, "code_hash": codes.code_hash(codes.derive_code(key, run_id, serial)),
-             "batch_id": batch_id, "activated_at": activated}
-            for serial in range(start, min(start + MINT_CHUNK, run.count + 1))
+            {"run_id": run_id, "serial": start + i + 1, "code_hash": codes.code_hash(code), "batch_id": batch_id, "activated_at": activated}
+            for i, code in enumerate(run_codes[start:start + MINT_CHUNK])
         ]
-        db.session.execute(insert(Stamp), rows)
-    run.status, run.progress, run.heartbeat_at = RunStatus.RENDERING, MINT_SHARE, utcnow()
+        db.session.execute(insert(table), rows)
+    run.status, run.heartbeat_at = RunStatus.RENDERING, utcnow()
     db.session.commit()  # the one commit: all stamps or none
     return run.count
 
 
-def run_labels(run: LabelRun) -> Iterator:
-    """The label records of a run, in serial order, computed on the fly (never all in memory)."""
+def run_labels(run: LabelRun, run_codes: Sequence[str] | None = None) -> Iterator:
+    """The label records of a run, in serial order, computed on the fly."""
     lib = library()
     product, batch = run.product, run.batch
     common = {
@@ -154,7 +161,7 @@ def run_labels(run: LabelRun) -> Iterator:
 
     def generate():
         for serial in range(1, count + 1):
-            code = codes.derive_code(key, run_id, serial)
+            code = run_codes[serial - 1] if run_codes is not None else codes.derive_code(key, run_id, serial)
             yield lib.Label(qr_payload=url_prefix + code, code_text=codes.group(code), **common)
 
     return generate()
@@ -175,30 +182,39 @@ def render_options(run: LabelRun):
     return lib.RenderOptions(**{k: v for k, v in run.options.items() if v is not None})
 
 
-def render(run_id: int, progress: Callable[[int], None] | None = None) -> Path:
+def render(run_id: int, progress: Callable[[int], None] | None = None, run_codes: Sequence[str] | None = None) -> Path:
     """Write the run's PDF to instance/runs/ (atomically) and record its size and hash."""
+    tmp = write_pdf(run_id, progress, run_codes)
+    return publish_pdf(run_id, tmp)
+
+
+def write_pdf(run_id: int, progress: Callable[[int], None] | None = None, run_codes: Sequence[str] | None = None) -> Path:
     run = db.session.get(LabelRun, run_id)
-    records, spec, options = run_labels(run), templates()[run.template], render_options(run)
+    records, spec, options = run_labels(run, run_codes), templates()[run.template], render_options(run)
     # Everything is read: end the transaction, so that rendering holds no database lock.
     db.session.commit()
-    target = pdf_path(run_id)
-    tmp = target.with_suffix(f".{os.getpid()}.tmp")
+    tmp = pdf_path(run_id).with_suffix(f".{os.getpid()}.{threading.get_ident()}.tmp")
     with open(tmp, "wb") as out:
         library().render_pdf(records, spec, out, options=options, progress=progress)
+    return tmp
+
+
+def publish_pdf(run_id: int, tmp: Path) -> Path:
+    target = pdf_path(run_id)
     digest = hashlib.sha256(tmp.read_bytes()).hexdigest()
     tmp.replace(target)
     _set_state(run_id, status=RunStatus.DONE, progress=100, finished_at=utcnow(), pdf_bytes=target.stat().st_size, pdf_sha256=digest, error="")
     return target
 
 
-def _progress_reporter(run: LabelRun) -> Callable[[int], None]:
-    """Report rendering progress to the database at most every 2 % (each report is a commit)."""
-    last = [MINT_SHARE]
+def _progress_reporter(run: LabelRun, minted: threading.Event) -> Callable[[int], None]:
+    """Report rendering progress at most every 2 %; not while the minting transaction holds the database."""
+    last = [0]
     total, run_id = run.count, run.id
 
     def report(done: int, *_ignored) -> None:
-        percent = MINT_SHARE + (100 - MINT_SHARE) * done // max(total, 1)
-        if percent >= last[0] + 2 and percent < 100:
+        percent = 99 * done // max(total, 1)
+        if minted.is_set() and percent >= last[0] + 2:
             last[0] = percent
             _set_state(run_id, progress=percent)
 
@@ -206,14 +222,41 @@ def _progress_reporter(run: LabelRun) -> Callable[[int], None]:
 
 
 def process(run_id: int) -> LabelRun:
-    """Mint and render a run; record a failure on the run instead of losing it."""
+    """Mint and render a run side by side; record a failure on the run instead of losing it.
+
+    Minting (one database transaction) runs in a thread while this thread renders, so the two overlap;
+    the PDF is published only once every stamp is committed.
+    """
     run = db.session.get(LabelRun, run_id)
     if run is None:
         raise NotFound
+    app = current_app._get_current_object()
+    minted, failure = threading.Event(), []
     try:
-        _set_state(run_id, status=RunStatus.MINTING, error="")
-        mint(run_id)
-        render(run_id, _progress_reporter(run))
+        _set_state(run_id, status=RunStatus.MINTING, progress=0, error="")
+        run = db.session.get(LabelRun, run_id)
+        run_codes = derive_codes(run)
+        reporter = _progress_reporter(run, minted)
+
+        def mint_stamps() -> None:
+            with app.app_context():
+                try:
+                    mint(run_id, run_codes)
+                    minted.set()
+                except Exception as exc:  # reported by the main thread
+                    failure.append(exc)
+                    db.session.rollback()
+
+        minter = threading.Thread(target=mint_stamps, name=f"mint-run-{run_id}")
+        minter.start()
+        try:
+            tmp = write_pdf(run_id, reporter, run_codes)
+        finally:
+            minter.join()
+        if failure:
+            tmp.unlink(missing_ok=True)
+            raise failure[0]
+        publish_pdf(run_id, tmp)
     except Exception as exc:  # the run page must say what happened, whatever it was
         db.session.rollback()
         _set_state(run_id, status=RunStatus.FAILED, error=str(exc)[:2000])

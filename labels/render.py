@@ -1,0 +1,191 @@
+"""render_pdf(): label records and a sheet spec in, a printable PDF out, streaming in batches."""
+import itertools
+import time
+from dataclasses import dataclass
+from typing import BinaryIO, Callable, Iterable
+
+from reportlab.pdfgen.canvas import Canvas
+
+from labels import drawing, geometry
+from labels.content import Composition, Label, LabelTexts, compose, normalise
+from labels.fonts import register_fonts, text_width
+from labels.qr import Encoder, encode
+from labels.specs import SheetSpec, validate
+from labels.text import fit
+
+BATCH = 2_000  # labels encoded while the previous batch is drawn
+CODE_CHARACTERS = "0123456789ABCDEFGHJKMNPQRSTVWXYZ -"
+
+
+@dataclass(frozen=True)
+class RenderOptions:
+    ecc: str = "M"
+    offset_x_mm: float = 0.0  # positive moves the print right
+    offset_y_mm: float = 0.0  # positive moves the print down
+    crop_marks: bool = False
+    outlines: bool = False
+    qr_size_mm: float | None = None  # the symbol without its quiet zone; None: as large as fits
+    printer_dpi: int | None = None  # None: the spec's own (thermal rolls)
+    texts: LabelTexts = LabelTexts()
+    workers: int | None = None  # QR encoding processes; None: one per core
+    title: str = "Tem truy xuất nguồn gốc"
+
+
+@dataclass(frozen=True)
+class RenderStats:
+    labels: int
+    pages: int
+    seconds: float
+    qr_version: int | None
+
+
+class _Sheet:
+    """The canvas, the current page and the forms already defined."""
+
+    def __init__(self, out: BinaryIO, spec: SheetSpec, options: RenderOptions):
+        regular, _bold = register_fonts()
+        self.spec, self.options = spec, options
+        self.canvas = Canvas(
+            out, pagesize=(drawing.pt(spec.page_width), drawing.pt(spec.page_height)), invariant=1,
+            pageCompression=1, initialFontName=regular, initialFontSize=6,
+        )
+        self.canvas.setViewerPreference("PrintScaling", "None")
+        self.canvas.setTitle(options.title)
+        self.canvas.setCreator("OCOP Trace")
+        self.forms: dict[tuple, str] = {}
+        self.layouts: dict[int, geometry.Layout] = {}
+        self.cell = 0
+        self.pages = 0
+        self.codes = None  # the page's text object for the codes
+        self.code_font = None
+
+    def layout(self, modules: int) -> geometry.Layout:
+        if modules not in self.layouts:
+            dpi = self.options.printer_dpi or self.spec.printer_dpi
+            self.layouts[modules] = geometry.plan(self.spec, modules, self.options.qr_size_mm, dpi)
+        return self.layouts[modules]
+
+    def form_for(self, label: Label, layout: geometry.Layout) -> tuple[str, Composition]:
+        key = (label.product, label.cooperative, label.lot, label.packing_date, label.best_before,
+               label.ocop_stars, label.tagline, len(label.code_text), id(layout))
+        found = self.forms.get(key)
+        if found is None:
+            composition = compose(normalise(label), layout, self.options.texts)
+            name = f"L{len(self.forms)}"
+            self.canvas.beginForm(name, lowerx=0, lowery=0, upperx=drawing.pt(layout.cell.width), uppery=drawing.pt(layout.cell.height))
+            drawing.draw_static(self.canvas, composition)
+            self.canvas.endForm()
+            found = self.forms[key] = (name, composition, self._code_fits(label, composition, layout))
+        return found
+
+    @staticmethod
+    def _code_fits(label: Label, composition: Composition, layout: geometry.Layout) -> bool:
+        """Whether every code of this length fits at the composed size (so no label needs measuring)."""
+        code = composition.code
+        widest = max(text_width(c, code.font, code.size) for c in CODE_CHARACTERS if c.isalnum())
+        return widest * sum(c.isalnum() for c in label.code_text) + text_width(" " * sum(not c.isalnum() for c in label.code_text), code.font, code.size) <= drawing.pt(layout.text.width) + 1e-6
+
+    def origin(self) -> tuple[float, float]:
+        return geometry.cell_origin(self.spec, self.cell, self.options.offset_x_mm, self.options.offset_y_mm)
+
+    def draw(self, label: Label, matrix) -> None:
+        c = self.canvas
+        layout = self.layouts.get(matrix.size) or self.layout(matrix.size)
+        name, composition, code_fits = self.form_for(label, layout)
+        x, y = self.origin()
+        pt = drawing.pt
+        c.addLiteral(f"q 1 0 0 1 {pt(x):.3f} {pt(y):.3f} cm")
+        c.doForm(name)
+        c.addLiteral("Q " + drawing.qr_operators(matrix, x + layout.qr.x, y + layout.qr.y, layout.module))
+        code = composition.code
+        text, size = label.code_text, code.size
+        if not code_fits and text_width(text, code.font, size) > pt(layout.text.width):
+            fitted = fit(text, code.font, pt(layout.text.width), size, size * 0.7)
+            text, size = fitted.lines[0], fitted.size
+        codes = self.codes
+        if codes is None:
+            codes = self.codes = c.beginText()
+        if (code.font, size) != self.code_font:
+            codes.setFont(code.font, size)
+            self.code_font = (code.font, size)
+        codes.setTextOrigin(pt(x + code.x), pt(y + code.baseline))
+        codes.textOut(text)
+        if self.options.outlines:
+            drawing.draw_outline(c, self.spec, x, y)
+        if self.options.crop_marks:
+            drawing.draw_crop_marks(c, self.spec, x, y)
+        self.cell += 1
+        if self.cell == self.spec.per_page:
+            self.end_page()
+
+    def end_page(self) -> None:
+        if self.codes is not None:
+            # All the codes of a page in one text object: far less to write than one per label.
+            self.canvas.drawText(self.codes)
+            self.codes, self.code_font = None, None
+        self.canvas.showPage()
+        self.pages += 1
+        self.cell = 0
+
+    def finish(self) -> int:
+        if self.cell:
+            self.end_page()
+        self.canvas.save()
+        return self.pages
+
+
+def render_pdf(
+    labels: Iterable[Label], spec: SheetSpec, out: BinaryIO, options: RenderOptions = RenderOptions(),
+    progress: Callable[[int], None] | None = None,
+) -> RenderStats:
+    """Write one label per record, cell by cell, page by page; return what was written."""
+    started = time.perf_counter()
+    validate(spec)
+    sheet = _Sheet(out, spec, options)
+    records = iter(labels)
+    done, version = 0, None
+    with Encoder(options.ecc, options.workers) as encoder:
+        batch = list(itertools.islice(records, BATCH))
+        pending = encoder.submit([label.qr_payload for label in batch]) if batch else None
+        while batch:
+            following = list(itertools.islice(records, BATCH))
+            queued = encoder.submit([label.qr_payload for label in following]) if following else None
+            for label, matrix in zip(batch, pending.get()):
+                sheet.draw(label, matrix)
+                version = version or (matrix.size - 17) // 4
+                done += 1
+                if progress and done % 500 == 0:
+                    progress(done)
+            batch, pending = following, queued
+    pages = sheet.finish()
+    if progress:
+        progress(done)
+    return RenderStats(done, pages, time.perf_counter() - started, version)
+
+
+def render_calibration(spec: SheetSpec, out: BinaryIO, options: RenderOptions = RenderOptions(), note: str | None = None) -> None:
+    """One page: the outline of every cell (with the offset applied), a millimetre ruler and a note."""
+    validate(spec)
+    regular, bold = register_fonts()
+    sheet = _Sheet(out, spec, options)
+    c = sheet.canvas
+    drawing.draw_ruler(c, spec, regular)
+    for index in range(spec.per_page):
+        x, y = geometry.cell_origin(spec, index, options.offset_x_mm, options.offset_y_mm)
+        drawing.draw_outline(c, spec, x, y, gray=0)
+        c.setFont(regular, 5)
+        c.drawCentredString(drawing.pt(x + spec.label_width / 2), drawing.pt(y + spec.label_height / 2), str(index + 1))
+    text = note or (
+        "In ở 100 % (Kích thước thực), không chọn “Vừa trang”. Đo độ lệch giữa khung in và mép tem thật (mm), "
+        "rồi nhập vào Cài đặt máy in."
+    )
+    c.setFont(bold, 7)
+    c.drawString(drawing.pt(12), drawing.pt(3), spec.name)
+    c.setFont(regular, 6)
+    c.drawString(drawing.pt(12 + drawing.pt(0) + 60), drawing.pt(3), text[:140]) if spec.page_width > 150 else None
+    sheet.end_page()
+    c.save()
+
+
+def qr_version_for(payload: str, ecc: str = "M") -> int:
+    return (encode(payload, ecc).size - 17) // 4
