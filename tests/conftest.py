@@ -47,6 +47,9 @@ class RequestClient(FlaskClient):
     even though the test itself holds an app context for calling services."""
 
     def open(self, *args, **kwargs):
+        # End the test's own transaction first, as a real client's request never shares one: on SQLite
+        # every transaction takes the write lock (BEGIN IMMEDIATE), so a test holding one would block.
+        _db.session.commit()
         with self.application.app_context():
             return super().open(*args, **kwargs)
 

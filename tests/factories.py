@@ -1,0 +1,27 @@
+"""Objects built through the services, as a cooperative would build them."""
+import io
+from datetime import date
+
+from PIL import Image
+
+from app.services import batches, label_runs, products
+
+
+def jpeg_bytes(size=(1600, 1200), color=(200, 30, 40), exif=None) -> bytes:
+    out = io.BytesIO()
+    Image.new("RGB", size, color).save(out, "JPEG", exif=exif or Image.Exif())
+    return out.getvalue()
+
+
+def product_with_batch(coop, name="Vải thiều Lục Ngạn", lot="VT-2026-06-A"):
+    product = products.create_product(coop.id, {"name": name, "category": "fruit", "ocop_stars": 4, "ocop_certificate_no": "OCOP-1", "ocop_issued_on": date(2024, 8, 15), "shelf_life_days": 14}, None, photo=io.BytesIO(jpeg_bytes((64, 64))))
+    products.add_certification(coop.id, product.id, {"scheme": "VietGAP", "number": "VG-1", "issuer": "Trung tâm", "expires_on": date(2027, 3, 1)}, None)
+    batch = batches.create_batch(coop.id, product.id, {"lot_code": lot, "harvest_date": date(2026, 6, 10), "packing_date": date(2026, 6, 11)}, None)
+    batches.add_event(coop.id, batch.id, {"event_date": date(2026, 5, 18), "kind": "spraying", "input_used": "Abamectin 3.6EC", "phi_days": 7}, None)
+    return product, batch
+
+
+def minted_run(coop, product, batch=None, count=5, token="run-token"):
+    run, _ = label_runs.create_run(coop.id, product_id=product.id, batch_id=batch.id if batch else None, count=count, template="a4-65", options={}, request_token=token, actor_id=None)
+    label_runs.mint(run.id)
+    return run
