@@ -1,14 +1,14 @@
 """Language choice and the date formats users expect (dd/mm/yyyy in Vietnamese)."""
 from datetime import date, datetime, timezone
 
-from flask import current_app, request, session
+from flask import current_app, has_request_context, request, session
 from flask_babel import format_date, format_datetime, format_decimal, get_locale
 
 LANGUAGE_NAMES = {"vi": "Tiếng Việt", "en": "English"}
 
 
 def select_locale() -> str:
-    chosen = session.get("lang")
+    chosen = session.get("lang") if has_request_context() else None
     if chosen in current_app.config["LANGUAGES"]:
         return chosen
     return current_app.config["BABEL_DEFAULT_LOCALE"]

@@ -1,5 +1,5 @@
 """Marshmallow schemas for the JSON API, kept apart from the models."""
-from marshmallow import Schema, fields
+from marshmallow import Schema, fields, validate
 
 
 class CommuneSchema(Schema):
@@ -10,5 +10,5 @@ class CommuneSchema(Schema):
 
 
 class CommuneQuerySchema(Schema):
-    q = fields.String(required=True, validate=lambda s: 1 <= len(s.strip()) <= 80)
-    limit = fields.Integer(load_default=20, validate=lambda n: 1 <= n <= 50)
+    q = fields.String(required=True, validate=validate.Length(min=1, max=80))
+    limit = fields.Integer(load_default=20, validate=validate.Range(min=1, max=50))
