@@ -1,6 +1,7 @@
 """What text goes on a label and where: fitted lines inside the layout's text box, least important dropped first."""
 from dataclasses import dataclass, field
 
+from labels.errors import LabelSpecError
 from labels.fonts import BOLD, REGULAR, register_fonts, text_width
 from labels.geometry import Box, Layout
 from labels.text import LEADING, Fitted, fit, nfc
@@ -45,7 +46,7 @@ class Line:
 @dataclass(frozen=True)
 class Composition:
     lines: tuple[Line, ...]  # everything but the code: the same on every label of a batch
-    code: Line  # the per-stamp code; its text is replaced label by label
+    code: tuple[Line, ...]  # where the per-stamp code goes: one line, or two on narrow labels
     stars: tuple[int, float, float, float] | None = None  # count, x, y (bottom), star size, all mm
     boxes: tuple[Box, ...] = field(default=())  # the ink box of every line, for checking
 
@@ -59,7 +60,7 @@ FIELDS = (
     ("dates", False, 0.85, 4.2, 2, 4),
     ("tagline", False, 0.75, 4.0, 2, 1),
 )
-CODE_FACTOR, CODE_MIN = 1.0, 4.6
+CODE_FACTOR, CODE_MIN, CODE_SMALLEST = 1.0, 4.6, 3.6
 
 
 def _field_texts(label: Label, texts: LabelTexts) -> dict[str, str]:
@@ -84,6 +85,28 @@ def _widest_like(code: str, font: str) -> str:
     return "".join(widest if c.isalnum() else c for c in code)
 
 
+def split_code(code_text: str, lines: int) -> tuple[str, ...]:
+    """The code on one line, or cut between its groups onto two."""
+    if lines == 1:
+        return (code_text,)
+    words = code_text.split(" ")
+    half = (len(words) + 1) // 2
+    return (" ".join(words[:half]), " ".join(words[half:]))
+
+
+def _fit_code(code_text: str, font: str, width: float, size: float) -> Fitted:
+    """A size at which every code of this shape fits whole (a code is never cut short): one line, else two."""
+    widest = _widest_like(code_text, font)
+    for lines, smallest in ((1, CODE_MIN), (2, CODE_SMALLEST)):
+        parts = split_code(widest, lines)
+        current = size
+        while current >= smallest - 1e-9:
+            if all(text_width(part, font, current) <= width for part in parts):
+                return Fitted(split_code(code_text, lines), current, font)
+            current -= 0.1
+    raise LabelSpecError("This label is too narrow to print the stamp code; choose a larger label.")
+
+
 def base_size(layout: Layout) -> float:
     """Body text size in points, from the room there is."""
     return max(4.5, min(8.0, layout.text.height * PT_PER_MM / 7.5))
@@ -94,9 +117,7 @@ def compose(label: Label, layout: Layout, texts: LabelTexts = LabelTexts()) -> C
     box = layout.text
     width_pt = box.width * PT_PER_MM
     size = base_size(layout)
-    # Sized for the widest code of this shape, so that every stamp of a run prints its code alike.
-    code = fit(_widest_like(label.code_text, bold), bold, width_pt, size * CODE_FACTOR, CODE_MIN)
-    code = Fitted((label.code_text,), code.size, code.font)
+    code = _fit_code(label.code_text, bold, width_pt, size * CODE_FACTOR)
     values = _field_texts(label, texts)
     chosen: dict[str, Fitted] = {}
     star_room = {}
@@ -148,10 +169,13 @@ def _place(label: Label, layout: Layout, chosen: dict[str, Fitted], code: Fitted
             lines.append(Line(text, fitted.font, fitted.size, x, baseline))
             inks.append(Box(box.x, top - height, box.width, height))
             top -= height
-    code_height = code.size * LEADING / PT_PER_MM
-    code_line = Line(code.lines[0], code.font, code.size, box.x, box.y + code.size * 0.25 / PT_PER_MM)
-    inks.append(Box(box.x, box.y, box.width, code_height))
-    return Composition(tuple(lines), code_line, stars, tuple(inks))
+    code_lines = []
+    line_height = code.size * LEADING / PT_PER_MM
+    for i, text in enumerate(code.lines):
+        baseline = box.y + code.size * 0.25 / PT_PER_MM + (len(code.lines) - 1 - i) * line_height
+        code_lines.append(Line(text, code.font, code.size, box.x, baseline))
+    inks.append(Box(box.x, box.y, box.width, code.height))
+    return Composition(tuple(lines), tuple(code_lines), stars, tuple(inks))
 
 
 def normalise(label: Label) -> Label:

@@ -93,7 +93,9 @@ def plan(spec: SheetSpec, modules: int, qr_size: float | None = None, dpi: int |
         qr = Box((w - side) / 2, h - QR_EDGE_MM - side, side, side)
         text = Box(pad, pad, w - 2 * pad, max(0.0, qr.y - pad))
         return Layout(cell, qr, module, text, "tall")
-    module = _module_size(spec, min(h, w * 0.56) - 2 * QR_EDGE_MM, modules, qr_size, dpi)
+    # Thermal rolls give the QR more of the width: their modules must be whole printer dots of ≥ 0.4 mm.
+    share = 0.66 if dpi else 0.5
+    module = _module_size(spec, min(h, w * share) - 2 * QR_EDGE_MM, modules, qr_size, dpi)
     side = module * total
     qr = Box(QR_EDGE_MM, (h - side) / 2, side, side)
     left = qr.right  # text never enters the quiet zone

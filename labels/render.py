@@ -4,17 +4,19 @@ import time
 from dataclasses import dataclass
 from typing import BinaryIO, Callable, Iterable
 
+from reportlab import rl_config
 from reportlab.pdfgen.canvas import Canvas
 
 from labels import drawing, geometry
-from labels.content import Composition, Label, LabelTexts, compose, normalise
-from labels.fonts import register_fonts, text_width
+from labels.content import Composition, Label, LabelTexts, compose, normalise, split_code
+from labels.fonts import register_fonts
 from labels.qr import Encoder, encode
 from labels.specs import SheetSpec, validate
-from labels.text import fit
+
+# Binary streams: ReportLab's default ASCII85 wrapping makes every label a quarter larger, for nothing.
+rl_config.useA85 = 0
 
 BATCH = 2_000  # labels encoded while the previous batch is drawn
-CODE_CHARACTERS = "0123456789ABCDEFGHJKMNPQRSTVWXYZ -"
 
 
 @dataclass(frozen=True)
@@ -67,7 +69,7 @@ class _Sheet:
 
     def form_for(self, label: Label, layout: geometry.Layout) -> tuple[str, Composition]:
         key = (label.product, label.cooperative, label.lot, label.packing_date, label.best_before,
-               label.ocop_stars, label.tagline, len(label.code_text), id(layout))
+               label.ocop_stars, label.tagline, tuple(len(w) for w in label.code_text.split(" ")), id(layout))
         found = self.forms.get(key)
         if found is None:
             composition = compose(normalise(label), layout, self.options.texts)
@@ -75,15 +77,8 @@ class _Sheet:
             self.canvas.beginForm(name, lowerx=0, lowery=0, upperx=drawing.pt(layout.cell.width), uppery=drawing.pt(layout.cell.height))
             drawing.draw_static(self.canvas, composition)
             self.canvas.endForm()
-            found = self.forms[key] = (name, composition, self._code_fits(label, composition, layout))
+            found = self.forms[key] = (name, composition)
         return found
-
-    @staticmethod
-    def _code_fits(label: Label, composition: Composition, layout: geometry.Layout) -> bool:
-        """Whether every code of this length fits at the composed size (so no label needs measuring)."""
-        code = composition.code
-        widest = max(text_width(c, code.font, code.size) for c in CODE_CHARACTERS if c.isalnum())
-        return widest * sum(c.isalnum() for c in label.code_text) + text_width(" " * sum(not c.isalnum() for c in label.code_text), code.font, code.size) <= drawing.pt(layout.text.width) + 1e-6
 
     def origin(self) -> tuple[float, float]:
         return geometry.cell_origin(self.spec, self.cell, self.options.offset_x_mm, self.options.offset_y_mm)
@@ -91,25 +86,22 @@ class _Sheet:
     def draw(self, label: Label, matrix) -> None:
         c = self.canvas
         layout = self.layouts.get(matrix.size) or self.layout(matrix.size)
-        name, composition, code_fits = self.form_for(label, layout)
+        name, composition = self.form_for(label, layout)
         x, y = self.origin()
         pt = drawing.pt
         c.addLiteral(f"q 1 0 0 1 {pt(x):.3f} {pt(y):.3f} cm")
         c.doForm(name)
         c.addLiteral("Q " + drawing.qr_operators(matrix, x + layout.qr.x, y + layout.qr.y, layout.module))
-        code = composition.code
-        text, size = label.code_text, code.size
-        if not code_fits and text_width(text, code.font, size) > pt(layout.text.width):
-            fitted = fit(text, code.font, pt(layout.text.width), size, size * 0.7)
-            text, size = fitted.lines[0], fitted.size
         codes = self.codes
         if codes is None:
             codes = self.codes = c.beginText()
-        if (code.font, size) != self.code_font:
-            codes.setFont(code.font, size)
-            self.code_font = (code.font, size)
-        codes.setTextOrigin(pt(x + code.x), pt(y + code.baseline))
-        codes.textOut(text)
+        lines = composition.code
+        for line, part in zip(lines, split_code(label.code_text, len(lines))):
+            if (line.font, line.size) != self.code_font:
+                codes.setFont(line.font, line.size)
+                self.code_font = (line.font, line.size)
+            codes.setTextOrigin(pt(x + line.x), pt(y + line.baseline))
+            codes.textOut(part)
         if self.options.outlines:
             drawing.draw_outline(c, self.spec, x, y)
         if self.options.crop_marks:

@@ -1,0 +1,158 @@
+"""The labels/ library: every QR scans to its own URL, in order; text is intact; nothing leaves its label."""
+import io
+import re
+import shutil
+import subprocess
+import sys
+import zlib
+
+import pypdfium2
+import pytest
+import zxingcpp
+
+from labels import BUILTIN_SPECS, Label, LabelSpecError, RenderOptions, SheetSpec, render_calibration, render_pdf, validate
+from labels.content import compose
+from labels.fonts import register_fonts, text_width
+from labels.geometry import cell_origin, plan
+from labels.qr import QUIET_ZONE, encode
+
+PRODUCT, COOP = "Mật ong Phồn Nhi", "Hợp tác xã nuôi ong Phồn Nhi"
+PT_PER_MM = 72 / 25.4
+
+
+def code(i: int) -> str:
+    return f"{i:05d}ABCDEFGHJKMN"[:16] + "X"
+
+
+def make_labels(n: int, product: str = PRODUCT) -> list[Label]:
+    return [
+        Label(f"HTTPS://TRACE.EXAMPLE.VN/Q/{code(i)}", f"{code(i)[:4]} {code(i)[4:8]} {code(i)[8:12]} {code(i)[12:]}",
+              product, COOP, "MO-2026-04", "20/04/2026", "20/04/2028", 3)
+        for i in range(n)
+    ]
+
+
+def render(labels, spec_id="a4-65", **options) -> bytes:
+    out = io.BytesIO()
+    render_pdf(labels, BUILTIN_SPECS[spec_id], out, RenderOptions(workers=1, **options))
+    return out.getvalue()
+
+
+def decoded_in_reading_order(pdf_bytes: bytes) -> list[str]:
+    texts = []
+    document = pypdfium2.PdfDocument(pdf_bytes)
+    for page in document:
+        image = page.render(scale=300 / 72).to_pil()
+        found = zxingcpp.read_barcodes(image)
+        rows = sorted(found, key=lambda r: (round(r.position.top_left.y / 50), r.position.top_left.x))
+        texts += [r.text for r in rows]
+    return texts
+
+
+def test_import_labels_pulls_in_no_flask_or_database():
+    probe = "import labels, sys; bad = sorted(m for m in sys.modules if m.split('.')[0] in {'flask', 'sqlalchemy', 'app'}); print(bad)"
+    result = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True)
+    assert result.stdout.strip() == "[]"
+
+
+@pytest.mark.parametrize("spec_id, count", [("a4-65", 130), ("a4-14", 20), ("a4-40", 45), ("roll-30x20", 3), ("roll-50x30", 3)])
+def test_every_qr_decodes_to_its_own_url_in_order(spec_id, count):
+    labels = make_labels(count)
+    assert decoded_in_reading_order(render(labels, spec_id)) == [label.qr_payload for label in labels]
+
+
+def test_a_process_pool_gives_the_same_pdf():
+    labels = make_labels(300)
+    out = io.BytesIO()
+    render_pdf(labels, BUILTIN_SPECS["a4-65"], out, RenderOptions(workers=2))
+    assert out.getvalue() == render(labels)
+
+
+def test_vietnamese_text_is_extracted_intact():
+    document = pypdfium2.PdfDocument(render(make_labels(3), "a4-21"))
+    text = document[0].get_textpage().get_text_range()
+    for expected in (PRODUCT, COOP, "Lô MO-2026-04", "Quét mã để truy xuất nguồn gốc", "00000ABC"):
+        assert expected in text.replace("\r\n", " ").replace("\n", " ") or expected.replace(" ", "") in text.replace(" ", ""), expected
+
+
+def test_urls_stay_small_qr_versions():
+    assert (encode("HTTPS://TRACE.EXAMPLE.VN/Q/7KQ4M2XD9PTA3HVBF").size - 17) // 4 <= 3
+
+
+@pytest.mark.parametrize("spec_id", sorted(BUILTIN_SPECS))
+@pytest.mark.parametrize("product", ["Vải", "Vải thiều Lục Ngạn loại đặc biệt, quả to đều, vỏ đỏ tươi, cùi dày, hạt nhỏ, thu hái sớm"])
+def test_nothing_leaves_its_label(spec_id, product):
+    spec = BUILTIN_SPECS[spec_id]
+    layout = plan(spec, 29, dpi=spec.printer_dpi)
+    assert layout.cell.contains(layout.qr) and layout.cell.contains(layout.text)
+    assert layout.module >= 0.3 and (not spec.printer_dpi or layout.module >= 0.4)
+    composition = compose(make_labels(1, product)[0], layout)
+    for line in (*composition.lines, *composition.code):
+        width = text_width(line.text, line.font, line.size) / PT_PER_MM
+        assert layout.text.x - 1e-6 <= line.x and line.x + width <= layout.text.right + 1e-6, (line.text, spec_id)
+        assert layout.text.y - 1e-6 <= line.baseline <= layout.text.top, (line.text, spec_id)
+    assert all(layout.cell.contains(box) for box in composition.boxes)
+    if composition.stars:
+        count, x, y, size = composition.stars
+        assert x + count * size * 1.1 <= layout.text.right + 1e-6
+    # the text never enters the quiet zone
+    assert layout.text.x >= layout.qr.right - 1e-6 or layout.text.top <= layout.qr.y + 1e-6
+
+
+def test_offsets_move_every_cell():
+    spec = BUILTIN_SPECS["a4-24"]
+    for index in range(spec.per_page):
+        x, y = cell_origin(spec, index)
+        moved = cell_origin(spec, index, 1.5, -0.5)
+        assert moved == pytest.approx((x + 1.5, y + 0.5))
+
+
+def test_only_embedded_fonts_black_k_and_no_print_scaling():
+    pdf = render(make_labels(10))
+    assert b"/PrintScaling /None" in pdf
+    assert b"Helvetica" not in pdf
+    if shutil.which("pdffonts"):
+        listing = subprocess.run(["pdffonts", "-"], input=pdf, capture_output=True).stdout.decode()
+        lines = listing.splitlines()[2:]
+        assert lines and all(re.search(r"\byes\s+yes\b", line) for line in lines), listing
+    content = b"".join(zlib.decompress(m.group(1)) for m in re.finditer(rb"stream\r?\n(.*?)endstream", pdf, re.S) if _is_flate(m.group(1)))
+    assert content.count(b"BI /W 29 /H 29 /IM true") == 10
+    assert b" rg" not in content and b" k\n" not in content  # no RGB or CMYK colour at all: gray 0 is K only
+
+
+def _is_flate(data: bytes) -> bool:
+    try:
+        zlib.decompress(data)
+        return True
+    except zlib.error:
+        return False
+
+
+def test_same_input_same_bytes():
+    labels = make_labels(70)
+    assert render(labels) == render(labels)
+
+
+def test_modules_smaller_than_three_tenths_of_a_millimetre_are_refused():
+    tiny = SheetSpec("tiny", "tiny", 20, 10, 15, 10)
+    with pytest.raises(LabelSpecError, match="smaller than 0.3 mm"):
+        render_pdf(make_labels(1), tiny, io.BytesIO())
+
+
+@pytest.mark.parametrize("spec", [
+    SheetSpec("x", "too many", 210, 297, 100, 50, columns=3, rows=1),
+    SheetSpec("x", "negative", 210, 297, -1, 50),
+    SheetSpec("x", "overlap", 210, 297, 50, 30, columns=2, rows=1, pitch_x=40),
+])
+def test_invalid_specs_are_refused(spec):
+    with pytest.raises(LabelSpecError):
+        validate(spec)
+
+
+def test_calibration_page_has_a_ruler_and_every_cell():
+    out = io.BytesIO()
+    render_calibration(BUILTIN_SPECS["a4-65"], out)
+    document = pypdfium2.PdfDocument(out.getvalue())
+    assert len(document) == 1
+    text = document[0].get_textpage().get_text_range()
+    assert "65" in text and "100" in text  # the last cell number and a ruler mark
