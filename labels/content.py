@@ -4,7 +4,7 @@ from dataclasses import dataclass, field
 from labels.errors import LabelSpecError
 from labels.fonts import BOLD, REGULAR, register_fonts, text_width
 from labels.geometry import Box, Layout
-from labels.text import LEADING, Fitted, fit, nfc
+from labels.text import ELLIPSIS, LEADING, Fitted, fit, nfc
 
 PT_PER_MM = 72 / 25.4
 
@@ -60,6 +60,7 @@ FIELDS = (
     ("dates", False, 0.85, 4.2, 2, 4),
     ("tagline", False, 0.75, 4.0, 2, 1),
 )
+WHOLE_OR_NOTHING = {"lot", "dates", "stars"}
 CODE_FACTOR, CODE_MIN, CODE_SMALLEST = 1.0, 4.6, 3.6
 
 
@@ -109,7 +110,8 @@ def _fit_code(code_text: str, font: str, width: float, size: float) -> Fitted:
 
 def base_size(layout: Layout) -> float:
     """Body text size in points, from the room there is."""
-    return max(4.5, min(8.0, layout.text.height * PT_PER_MM / 7.5))
+    room = min(layout.text.height * PT_PER_MM / 7.5, layout.text.width * PT_PER_MM / 7)
+    return max(4.5, min(10.0, room))
 
 
 def compose(label: Label, layout: Layout, texts: LabelTexts = LabelTexts()) -> Composition:
@@ -131,10 +133,16 @@ def compose(label: Label, layout: Layout, texts: LabelTexts = LabelTexts()) -> C
             label_width = width_pt - label.ocop_stars * star_size * 1.1 - star_size * 0.4
             if label_width <= 0:
                 continue
+            fitted = fit(value, font, label_width, star_size, minimum)
+            if fitted.lines[0].endswith(ELLIPSIS):
+                continue
             star_room[name] = star_size
-            chosen[name] = fit(value, font, label_width, star_size, minimum)
+            chosen[name] = fitted
         else:
-            chosen[name] = fit(value, font, width_pt, size * factor, min(minimum, size * factor), max_lines)
+            fitted = fit(value, font, width_pt, size * factor, min(minimum, size * factor), max_lines)
+            if name in WHOLE_OR_NOTHING and any(line.endswith(ELLIPSIS) for line in fitted.lines):
+                continue  # a cut lot code or date misleads: leave it off instead
+            chosen[name] = fitted
     # Drop the least important fields until everything fits above the code line.
     by_priority = sorted((p, n) for n, _b, _f, _m, _l, p in FIELDS if n in chosen)
     available = box.height * PT_PER_MM - code.height
