@@ -80,7 +80,11 @@ def print_run(batch_ref, count, template, out):
     except RuleViolation as exc:
         raise click.ClickException(str(exc.message)) from exc
     click.echo(f"run {run.id}: minting and rendering {count:,} stamps…", err=True)
-    label_runs.process(run.id)
+
+    def show(done: int) -> None:
+        click.echo(f"\r{done:,}/{count:,} labels ({100 * done // count} %)", nl=done >= count, err=True)
+
+    label_runs.process(run.id, show)
     path = label_runs.pdf_path(run.id)
     with open(out, "wb") as target:
         target.write(path.read_bytes())

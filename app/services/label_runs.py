@@ -221,7 +221,7 @@ def _progress_reporter(run: LabelRun, minted: threading.Event) -> Callable[[int]
     return report
 
 
-def process(run_id: int) -> LabelRun:
+def process(run_id: int, progress: Callable[[int], None] | None = None) -> LabelRun:
     """Mint and render a run side by side; record a failure on the run instead of losing it.
 
     Minting (one database transaction) runs in a thread while this thread renders, so the two overlap;
@@ -236,7 +236,12 @@ def process(run_id: int) -> LabelRun:
         _set_state(run_id, status=RunStatus.MINTING, progress=0, error="")
         run = db.session.get(LabelRun, run_id)
         run_codes = derive_codes(run)
-        reporter = _progress_reporter(run, minted)
+        record_progress = _progress_reporter(run, minted)
+
+        def reporter(done: int) -> None:
+            record_progress(done)
+            if progress:
+                progress(done)
 
         def mint_stamps() -> None:
             with app.app_context():
