@@ -1,18 +1,15 @@
 """render_pdf(): label records and a sheet spec in, a printable PDF out, streaming in batches."""
 import itertools
-import shutil
 import tempfile
 import time
 from dataclasses import dataclass
-from pathlib import Path
 from typing import BinaryIO, Callable, Iterable, Iterator
 
-import pikepdf
 
 from reportlab import rl_config
 from reportlab.pdfgen.canvas import Canvas
 
-from labels import drawing, geometry
+from labels import drawing, geometry, streaming
 from labels.content import Composition, Label, LabelTexts, compose, normalise, split_code
 from labels.fonts import register_fonts
 from labels.qr import Encoder, QRMatrix, encode
@@ -35,7 +32,6 @@ class RenderOptions:
     printer_dpi: int | None = None  # None: the spec's own (thermal rolls)
     texts: LabelTexts = LabelTexts()
     workers: int | None = None  # QR encoding processes; None: one per core
-    chunk_labels: int = 5_000  # labels per part file (memory stays flat)
     title: str = "Tem truy xuất nguồn gốc"
 
 
@@ -143,76 +139,32 @@ def _encoded(records: Iterator[Label], encoder: Encoder) -> Iterator[tuple[Label
         batch, pending = following, queued
 
 
-def _chunk_size(spec: SheetSpec, options: RenderOptions) -> int:
-    """Labels per part file: whole pages, about options.chunk_labels."""
-    pages = max(1, round(options.chunk_labels / spec.per_page))
-    return pages * spec.per_page
-
-
 def render_pdf(
     labels: Iterable[Label], spec: SheetSpec, out: BinaryIO, options: RenderOptions = RenderOptions(),
     progress: Callable[[int], None] | None = None,
 ) -> RenderStats:
     """Write one label per record, cell by cell, page by page; return what was written.
 
-    ReportLab holds a whole document in memory until it saves, so a long run is drawn as part files of
-    a few thousand labels on disk, then joined into one PDF by qpdf (pikepdf), which streams them:
-    memory stays flat whether a run has 10,000 labels or 100,000.
+    Finished pages wait compressed in a temporary file and the PDF is written object by object
+    (labels/streaming.py), so memory stays flat whether a run has 10,000 labels or 100,000.
     """
     started = time.perf_counter()
     validate(spec)
-    per_part = _chunk_size(spec, options)
-    labelled = iter(labels)
-    done, pages, version = 0, 0, None
-    with tempfile.TemporaryDirectory(prefix="labels-") as folder, Encoder(options.ecc, options.workers) as encoder:
-        parts = []
-        stream = _encoded(labelled, encoder)
-        while True:
-            chunk = list(itertools.islice(stream, per_part))
-            if not chunk:
-                break
-            path = Path(folder) / f"part-{len(parts):05d}.pdf"
-            with open(path, "wb") as part:
-                sheet = _Sheet(part, spec, options)
-                for label, matrix in chunk:
-                    sheet.draw(label, matrix)
-                    version = version or (matrix.size - 17) // 4
-                    done += 1
-                    if progress and done % 500 == 0:
-                        progress(done)
-                pages += sheet.finish()
-            parts.append(path)
-            del chunk
-        if not parts:  # no label at all: an empty but valid document
-            path = Path(folder) / "empty.pdf"
-            with open(path, "wb") as part:
-                _Sheet(part, spec, options).finish()
-            parts.append(path)
-        _join(parts, out)
+    done, version = 0, None
+    with tempfile.TemporaryFile(prefix="labels-") as spill, Encoder(options.ecc, options.workers) as encoder:
+        sheet = _Sheet(out, spec, options)
+        streaming.spill_pages(sheet.canvas, spill)
+        for label, matrix in _encoded(iter(labels), encoder):
+            sheet.draw(label, matrix)
+            version = version or (matrix.size - 17) // 4
+            done += 1
+            if progress and done % 500 == 0:
+                progress(done)
+        with streaming.written_as_formatted(out):
+            pages = sheet.finish()
     if progress:
         progress(done)
     return RenderStats(done, pages, time.perf_counter() - started, version)
-
-
-def _join(parts: list[Path], out: BinaryIO) -> None:
-    if len(parts) == 1:
-        with open(parts[0], "rb") as only:
-            shutil.copyfileobj(only, out)
-        return
-    # Read the parts as streams, not memory maps: mapped pages would count as this process's memory.
-    sources = [pikepdf.open(path, access_mode=pikepdf.AccessMode.stream) for path in parts]
-    try:
-        with pikepdf.Pdf.new() as joined:
-            for source in sources:
-                joined.pages.extend(source.pages)
-            first = sources[0]
-            joined.Root.ViewerPreferences = joined.copy_foreign(first.Root.ViewerPreferences)
-            joined.docinfo = joined.copy_foreign(first.trailer.Info)
-            # Streams pass through untouched; the /ID comes from the content, so a re-render is identical.
-            joined.save(out, deterministic_id=True, stream_decode_level=pikepdf.StreamDecodeLevel.none)
-    finally:
-        for source in sources:
-            source.close()
 
 
 def render_calibration(spec: SheetSpec, out: BinaryIO, options: RenderOptions = RenderOptions(), note: str | None = None) -> None:

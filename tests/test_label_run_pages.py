@@ -103,15 +103,16 @@ def test_a_run_killed_while_rendering_is_retried_to_the_same_pdf(app, db, coop_a
     run, _ = label_runs.create_run(coop_a.id, product_id=product.id, batch_id=batch.id, count=20_000, template="a4-65", options={}, request_token="crash", actor_id=None)
     run_id = run.id
     db.session.remove()
-    worker = subprocess.Popen([sys.executable, "-m", "flask", "--app", "wsgi", "labels", "work", str(run_id)], env=label_runs.worker_environment())
+    worker = subprocess.Popen([sys.executable, "-m", "flask", "--app", "wsgi", "labels", "work", str(run_id)], env=label_runs.worker_environment(), stderr=subprocess.PIPE, text=True)
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:  # wait until the stamps are minted and rendering is under way
-        db.session.remove()
         state = db.session.get(LabelRun, run_id)
-        if state.status is RunStatus.RENDERING and state.progress >= 10:
+        status, progress = state.status, state.progress
+        db.session.remove()  # never sleep holding a transaction: on SQLite that is the write lock
+        if status is RunStatus.RENDERING and progress >= 10:
             break
         time.sleep(0.05)
-    assert worker.poll() is None, "the worker finished before it could be killed"
+    assert worker.poll() is None, f"the worker finished before it could be killed: {worker.stderr.read()[-3000:] if worker.stderr else ''}"
     os.kill(worker.pid, signal.SIGKILL)
     worker.wait()
     db.session.remove()
