@@ -1,4 +1,7 @@
-"""Sheet specs in millimetres: the sticker sheets sold in Vietnam and abroad, and thermal roll labels."""
+"""Sheet specs in millimetres: the sticker sheets sold in Vietnam and abroad, and thermal roll labels.
+
+Names are in Vietnamese, as the sheets are sold and as the dashboard shows them.
+"""
 from dataclasses import dataclass
 
 from labels.errors import LabelSpecError
@@ -64,17 +67,18 @@ def _a4(id_, name, width, height, columns, rows, left, top, pitch_x=None, pitch_
 
 
 def _roll(width, height, dpi=203):
-    return SheetSpec(f"roll-{width:g}x{height:g}", f"Roll {width:g}×{height:g} mm (thermal, {dpi} dpi)", width, height, width, height, printer_dpi=dpi)
+    name = f"Cuộn {width:g}×{height:g} mm (máy in nhiệt {dpi} dpi)"
+    return SheetSpec(f"roll-{width:g}x{height:g}", name, width, height, width, height, printer_dpi=dpi)
 
 
 BUILTIN_SPECS: dict[str, SheetSpec] = {
     spec.id: validate(spec)
     for spec in (
-        _a4("a4-65", "A4 65 labels 38.1×21.2 mm (5×13)", 38.1, 21.2, 5, 13, 4.67, 10.7, 40.64, 21.2, 1.5),
-        _a4("a4-40", "A4 40 labels 48.5×25.4 mm (4×10)", 48.5, 25.4, 4, 10, 8.0, 21.5),
-        _a4("a4-24", "A4 24 labels 64×33.9 mm (3×8)", 64.0, 33.9, 3, 8, 6.5, 12.9, 66.5, 33.9, 2.0),
-        _a4("a4-21", "A4 21 labels 63.5×38.1 mm (3×7)", 63.5, 38.1, 3, 7, 7.21, 15.15, 66.04, 38.1, 2.5),
-        _a4("a4-14", "A4 14 labels 99.1×38.1 mm (2×7)", 99.1, 38.1, 2, 7, 4.65, 15.15, 101.6, 38.1, 2.5),
+        _a4("a4-65", "A4, 65 tem 38,1×21,2 mm (5×13)", 38.1, 21.2, 5, 13, 4.67, 10.7, 40.64, 21.2, 1.5),
+        _a4("a4-40", "A4, 40 tem 48,5×25,4 mm (4×10)", 48.5, 25.4, 4, 10, 8.0, 21.5),
+        _a4("a4-24", "A4, 24 tem 64×33,9 mm (3×8)", 64.0, 33.9, 3, 8, 6.5, 12.9, 66.5, 33.9, 2.0),
+        _a4("a4-21", "A4, 21 tem 63,5×38,1 mm (3×7)", 63.5, 38.1, 3, 7, 7.21, 15.15, 66.04, 38.1, 2.5),
+        _a4("a4-14", "A4, 14 tem 99,1×38,1 mm (2×7)", 99.1, 38.1, 2, 7, 4.65, 15.15, 101.6, 38.1, 2.5),
         _roll(40, 30),
         _roll(50, 30),
         _roll(30, 20),
