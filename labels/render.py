@@ -185,8 +185,9 @@ def render_calibration(spec: SheetSpec, out: BinaryIO, options: RenderOptions = 
     )
     c.setFont(bold, 7)
     c.drawString(drawing.pt(12), drawing.pt(3), spec.name)
-    c.setFont(regular, 6)
-    c.drawString(drawing.pt(12 + drawing.pt(0) + 60), drawing.pt(3), text[:140]) if spec.page_width > 150 else None
+    if spec.page_width > 150:  # a roll label has no room for the note
+        c.setFont(regular, 6)
+        c.drawString(drawing.pt(72), drawing.pt(3), text)
     sheet.end_page()
     c.save()
 
