@@ -124,3 +124,14 @@ def test_a_run_killed_while_rendering_is_retried_to_the_same_pdf(app, db, coop_a
     label_runs.pdf_path(run_id).unlink()
     label_runs.render(run_id)  # an uninterrupted rendering of the same run
     assert label_runs.pdf_path(run_id).read_bytes() == retried
+
+
+def test_a_batch_with_printed_stamps_cannot_be_deleted(member_client, db, coop_a, lychee):
+    product, batch = lychee
+    minted_run(coop_a, product, batch, count=3)
+    response = post_form(member_client, f"/coop/batches/{batch.id}/delete")
+    assert response.status_code == 302 and response.headers["Location"].endswith(f"/coop/batches/{batch.id}")
+    page = member_client.get(response.headers["Location"]).get_data(as_text=True)
+    assert "không thể xóa" in page
+    db.session.expire_all()
+    assert db.session.get(type(batch), batch.id) is not None

@@ -157,7 +157,11 @@ def edit_batch(batch_id: int):
 @bp.route("/batches/<int:batch_id>/delete", methods=["POST"])
 def delete_batch(batch_id: int):
     product_id = batches.get_batch(coop_id(), batch_id).product_id
-    batches.delete_batch(coop_id(), batch_id)
+    try:
+        batches.delete_batch(coop_id(), batch_id)
+    except RuleViolation as refused:
+        flash(refused.message, "error")
+        return redirect(url_for(".batch", batch_id=batch_id))
     flash(_("Batch deleted."), "success")
     return redirect(url_for(".product", product_id=product_id))
 

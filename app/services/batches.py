@@ -87,7 +87,15 @@ def update_batch(coop_id: int, batch_id: int, values: dict, actor_id: int) -> Ba
 
 
 def delete_batch(coop_id: int, batch_id: int) -> None:
+    """Delete a batch and its diary; a batch whose stamps exist stays, as consumers may scan them."""
+    from app.models import LabelRun, Stamp
+
     batch = get_batch(coop_id, batch_id)
+    printed = db.session.scalar(select(LabelRun.id).where(LabelRun.batch_id == batch_id).limit(1)) or db.session.scalar(
+        select(Stamp.id).where(Stamp.batch_id == batch_id).limit(1)
+    )
+    if printed:
+        raise RuleViolation("batch", _l("Stamps have been printed for this batch, so it cannot be deleted: shoppers may scan them. Recall or correct it instead."))
     names = [e.photo for e in batch.events]
     db.session.delete(batch)
     db.session.commit()
