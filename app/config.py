@@ -63,6 +63,9 @@ class Config:
     RATELIMIT_HEADERS_ENABLED = True
     SIGN_IN_LIMIT = os.environ.get("SIGN_IN_LIMIT", "10 per minute;50 per hour")
     MAX_RUN_STAMPS = 100_000
+    # A stamp looks copied when this many devices scan it on one day, or it is scanned on this many days.
+    SCAN_COPY_DEVICES = int(os.environ.get("SCAN_COPY_DEVICES", "3"))
+    SCAN_COPY_DAYS = int(os.environ.get("SCAN_COPY_DAYS", "10"))
     # A run whose worker has not reported for this long is shown as interrupted, with a retry button.
     RUN_STALE_SECONDS = 30
 

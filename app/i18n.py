@@ -8,9 +8,14 @@ LANGUAGE_NAMES = {"vi": "Tiếng Việt", "en": "English"}
 
 
 def select_locale() -> str:
-    chosen = session.get("lang") if has_request_context() else None
-    if chosen in current_app.config["LANGUAGES"]:
+    languages = current_app.config["LANGUAGES"]
+    if not has_request_context():
+        return current_app.config["BABEL_DEFAULT_LOCALE"]
+    chosen = session.get("lang")
+    if chosen in languages:
         return chosen
+    if request.blueprint == "public":  # consumers, often abroad: follow the phone's language
+        return request.accept_languages.best_match(languages) or current_app.config["BABEL_DEFAULT_LOCALE"]
     return current_app.config["BABEL_DEFAULT_LOCALE"]
 
 

@@ -1,5 +1,5 @@
 """Label runs and the stamps they mint. A stamp's printable code is never stored, only its hash."""
-from datetime import datetime
+from datetime import date, datetime
 from enum import Enum
 from typing import Optional
 
@@ -7,7 +7,7 @@ from sqlalchemy import JSON, BigInteger, ForeignKey, Index, Integer, LargeBinary
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.extensions import db
-from app.models.mixins import Tracked
+from app.models.mixins import Tracked, utcnow
 
 
 class RunStatus(str, Enum):
@@ -55,3 +55,17 @@ class Stamp(db.Model):
     batch_id: Mapped[Optional[int]] = mapped_column(ForeignKey("batches.id"))
     activated_at: Mapped[Optional[datetime]]
     voided_at: Mapped[Optional[datetime]]
+
+
+class Scan(db.Model):
+    """One look at a stamp's page. No IP address is kept: only a coarse device class and a salted
+    hash that changes every day, enough to count distinct devices."""
+
+    __tablename__ = "scans"
+    __table_args__ = (Index("ix_scans_stamp_at", "stamp_id", "scanned_at"),)
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
+    stamp_id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), ForeignKey("stamps.id", ondelete="CASCADE"))
+    scanned_at: Mapped[datetime] = mapped_column(default=utcnow)
+    day: Mapped[date] = mapped_column(default=lambda: utcnow().date())
+    device_class: Mapped[str] = mapped_column(String(12), default="other")
+    device_hash: Mapped[bytes] = mapped_column(LargeBinary(16))

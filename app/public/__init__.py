@@ -3,4 +3,11 @@ from flask import Blueprint
 
 bp = Blueprint("public", __name__)
 
+@bp.context_processor
+def diary_names():
+    from app.coop.forms import EVENT_LABELS
+
+    return {"kind_name": lambda kind: EVENT_LABELS.get(kind, "")}
+
+
 from app.public import views  # noqa: E402,F401

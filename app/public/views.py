@@ -1,7 +1,8 @@
-from flask import abort, current_app, redirect, render_template, request, send_file, session, url_for
+from flask import abort, current_app, make_response, redirect, render_template, request, send_file, session, url_for
 
 from app.auth.views import safe_next
 from app.public import bp
+from app.services import scans
 from app.services.photos import photo_path
 
 ONE_YEAR = 365 * 24 * 3600
@@ -27,3 +28,28 @@ def set_language():
     if lang in current_app.config["LANGUAGES"]:
         session["lang"] = lang
     return redirect(safe_next(request.form.get("next")) or url_for(".home"))
+
+
+def _scan_page(typed: str):
+    agent = request.headers.get("User-Agent", "")
+    result = scans.check(typed, request.remote_addr or "", agent)
+    if result is None:
+        page = render_template("public/not_genuine.html", typed=typed)
+        return page, 404
+    response = make_response(render_template("public/scan.html", r=result, Verdict=scans.Verdict))
+    response.headers["Cache-Control"] = "no-store"  # every look is counted and the verdict can change
+    return response
+
+
+@bp.route("/q/<code>")
+@bp.route("/Q/<code>")
+def scan(code: str):
+    return _scan_page(code)
+
+
+@bp.route("/check")
+def check():
+    typed = request.args.get("code", "").strip()
+    if not typed:
+        return render_template("public/check.html")
+    return _scan_page(typed)

@@ -1,0 +1,82 @@
+"""The public scan page: origin details and whether the stamp looks genuine."""
+from datetime import date
+
+import pytest
+from sqlalchemy import func, select
+
+from app.models import Batch, BatchStatus, Scan
+from app.services import codes, label_runs
+from tests.factories import minted_run, product_with_batch
+
+PHONE = {"User-Agent": "Mozilla/5.0 (Linux; Android 12) Mobile", "Accept-Language": "vi-VN,vi;q=0.9"}
+
+
+@pytest.fixture
+def stamp_codes(db, coop_a):
+    product, batch = product_with_batch(coop_a)
+    batch.best_before = date.today().replace(year=date.today().year + 1)
+    db.session.commit()
+    run = minted_run(coop_a, product, batch, count=5)
+    return [codes.derive_code(label_runs.stamp_key(), run.id, serial) for serial in range(1, 6)], run, batch
+
+
+def scan(client, code, address="10.0.0.1", **headers):
+    return client.get(f"/Q/{code}", headers={**PHONE, **headers}, environ_base={"REMOTE_ADDR": address})
+
+
+def test_a_genuine_stamp_shows_origin_and_first_check(client, db, stamp_codes):
+    (code, *_), _run, _batch = stamp_codes
+    page = scan(client, code).get_data(as_text=True)
+    assert "Tem chính hãng" in page and "Vải thiều Lục Ngạn" in page and "Xã Lục Ngạn" in page
+    assert "Abamectin 3.6EC" in page and "VT-2026-06-A" in page
+    again = scan(client, code.lower()).get_data(as_text=True)
+    assert "Kiểm tra lần đầu ngày" in again
+
+
+def test_printed_grouping_and_misreads_find_the_stamp(client, stamp_codes):
+    (code, *_), _run, _batch = stamp_codes
+    response = client.get("/check", query_string={"code": codes.group(code).replace("0", "O").lower()}, headers=PHONE)
+    assert response.status_code == 200
+
+
+@pytest.mark.parametrize("typed", ["7KQ4M2XD9PTA3HVBF", "khong-phai-ma"])
+def test_unknown_codes_are_not_genuine_with_404(client, stamp_codes, typed):
+    response = scan(client, typed)
+    assert response.status_code == 404 and "Không phải tem chính hãng" in response.get_data(as_text=True)
+
+
+def test_recalled_void_and_copied(client, db, coop_a, stamp_codes):
+    (first, second, third, *_), run, batch = stamp_codes
+    for address in ("10.0.0.1", "10.0.0.2", "10.0.0.3"):
+        page = scan(client, first, address).get_data(as_text=True)
+    assert "có thể đã bị sao chép" in page
+    label_runs.void_range(coop_a.id, run.id, 2, 2, None)
+    assert "đã bị hợp tác xã hủy" in scan(client, second).get_data(as_text=True)
+    stored = db.session.get(Batch, batch.id)
+    stored.status, stored.recall_reason, stored.recalled_on = BatchStatus.RECALLED, "Dư lượng thuốc", date(2026, 6, 20)
+    db.session.commit()
+    assert "Dư lượng thuốc" in scan(client, third).get_data(as_text=True)
+    assert db.session.scalar(select(func.count()).select_from(Scan)) == 5
+
+
+def test_no_ip_address_is_stored(client, db, stamp_codes):
+    (code, *_), _run, _batch = stamp_codes
+    scan(client, code, "203.0.113.77")
+    row = db.session.scalar(select(Scan))
+    assert row.device_class == "android" and len(row.device_hash) == 16
+    assert b"203.0.113.77" not in row.device_hash
+
+
+def test_english_from_the_phone_language(client, stamp_codes):
+    (code, *_), _run, _batch = stamp_codes
+    page = scan(client, code, **{"Accept-Language": "en-US,en;q=0.8"}).get_data(as_text=True)
+    assert "Genuine stamp" in page and 'lang="en"' in page
+
+
+def test_past_best_before_is_a_notice(client, db, stamp_codes):
+    (code, *_), _run, batch = stamp_codes
+    stored = db.session.get(Batch, batch.id)
+    stored.best_before = date(2026, 6, 25)
+    db.session.commit()
+    page = scan(client, code).get_data(as_text=True)
+    assert "đã quá hạn sử dụng (25/06/2026)" in page
