@@ -14,7 +14,7 @@ def members_only():
 
 @bp.context_processor
 def diary_labels():
-    from app.coop.forms import EVENT_LABELS
+    from app.vocabulary import EVENT_LABELS
 
     return {"kind_labels": EVENT_LABELS}
 

@@ -5,6 +5,7 @@ from wtforms.validators import Optional, ValidationError
 
 from app.forms import ServiceForm, day, decimal, email, long_text, text, whole_number
 from app.models import EventKind
+from app.vocabulary import EVENT_LABELS
 from app.services.batches import date_order_errors
 from app.services.geo import resolve_commune
 from app.services.gtin import normalise_gtin
@@ -13,13 +14,6 @@ from app.services.products import CATEGORIES, ocop_errors
 CATEGORY_LABELS = {
     "fruit": _l("Fruit"), "honey": _l("Honey"), "vegetable": _l("Vegetables"), "rice": _l("Rice"),
     "tea": _l("Tea"), "processed": _l("Processed food"), "other": _l("Other"),
-}
-EVENT_LABELS = {
-    EventKind.PLANTING: _l("Planting"), EventKind.FERTILISING: _l("Fertilising"),
-    EventKind.SPRAYING: _l("Spraying"), EventKind.IRRIGATION: _l("Irrigation"),
-    EventKind.HARVEST: _l("Harvest"), EventKind.PACKING: _l("Packing"),
-    EventKind.TRANSPORT: _l("Transport"), EventKind.INSPECTION: _l("Inspection"),
-    EventKind.OTHER: _l("Other"),
 }
 STAR_CHOICES = [("", _l("No OCOP rating")), ("3", "★★★"), ("4", "★★★★"), ("5", "★★★★★")]
 

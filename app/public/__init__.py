@@ -5,7 +5,7 @@ bp = Blueprint("public", __name__)
 
 @bp.context_processor
 def diary_names():
-    from app.coop.forms import EVENT_LABELS
+    from app.vocabulary import EVENT_LABELS
 
     return {"kind_name": lambda kind: EVENT_LABELS.get(kind, "")}
 
