@@ -2,7 +2,7 @@
 from dataclasses import dataclass, field
 
 from labels.errors import LabelSpecError
-from labels.fonts import BOLD, REGULAR, register_fonts, text_width
+from labels.fonts import register_fonts, text_width
 from labels.geometry import Box, Layout
 from labels.text import ELLIPSIS, LEADING, Fitted, fit, nfc
 

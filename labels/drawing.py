@@ -4,7 +4,6 @@ import math
 from reportlab.pdfgen.canvas import Canvas
 
 from labels.content import Composition, Line
-from labels.geometry import Box, Layout
 from labels.qr import QUIET_ZONE, QRMatrix
 from labels.specs import SheetSpec
 
@@ -97,7 +96,3 @@ def draw_ruler(canvas: Canvas, spec: SheetSpec, font: str) -> None:
         canvas.line(0, pt(top - mm), pt(length), pt(top - mm))
         if mm % 10 == 0 and 0 < mm < spec.page_height - 3:
             canvas.drawString(pt(5), pt(top - mm - 0.6), str(mm))
-
-
-def layout_boxes(layout: Layout) -> list[Box]:
-    return [layout.qr, layout.text]

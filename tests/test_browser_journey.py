@@ -1,5 +1,4 @@
 """A cooperative's day in a real browser: product with photo, batch, diary, then a run of QR stamps."""
-import io
 import re
 
 import pypdfium2

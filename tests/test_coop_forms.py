@@ -5,7 +5,7 @@ import pytest
 from sqlalchemy import func, select
 
 from app.models import Batch, Cooperative, DiaryEvent, Product
-from app.services import batches, products
+from app.services import products
 from tests.conftest import make_cooperative, post_form
 from tests.factories import product_with_batch
 

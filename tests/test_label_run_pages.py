@@ -12,7 +12,7 @@ from sqlalchemy import func, select
 
 from app.models import LabelRun, RunStatus, Stamp
 from app.services import codes, label_runs
-from tests.conftest import csrf_token, post_form
+from tests.conftest import post_form
 from tests.factories import minted_run, product_with_batch
 
 

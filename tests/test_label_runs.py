@@ -12,7 +12,6 @@ from sqlalchemy import func, select, text
 from app.models import LabelRun, Stamp
 from app.services import batches, codes, label_runs, products
 from app.services.errors import NotFound, RuleViolation
-from tests.conftest import make_cooperative
 
 
 @pytest.fixture

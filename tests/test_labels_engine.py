@@ -12,9 +12,9 @@ import zxingcpp
 
 from labels import BUILTIN_SPECS, Label, LabelSpecError, RenderOptions, SheetSpec, render_calibration, render_pdf, validate
 from labels.content import compose
-from labels.fonts import register_fonts, text_width
+from labels.fonts import text_width
 from labels.geometry import cell_origin, plan
-from labels.qr import QUIET_ZONE, encode
+from labels.qr import encode
 
 PRODUCT, COOP = "Mật ong Phồn Nhi", "Hợp tác xã nuôi ong Phồn Nhi"
 PT_PER_MM = 72 / 25.4
@@ -167,3 +167,11 @@ def test_pages_spilled_to_disk_make_a_valid_pdf_that_scans_in_order():
     xref = int(re.search(rb"startxref\s+(\d+)", pdf).group(1))
     assert pdf[xref:xref + 4] == b"xref"  # offsets are right although the file was written piece by piece
     assert decoded_in_reading_order(pdf) == [label.qr_payload for label in labels]
+
+
+def test_qr_matrix_has_finder_patterns_where_the_standard_puts_them():
+    matrix = encode("HTTPS://TRACE.EXAMPLE.VN/Q/7KQ4M2XD9PTA3HVBF")
+    size = matrix.size
+    for top, left in ((0, 0), (0, size - 7), (size - 7, 0)):
+        ring = [matrix.is_dark(top, left + i) for i in range(7)] + [matrix.is_dark(top + i, left) for i in range(7)]
+        assert all(ring) and not matrix.is_dark(top + 1, left + 1) and matrix.is_dark(top + 3, left + 3)

@@ -1,5 +1,4 @@
 """The schema changes only through migrations: models and migrations agree, and they run both ways."""
-import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from flask_migrate import downgrade, upgrade

@@ -5,7 +5,7 @@ from flask_login import current_user
 from app.admin import bp
 from app.admin.forms import ROLE_LABELS, UserForm
 from app.coop.forms import CooperativeForm
-from app.coop.views import form_page, saved
+from app.pages import form_page, saved
 from app.services import accounts, cooperatives
 from app.services.errors import RuleViolation
 from app.services.geo import resolve_commune

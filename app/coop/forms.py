@@ -9,7 +9,7 @@ from app.vocabulary import EVENT_LABELS
 from app.services.batches import date_order_errors
 from app.services.geo import resolve_commune
 from app.services.gtin import normalise_gtin
-from app.services.products import CATEGORIES, ocop_errors
+from app.services.products import ocop_errors
 
 CATEGORY_LABELS = {
     "fruit": _l("Fruit"), "honey": _l("Honey"), "vegetable": _l("Vegetables"), "rice": _l("Rice"),

@@ -3,15 +3,15 @@ import csv
 import io
 import secrets
 
-from flask import Response, current_app, flash, jsonify, redirect, render_template, request, send_file, url_for
+from flask import Response, flash, jsonify, redirect, render_template, request, send_file, url_for
 from flask_babel import gettext as _, lazy_gettext as _l
 from flask_login import current_user
-from flask_wtf import FlaskForm
-from wtforms import BooleanField, DecimalField, HiddenField, IntegerField, SelectField
-from wtforms.validators import InputRequired, NumberRange, Optional
+from wtforms import BooleanField, DecimalField, HiddenField, SelectField
+from wtforms.validators import NumberRange, Optional
 
 from app.coop import bp
-from app.coop.views import coop_id, form_page, saved
+from app.coop.views import coop_id
+from app.pages import form_page, saved
 from app.forms import ServiceForm, text, whole_number
 from app.models import RunStatus
 from app.services import batches, cooperatives, label_runs, products

@@ -3,35 +3,15 @@ from flask_babel import gettext as _
 from flask_login import current_user
 
 from app.coop import bp
-from app.coop.forms import CertificationForm, CooperativeForm, EventForm, ProductForm, BatchForm
+from app.coop.forms import BatchForm, CertificationForm, CooperativeForm, EventForm, ProductForm
+from app.pages import form_page, saved, upload
 from app.services import batches, cooperatives, products
-from app.extensions import db
 from app.services.errors import RuleViolation
 from app.services.geo import commune_label
 
 
 def coop_id() -> int:
     return current_user.cooperative_id
-
-
-def upload(name: str):
-    """The uploaded file for a form field, or None when the user chose none."""
-    file = request.files.get(name)
-    return file if file and file.filename else None
-
-
-def saved(form, action):
-    """Run a service call; a refused rule becomes a field error instead of a crash."""
-    try:
-        return action()
-    except RuleViolation as violation:
-        db.session.rollback()
-        form.add_error(violation)
-        return None
-
-
-def form_page(template: str, form, **context):
-    return render_template(template, form=form, **context), 422 if form.errors or form.form_errors else 200
 
 
 @bp.route("/")
