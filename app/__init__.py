@@ -21,6 +21,7 @@ def create_app(config: type[Config] | None = None) -> Flask:
     register_blueprints(app)
     register_template_helpers(app)
     register_errorhandlers(app)
+    register_security_headers(app)
     register_commands(app)
     return app
 
@@ -71,6 +72,12 @@ def register_template_helpers(app: Flask) -> None:
     app.jinja_env.filters["vndatetime"] = i18n.format_moment
     app.jinja_env.filters["quantity"] = i18n.format_quantity
     app.context_processor(i18n.template_globals)
+
+
+def register_security_headers(app: Flask) -> None:
+    from app.security import add_security_headers
+
+    app.after_request(add_security_headers)
 
 
 def register_errorhandlers(app: Flask) -> None:

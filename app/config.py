@@ -66,6 +66,7 @@ class Config:
     # A stamp looks copied when this many devices scan it on one day, or it is scanned on this many days.
     SCAN_COPY_DEVICES = int(os.environ.get("SCAN_COPY_DEVICES", "3"))
     SCAN_COPY_DAYS = int(os.environ.get("SCAN_COPY_DAYS", "10"))
+    UNKNOWN_CODE_LIMIT = os.environ.get("UNKNOWN_CODE_LIMIT", "20 per minute;200 per day")
     # A run whose worker has not reported for this long is shown as interrupted, with a retry button.
     RUN_STALE_SECONDS = 30
 

@@ -80,3 +80,21 @@ def test_past_best_before_is_a_notice(client, db, stamp_codes):
     db.session.commit()
     page = scan(client, code).get_data(as_text=True)
     assert "đã quá hạn sử dụng (25/06/2026)" in page
+
+
+def test_guessing_unknown_codes_is_throttled_but_genuine_scans_are_not(client, stamp_codes):
+    (code, *_), _run, _batch = stamp_codes
+    statuses = [scan(client, f"GUESS{i:012d}").status_code for i in range(21)]
+    assert statuses[:20] == [404] * 20 and statuses[20] == 429
+    assert scan(client, code).status_code == 200  # a real stamp still opens
+    other = scan(client, "GUESS000000000099", address="10.9.9.9")
+    assert other.status_code == 404  # another client is not affected
+
+
+def test_security_headers(client, stamp_codes):
+    (code, *_), _run, _batch = stamp_codes
+    response = scan(client, code)
+    policy = response.headers["Content-Security-Policy"]
+    assert "script-src 'self'" in policy and "object-src 'none'" in policy and "frame-ancestors 'none'" in policy
+    assert "<script" not in response.get_data(as_text=True)
+    assert response.headers["X-Content-Type-Options"] == "nosniff"

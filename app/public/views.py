@@ -1,6 +1,7 @@
 from flask import abort, current_app, make_response, redirect, render_template, request, send_file, session, url_for
 
 from app.auth.views import safe_next
+from app.extensions import limiter
 from app.public import bp
 from app.services import scans
 from app.services.photos import photo_path
@@ -41,13 +42,35 @@ def _scan_page(typed: str):
     return response
 
 
+def _unknown_codes_limit() -> str:
+    return current_app.config["UNKNOWN_CODE_LIMIT"]
+
+
+def _was_unknown(response) -> bool:
+    return response.status_code == 404
+
+
+# Only lookups of unknown codes count: many phones share one carrier address, and genuine scans must
+# never be refused, while guessing codes is throttled.
+def _names_a_stamp() -> bool:
+    typed = (request.view_args or {}).get("code") or request.args.get("code", "")
+    return bool(typed) and scans.find_stamp(typed) is not None
+
+
+unknown_code_limit = limiter.shared_limit(
+    _unknown_codes_limit, scope="unknown-code", deduct_when=_was_unknown, exempt_when=_names_a_stamp
+)
+
+
 @bp.route("/q/<code>")
 @bp.route("/Q/<code>")
+@unknown_code_limit
 def scan(code: str):
     return _scan_page(code)
 
 
 @bp.route("/check")
+@unknown_code_limit
 def check():
     typed = request.args.get("code", "").strip()
     if not typed:
