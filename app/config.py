@@ -53,7 +53,8 @@ class Config:
     PHOTO_MAX_PIXELS = 40_000_000
     PHOTO_DISPLAY_SIZE = 1280
     PHOTO_THUMB_SIZE = 320
-    LANGUAGES = ("vi", "en")
+    LANGUAGES = ("vi", "en")  # the dashboards
+    PUBLIC_LANGUAGES = ("vi", "en", "zh")  # the scan page: much of the lychee goes to China
     BABEL_DEFAULT_LOCALE = "vi"
     BABEL_DEFAULT_TIMEZONE = "Asia/Ho_Chi_Minh"
     SESSION_COOKIE_HTTPONLY = True

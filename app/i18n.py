@@ -4,7 +4,7 @@ from datetime import date, datetime, timezone
 from flask import current_app, has_request_context, request, session
 from flask_babel import format_date, format_datetime, format_decimal, get_locale
 
-LANGUAGE_NAMES = {"vi": "Tiếng Việt", "en": "English"}
+LANGUAGE_NAMES = {"vi": "Tiếng Việt", "en": "English", "zh": "中文"}
 
 
 def select_locale() -> str:
@@ -14,8 +14,11 @@ def select_locale() -> str:
     chosen = session.get("lang")
     if chosen in languages:
         return chosen
-    if request.blueprint == "public":  # consumers, often abroad: follow the phone's language
-        return request.accept_languages.best_match(languages) or current_app.config["BABEL_DEFAULT_LOCALE"]
+    if request.blueprint == "public":  # consumers, often abroad: a chosen language, else the phone's
+        public = current_app.config["PUBLIC_LANGUAGES"]
+        if request.args.get("lang") in public:
+            return request.args["lang"]
+        return request.accept_languages.best_match(public) or current_app.config["BABEL_DEFAULT_LOCALE"]
     return current_app.config["BABEL_DEFAULT_LOCALE"]
 
 
@@ -47,6 +50,7 @@ def format_quantity(value) -> str:
 def template_globals() -> dict:
     return {
         "current_lang": str(get_locale()),
-        "language_names": LANGUAGE_NAMES,
+        "language_names": {code: LANGUAGE_NAMES[code] for code in current_app.config["LANGUAGES"]},
+        "public_language_names": {code: LANGUAGE_NAMES[code] for code in current_app.config["PUBLIC_LANGUAGES"]},
         "request_path": request.full_path.rstrip("?") if request else "/",
     }

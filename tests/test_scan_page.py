@@ -98,3 +98,12 @@ def test_security_headers(client, stamp_codes):
     assert "script-src 'self'" in policy and "object-src 'none'" in policy and "frame-ancestors 'none'" in policy
     assert "<script" not in response.get_data(as_text=True)
     assert response.headers["X-Content-Type-Options"] == "nosniff"
+
+
+def test_chinese_from_the_phone_language_and_a_visible_switch(client, stamp_codes):
+    (code, *_), _run, _batch = stamp_codes
+    page = scan(client, code, **{"Accept-Language": "zh-CN,zh;q=0.9"}).get_data(as_text=True)
+    assert "正品标签" in page and "产地" in page and 'lang="zh"' in page
+    assert 'hreflang="vi"' in page and 'hreflang="en"' in page
+    english = client.get(f"/Q/{code}?lang=en", headers=PHONE).get_data(as_text=True)
+    assert "Genuine stamp" in english
