@@ -68,6 +68,7 @@ class Config:
     SCAN_COPY_DEVICES = int(os.environ.get("SCAN_COPY_DEVICES", "3"))
     SCAN_COPY_DAYS = int(os.environ.get("SCAN_COPY_DAYS", "10"))
     UNKNOWN_CODE_LIMIT = os.environ.get("UNKNOWN_CODE_LIMIT", "20 per minute;200 per day")
+    FAKE_REPORT_LIMIT = os.environ.get("FAKE_REPORT_LIMIT", "5 per hour")
     # A run whose worker has not reported for this long is shown as interrupted, with a retry button.
     RUN_STALE_SECONDS = 30
 

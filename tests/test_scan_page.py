@@ -107,3 +107,23 @@ def test_chinese_from_the_phone_language_and_a_visible_switch(client, stamp_code
     assert 'hreflang="vi"' in page and 'hreflang="en"' in page
     english = client.get(f"/Q/{code}?lang=en", headers=PHONE).get_data(as_text=True)
     assert "Genuine stamp" in english
+
+
+def test_a_suspected_fake_is_reported_for_the_cooperative(client, db, coop_a, stamp_codes):
+    from app.models import FakeReport
+    (code, *_), _run, _batch = stamp_codes
+    page = scan(client, code).get_data(as_text=True)
+    assert "Báo cáo nghi ngờ hàng giả" in page
+    response = client.post("/report", data={"code": codes.group(code), "message": "Hộp vải bị bóc tem, dán lại", "place": "Chợ Đồng Xuân"}, headers=PHONE)
+    assert response.status_code == 200 and "Cảm ơn" in response.get_data(as_text=True)
+    report = db.session.scalar(select(FakeReport))
+    assert report.cooperative_id == coop_a.id and report.commune_code == coop_a.commune_code and report.place == "Chợ Đồng Xuân"
+
+
+def test_reports_need_a_message_and_are_rate_limited(client, db, stamp_codes):
+    from app.models import FakeReport
+    empty = client.post("/report", data={"code": "X", "message": " "}, headers=PHONE, environ_base={"REMOTE_ADDR": "10.1.1.1"})
+    assert empty.status_code == 422 and "Vui lòng cho biết điều gì bất thường." in empty.get_data(as_text=True)
+    statuses = [client.post("/report", data={"code": "", "message": f"Tem lạ {i}"}, headers=PHONE).status_code for i in range(6)]
+    assert statuses == [200] * 5 + [429]
+    assert db.session.scalar(select(func.count()).select_from(FakeReport)) == 5

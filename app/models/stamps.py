@@ -69,3 +69,18 @@ class Scan(db.Model):
     day: Mapped[date] = mapped_column(default=lambda: utcnow().date())
     device_class: Mapped[str] = mapped_column(String(12), default="other")
     device_hash: Mapped[bytes] = mapped_column(LargeBinary(16))
+
+
+class FakeReport(db.Model):
+    """A consumer's report of a suspected fake, kept for the cooperative and its commune."""
+
+    __tablename__ = "fake_reports"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    stamp_id: Mapped[Optional[int]] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), ForeignKey("stamps.id", ondelete="SET NULL"), index=True)
+    cooperative_id: Mapped[Optional[int]] = mapped_column(ForeignKey("cooperatives.id"), index=True)
+    commune_code: Mapped[Optional[int]] = mapped_column(ForeignKey("communes.code"), index=True)
+    code_typed: Mapped[str] = mapped_column(String(60), default="")
+    message: Mapped[str] = mapped_column(Text)
+    place: Mapped[str] = mapped_column(String(200), default="")
+    contact: Mapped[str] = mapped_column(String(120), default="")
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)

@@ -1,9 +1,10 @@
 from flask import abort, current_app, make_response, redirect, render_template, request, send_file, session, url_for
 
 from app.auth.views import safe_next
-from app.extensions import limiter
+from app.extensions import csrf, limiter
+from app.public.forms import FakeReportForm
 from app.public import bp
-from app.services import scans
+from app.services import codes, scans
 from app.services.photos import photo_path
 
 ONE_YEAR = 365 * 24 * 3600
@@ -35,9 +36,10 @@ def _scan_page(typed: str):
     agent = request.headers.get("User-Agent", "")
     result = scans.check(typed, request.remote_addr or "", agent)
     if result is None:
-        page = render_template("public/not_genuine.html", typed=typed)
+        page = render_template("public/not_genuine.html", typed=typed, report=FakeReportForm(formdata=None, code=typed))
         return page, 404
-    response = make_response(render_template("public/scan.html", r=result, Verdict=scans.Verdict))
+    form = FakeReportForm(formdata=None, code=codes_group(typed))
+    response = make_response(render_template("public/scan.html", r=result, Verdict=scans.Verdict, report=form))
     response.headers["Cache-Control"] = "no-store"  # every look is counted and the verdict can change
     return response
 
@@ -76,3 +78,24 @@ def check():
     if not typed:
         return render_template("public/check.html")
     return _scan_page(typed)
+
+
+def _report_limit() -> str:
+    return current_app.config["FAKE_REPORT_LIMIT"]
+
+
+@bp.route("/report", methods=["POST"])
+@csrf.exempt
+@limiter.limit(_report_limit)
+def report_fake():
+    form = FakeReportForm()
+    if not form.validate():
+        return render_template("public/report_sent.html", form=form), 422
+    scans.report_fake(form.code.data or "", form.message.data, form.place.data or "", form.contact.data or "")
+    return render_template("public/report_sent.html", form=None)
+
+
+def codes_group(typed: str) -> str:
+    """The code as printed, for the report form; what was typed when it is no code."""
+    code = codes.normalise(typed)
+    return codes.group(code) if code else typed

@@ -13,7 +13,7 @@ from flask import current_app
 from sqlalchemy import func, select
 
 from app.extensions import db
-from app.models import Batch, BatchStatus, LabelRun, Product, Scan, Stamp
+from app.models import Batch, BatchStatus, FakeReport, LabelRun, Product, Scan, Stamp
 from app.models.mixins import utcnow
 from app.services import codes
 
@@ -98,3 +98,19 @@ def check(typed: str, client_address: str, user_agent: str) -> ScanResult | None
     result = ScanResult(verdict, stamp, batch, run.product, first, now.date())
     db.session.commit()
     return result
+
+
+def report_fake(typed_code: str, message: str, place: str = "", contact: str = "") -> FakeReport:
+    """Store a suspected-fake report for the cooperative and commune the code points at, if any."""
+    stamp = find_stamp(typed_code) if typed_code else None
+    coop = None
+    if stamp is not None:
+        coop = db.session.get(LabelRun, stamp.run_id).product.cooperative
+    report = FakeReport(
+        stamp_id=stamp.id if stamp else None, cooperative_id=coop.id if coop else None,
+        commune_code=coop.commune_code if coop else None, code_typed=typed_code[:60],
+        message=message, place=place, contact=contact,
+    )
+    db.session.add(report)
+    db.session.commit()
+    return report
