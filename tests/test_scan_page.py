@@ -127,3 +127,34 @@ def test_reports_need_a_message_and_are_rate_limited(client, db, stamp_codes):
     statuses = [client.post("/report", data={"code": "", "message": f"Tem lạ {i}"}, headers=PHONE).status_code for i in range(6)]
     assert statuses == [200] * 5 + [429]
     assert db.session.scalar(select(func.count()).select_from(FakeReport)) == 5
+
+
+def test_gs1_digital_link_stamps_scan_and_resolve(client, db, coop_a):
+    import io
+
+    import pypdfium2
+    import zxingcpp
+
+    from app.services import products
+    product, batch = product_with_batch(coop_a)
+    products.update_product(coop_a.id, product.id, {"gtin": "08938501234568"}, None)
+    batch.best_before = date.today().replace(year=date.today().year + 1)
+    db.session.commit()
+    run, _ = label_runs.create_run(coop_a.id, product_id=product.id, batch_id=batch.id, count=3, template="a4-14",
+                                   options={"gs1_link": True}, request_token="gs1", actor_id=None)
+    label_runs.process(run.id)
+    image = pypdfium2.PdfDocument(str(label_runs.pdf_path(run.id)))[0].render(scale=300 / 72).to_pil()
+    urls = sorted(r.text for r in zxingcpp.read_barcodes(image))
+    assert len(urls) == 3 and all("/01/08938501234568/10/VT-2026-06-A/21/" in url for url in urls)
+    path = urls[0].split("://", 1)[1].split("/", 1)[1]
+    page = client.get("/" + path, headers=PHONE)
+    assert page.status_code == 200 and "Tem chính hãng" in page.get_data(as_text=True)
+    wrong_lot = client.get("/" + path.replace("VT-2026-06-A", "OTHER"), headers=PHONE)
+    assert wrong_lot.status_code == 404
+    assert "Vải thiều Lục Ngạn" in client.get("/01/8938501234568", headers=PHONE).get_data(as_text=True)
+    linkset = client.get("/01/08938501234568", headers={"Accept": "application/linkset+json"})
+    assert linkset.mimetype == "application/linkset+json"
+    links = linkset.get_json()["linkset"][0]
+    assert links["anchor"].endswith("/01/08938501234568")
+    assert {"https://gs1.org/voc/pip", "https://gs1.org/voc/traceability"} <= set(links)
+    assert client.get("/01/12345678", headers=PHONE).status_code == 404

@@ -31,12 +31,14 @@ class RunForm(ServiceForm):
     offset_y_mm = _offset(_l("Printer offset, down (mm)"))
     crop_marks = BooleanField(_l("Crop marks (for a print shop)"))
     outlines = BooleanField(_l("Label outlines (test print on plain paper)"))
+    gs1_link = BooleanField(_l("GS1 Digital Link (products with a GTIN)"))
     request_token = HiddenField()
 
     def options(self) -> dict:
         values = self.values()
         return {
             "ecc": values["ecc"], "crop_marks": values["crop_marks"], "outlines": values["outlines"],
+            "gs1_link": values["gs1_link"],
             "offset_x_mm": float(values["offset_x_mm"] or 0), "offset_y_mm": float(values["offset_y_mm"] or 0),
         }
 

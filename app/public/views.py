@@ -1,10 +1,15 @@
-from flask import abort, current_app, make_response, redirect, render_template, request, send_file, session, url_for
+from datetime import date
+
+from flask import abort, current_app, jsonify, make_response, redirect, render_template, request, send_file, session, url_for
+from sqlalchemy import select
 
 from app.auth.views import safe_next
-from app.extensions import csrf, limiter
+from app.extensions import csrf, db, limiter
+from app.models import Batch, Product
 from app.public.forms import FakeReportForm
 from app.public import bp
 from app.services import codes, scans
+from app.services.gtin import normalise_gtin
 from app.services.photos import photo_path
 
 ONE_YEAR = 365 * 24 * 3600
@@ -99,3 +104,52 @@ def codes_group(typed: str) -> str:
     """The code as printed, for the report form; what was typed when it is no code."""
     code = codes.normalise(typed)
     return codes.group(code) if code else typed
+
+
+def _gtin14(raw: str) -> str | None:
+    try:
+        return normalise_gtin(raw)
+    except ValueError:
+        return None
+
+
+@bp.route("/01/<gtin>/10/<lot>/21/<code>")
+@unknown_code_limit
+def gs1_stamp(gtin: str, lot: str, code: str):
+    """A GS1 Digital Link to one stamp: the same page as /q/<code>, if GTIN and lot agree with it."""
+    stamp = scans.find_stamp(code)
+    batch = stamp and stamp.batch_id and db.session.get(Batch, stamp.batch_id)
+    if not batch or batch.product.gtin != _gtin14(gtin) or batch.lot_code.upper() != lot.upper():
+        return render_template("public/not_genuine.html", typed=code, report=FakeReportForm(formdata=None, code=code)), 404
+    if _wants_linkset():
+        return _linkset(batch.product, request.base_url)
+    return _scan_page(code)
+
+
+@bp.route("/01/<gtin>")
+def gs1_product(gtin: str):
+    """A GS1 Digital Link to a product: its public page, or its linkset (RFC 9264)."""
+    product = db.session.scalar(select(Product).where(Product.gtin == _gtin14(gtin), Product.is_archived.is_(False)))
+    if product is None:
+        abort(404)
+    if _wants_linkset():
+        return _linkset(product, request.base_url)
+    return render_template("public/product.html", p=product, today=date.today())
+
+
+def _wants_linkset() -> bool:
+    best = request.accept_mimetypes.best_match(["text/html", "application/linkset+json"])
+    return best == "application/linkset+json" or request.args.get("linkType") == "all"
+
+
+def _linkset(product, anchor: str):
+    product_page = url_for("public.gs1_product", gtin=product.gtin, _external=True)
+    document = {"linkset": [{
+        "anchor": anchor,
+        "https://gs1.org/voc/pip": [{"href": product_page, "title": product.name, "type": "text/html", "hreflang": list(current_app.config["PUBLIC_LANGUAGES"])}],
+        "https://gs1.org/voc/traceability": [{"href": anchor, "title": product.name, "type": "text/html"}],
+        "https://gs1.org/voc/defaultLink": [{"href": product_page}],
+    }]}
+    response = jsonify(document)
+    response.mimetype = "application/linkset+json"
+    return response

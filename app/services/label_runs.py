@@ -28,7 +28,8 @@ from app.services.products import get_product
 from app.services.records import create
 
 MINT_CHUNK = 5_000
-OPTION_KEYS = ("ecc", "offset_x_mm", "offset_y_mm", "crop_marks", "outlines")
+RENDER_KEYS = ("ecc", "offset_x_mm", "offset_y_mm", "crop_marks", "outlines")
+OPTION_KEYS = (*RENDER_KEYS, "gs1_link")
 
 
 def library():
@@ -118,6 +119,15 @@ def _set_state(run_id: int, **values) -> None:
     db.session.commit()
 
 
+def payload_prefix(run: LabelRun) -> str:
+    """What comes before the code in each QR: /Q/, or a GS1 Digital Link when asked and possible."""
+    product, batch = run.product, run.batch
+    if run.options.get("gs1_link") and product.gtin and batch:
+        base = current_app.config["PUBLIC_BASE_URL"].rstrip("/")
+        return f"{base}/01/{product.gtin}/10/{batch.lot_code}/21/".upper()
+    return stamp_url("")
+
+
 def derive_codes(run: LabelRun) -> list[str]:
     """Every code of a run, in serial order (derived, never read from the database)."""
     key = stamp_key()
@@ -157,7 +167,7 @@ def run_labels(run: LabelRun, run_codes: Sequence[str] | None = None) -> Iterato
         "best_before": batch.best_before.strftime("%d/%m/%Y") if batch and batch.best_before else None,
         "ocop_stars": _valid_stars(product, batch),
     }
-    key, run_id, count, url_prefix = stamp_key(), run.id, run.count, stamp_url("")
+    key, run_id, count, url_prefix = stamp_key(), run.id, run.count, payload_prefix(run)
 
     def generate():
         for serial in range(1, count + 1):
@@ -179,7 +189,7 @@ def _valid_stars(product: Product, batch: Batch | None) -> int | None:
 
 def render_options(run: LabelRun):
     lib = library()
-    return lib.RenderOptions(**{k: v for k, v in run.options.items() if v is not None})
+    return lib.RenderOptions(**{k: v for k, v in run.options.items() if k in RENDER_KEYS and v is not None})
 
 
 def render(run_id: int, progress: Callable[[int], None] | None = None, run_codes: Sequence[str] | None = None) -> Path:
