@@ -1,0 +1,38 @@
+"""Fill a benchmark database: the demo data plus stamps up to --total, and write some valid codes to a file.
+
+Run as `python -m bench.seed_stamps` from the project root (bench/labels.py would shadow the labels package).
+"""
+import argparse
+import secrets
+
+from sqlalchemy import func, select
+
+from app import create_app
+from app.extensions import db
+from app.models import Batch, Stamp
+from app.services import codes, demo, label_runs
+
+parser = argparse.ArgumentParser()
+parser.add_argument("--total", type=int, required=True)
+parser.add_argument("--codes", required=True, help="file to write 1,000 valid scan paths to")
+args = parser.parse_args()
+
+app = create_app()
+with app.app_context():
+    demo.load_demo()
+    batch = db.session.get(Batch, 1)
+    batch.best_before = None
+    db.session.commit()
+    have = db.session.scalar(select(func.count()).select_from(Stamp))
+    while have < args.total:
+        count = min(100_000, args.total - have)
+        run, _ = label_runs.create_run(batch.product.cooperative_id, product_id=batch.product_id, batch_id=batch.id, count=count,
+                                       template="a4-65", options={}, request_token=secrets.token_hex(8), actor_id=None)
+        label_runs.mint(run.id)
+        have += count
+    key = label_runs.stamp_key()
+    run_ids = [run.id for run in label_runs.list_runs(batch.product.cooperative_id)]
+    with open(args.codes, "w") as out:
+        for i in range(1000):
+            out.write(f"/Q/{codes.derive_code(key, run_ids[i % len(run_ids)], 1 + i)}\n")
+    print(f"{have:,} stamps")
