@@ -25,3 +25,19 @@ def minted_run(coop, product, batch=None, count=5, token="run-token"):
     run, _ = label_runs.create_run(coop.id, product_id=product.id, batch_id=batch.id if batch else None, count=count, template="a4-65", options={}, request_token=token, actor_id=None)
     label_runs.mint(run.id)
     return run
+
+
+def on_sale_stamps(db, coop, count: int):
+    """Minted stamps of a batch whose best-before is a year away: the codes, the run and the batch."""
+    from datetime import date
+
+    from app.services import codes
+
+    product, batch = product_with_batch(coop)
+    batch.best_before = date.today().replace(year=date.today().year + 1)
+    db.session.commit()
+    run = minted_run(coop, product, batch, count=count)
+    key = label_runs.stamp_key()
+    stamp_codes = [codes.derive_code(key, run.id, serial) for serial in range(1, count + 1)]
+    db.session.commit()
+    return stamp_codes, run, batch

@@ -6,18 +6,14 @@ from sqlalchemy import func, select
 
 from app.models import Batch, BatchStatus, Scan
 from app.services import codes, label_runs
-from tests.factories import minted_run, product_with_batch
+from tests.factories import on_sale_stamps, product_with_batch
 
 PHONE = {"User-Agent": "Mozilla/5.0 (Linux; Android 12) Mobile", "Accept-Language": "vi-VN,vi;q=0.9"}
 
 
 @pytest.fixture
 def stamp_codes(db, coop_a):
-    product, batch = product_with_batch(coop_a)
-    batch.best_before = date.today().replace(year=date.today().year + 1)
-    db.session.commit()
-    run = minted_run(coop_a, product, batch, count=5)
-    return [codes.derive_code(label_runs.stamp_key(), run.id, serial) for serial in range(1, 6)], run, batch
+    return on_sale_stamps(db, coop_a, 5)
 
 
 def scan(client, code, address="10.0.0.1", **headers):
@@ -130,7 +126,6 @@ def test_reports_need_a_message_and_are_rate_limited(client, db, stamp_codes):
 
 
 def test_gs1_digital_link_stamps_scan_and_resolve(client, db, coop_a):
-    import io
 
     import pypdfium2
     import zxingcpp

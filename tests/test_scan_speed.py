@@ -1,12 +1,10 @@
 """The scan page on a cheap phone: small, no overflow at 360 px, painted within 2.5 s on Slow 3G."""
 import gzip
-from datetime import date
 
 import pytest
 
-from app.services import codes, label_runs
 from tests.browser import browser, live_server, needs_chromium  # noqa: F401 (fixtures)
-from tests.factories import minted_run, product_with_batch
+from tests.factories import on_sale_stamps
 
 # Chrome DevTools' "Slow 3G" preset: 400 kbit/s each way (× 0.8) and 400 ms round trips (× 5).
 SLOW_3G = {"offline": False, "latency": 2000, "downloadThroughput": 50_000, "uploadThroughput": 50_000}
@@ -14,12 +12,7 @@ SLOW_3G = {"offline": False, "latency": 2000, "downloadThroughput": 50_000, "upl
 
 @pytest.fixture
 def stamp_code(db, coop_a):
-    product, batch = product_with_batch(coop_a)
-    batch.best_before = date.today().replace(year=date.today().year + 1)
-    db.session.commit()
-    run = minted_run(coop_a, product, batch, count=1)
-    code = codes.derive_code(label_runs.stamp_key(), run.id, 1)
-    db.session.commit()
+    (code,), _run, _batch = on_sale_stamps(db, coop_a, 1)
     return code
 
 

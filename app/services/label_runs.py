@@ -303,8 +303,8 @@ def start_worker(run_id: int) -> subprocess.Popen:
     _set_state(run_id, status=RunStatus.QUEUED, progress=0)
     root = Path(current_app.root_path).parent
     command = [sys.executable, "-m", "flask", "--app", "wsgi", "labels", "work", str(run_id)]
-    log = open(pdf_path(run_id).with_suffix(".log"), "ab")
-    return subprocess.Popen(command, cwd=root, env=worker_environment(), stdout=log, stderr=log, start_new_session=True)
+    with open(pdf_path(run_id).with_suffix(".log"), "ab") as log:  # the worker keeps its own copy
+        return subprocess.Popen(command, cwd=root, env=worker_environment(), stdout=log, stderr=log, start_new_session=True)
 
 
 def void_run(coop_id: int, run_id: int, reason: str, actor_id: int) -> LabelRun:

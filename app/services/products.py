@@ -11,7 +11,6 @@ from app.services.errors import NotFound, RuleViolation
 from app.services.records import assign, create
 
 OCOP_VALID_YEARS = 3  # OCOP certificates last 36 months.
-CATEGORIES = ("fruit", "honey", "vegetable", "rice", "tea", "processed", "other")
 FIELDS = (
     "name", "category", "gtin", "ocop_stars", "ocop_certificate_no", "ocop_issued_on",
     "ocop_expires_on", "growing_area_code", "description", "shelf_life_days",
