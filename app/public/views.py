@@ -1,6 +1,6 @@
 from datetime import date
 
-from flask import abort, current_app, jsonify, make_response, redirect, render_template, request, send_file, session, url_for
+from flask import abort, current_app, g, jsonify, make_response, redirect, render_template, request, send_file, session, url_for
 from sqlalchemy import select
 
 from app.auth.views import safe_next
@@ -37,13 +37,17 @@ def set_language():
     return redirect(safe_next(request.form.get("next")) or url_for(".home"))
 
 
+def _not_genuine(typed: str):
+    return render_template("public/not_genuine.html", typed=typed, report=FakeReportForm(formdata=None, code=typed)), 404
+
+
 def _scan_page(typed: str):
     agent = request.headers.get("User-Agent", "")
-    result = scans.check(typed, request.remote_addr or "", agent)
-    if result is None:
-        page = render_template("public/not_genuine.html", typed=typed, report=FakeReportForm(formdata=None, code=typed))
-        return page, 404
+    stamp = _stamp_named(typed)
+    if stamp is None:
+        return _not_genuine(typed)
     form = FakeReportForm(formdata=None, code=codes_group(typed))
+    result = scans.check(stamp, request.remote_addr or "", agent)
     response = make_response(render_template("public/scan.html", r=result, Verdict=scans.Verdict, report=form))
     response.headers["Cache-Control"] = "no-store"  # every look is counted and the verdict can change
     return response
@@ -59,9 +63,16 @@ def _was_unknown(response) -> bool:
 
 # Only lookups of unknown codes count: many phones share one carrier address, and genuine scans must
 # never be refused, while guessing codes is throttled.
+def _stamp_named(typed: str):
+    """The stamp a code names, looked up once per request (the rate limiter asks first)."""
+    found = g.setdefault("stamps_named", {})
+    if typed not in found:
+        found[typed] = scans.find_stamp(typed) if typed else None
+    return found[typed]
+
+
 def _names_a_stamp() -> bool:
-    typed = (request.view_args or {}).get("code") or request.args.get("code", "")
-    return bool(typed) and scans.find_stamp(typed) is not None
+    return _stamp_named((request.view_args or {}).get("code") or request.args.get("code", "")) is not None
 
 
 unknown_code_limit = limiter.shared_limit(
@@ -117,10 +128,10 @@ def _gtin14(raw: str) -> str | None:
 @unknown_code_limit
 def gs1_stamp(gtin: str, lot: str, code: str):
     """A GS1 Digital Link to one stamp: the same page as /q/<code>, if GTIN and lot agree with it."""
-    stamp = scans.find_stamp(code)
+    stamp = _stamp_named(code)
     batch = stamp and stamp.batch_id and db.session.get(Batch, stamp.batch_id)
     if not batch or batch.product.gtin != _gtin14(gtin) or batch.lot_code.upper() != lot.upper():
-        return render_template("public/not_genuine.html", typed=code, report=FakeReportForm(formdata=None, code=code)), 404
+        return _not_genuine(code)
     if _wants_linkset():
         return _linkset(batch.product, request.base_url)
     return _scan_page(code)

@@ -82,11 +82,8 @@ def _verdict(stamp: Stamp, run: LabelRun, batch: Batch | None, copied: bool, tod
     return Verdict.GENUINE
 
 
-def check(typed: str, client_address: str, user_agent: str) -> ScanResult | None:
-    """Record a scan of the stamp this code names and judge it; None when no stamp has this code."""
-    stamp = find_stamp(typed)
-    if stamp is None:
-        return None
+def check(stamp: Stamp, client_address: str, user_agent: str) -> ScanResult:
+    """Record a scan of a stamp and judge it."""
     now = utcnow()
     first = db.session.scalar(select(func.min(Scan.scanned_at)).where(Scan.stamp_id == stamp.id))
     db.session.add(Scan(stamp_id=stamp.id, scanned_at=now, day=now.date(), device_class=device_class(user_agent),
