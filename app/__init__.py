@@ -29,11 +29,16 @@ def create_app(config: type[Config] | None = None) -> Flask:
 def register_config(app: Flask, config: type[Config]) -> None:
     config.load_secret()
     app.config.from_object(config)
+    if app.config["SQLALCHEMY_DATABASE_URI"].startswith("postgresql"):
+        # A server can drop idle connections; an SQLite file cannot, so it skips the extra round trip.
+        app.config["SQLALCHEMY_ENGINE_OPTIONS"] = {**app.config["SQLALCHEMY_ENGINE_OPTIONS"], "pool_pre_ping": True}
+    if not app.config["RATELIMIT_STORAGE_URI"]:
+        app.config["RATELIMIT_STORAGE_URI"] = "db+" + app.config["SQLALCHEMY_DATABASE_URI"]
     Path(app.config["UPLOAD_FOLDER"]).mkdir(parents=True, exist_ok=True)
 
 
 def register_extensions(app: Flask) -> None:
-    from app import models  # noqa: F401  (tables must be known to the metadata)
+    from app import models, rate_limit_storage  # noqa: F401  (tables known to the metadata; the limits store registered)
     from app.i18n import select_locale
     from app.services.accounts import load_user
 

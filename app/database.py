@@ -24,5 +24,6 @@ def _begin_immediate(conn) -> None:
     # A deferred transaction that reads and then writes cannot wait for another writer: SQLite
     # answers "database is locked" at once. Taking the write lock at BEGIN makes the busy
     # timeout apply, so two gunicorn workers queue instead of failing.
-    if conn.dialect.name == "sqlite":
+    # A connection marked `single_statements` (the scan page) issues no BEGIN: each statement commits by itself.
+    if conn.dialect.name == "sqlite" and not conn.get_execution_options().get("single_statements"):
         conn.exec_driver_sql("BEGIN IMMEDIATE")

@@ -5,7 +5,8 @@ import pytest
 from sqlalchemy import func, select
 
 from app.models import Batch, BatchStatus, Scan
-from app.services import codes, label_runs
+from app import create_app
+from app.services import batches, codes, label_runs, products
 from tests.factories import on_sale_stamps, product_with_batch
 
 PHONE = {"User-Agent": "Mozilla/5.0 (Linux; Android 12) Mobile", "Accept-Language": "vi-VN,vi;q=0.9"}
@@ -153,3 +154,32 @@ def test_gs1_digital_link_stamps_scan_and_resolve(client, db, coop_a):
     assert links["anchor"].endswith("/01/08938501234568")
     assert {"https://gs1.org/voc/pip", "https://gs1.org/voc/traceability"} <= set(links)
     assert client.get("/01/12345678", headers=PHONE).status_code == 404
+
+
+def test_an_edit_shows_on_the_next_scan(client, db, coop_a, stamp_codes):
+    """The origin part is cached per listing revision: diary entries, certificates and batch dates all move it."""
+    (code, *_), run, batch = stamp_codes
+    assert "Ủ hoa" not in scan(client, code).get_data(as_text=True)
+    batches.add_event(coop_a.id, batch.id, {"event_date": date(2026, 6, 1), "kind": "other", "input_used": "Ủ hoa"}, None)
+    assert "Ủ hoa" in scan(client, code).get_data(as_text=True)
+    products.add_certification(coop_a.id, run.product_id, {"scheme": "HACCP", "number": "HC-77", "issuer": "Cục"}, None)
+    assert "HC-77" in scan(client, code).get_data(as_text=True)
+    batches.update_batch(coop_a.id, batch.id, {"lot_code": batch.lot_code, "harvest_date": date(2026, 6, 9), "packing_date": batch.packing_date, "best_before": batch.best_before}, None)
+    assert "09/06/2026" in scan(client, code).get_data(as_text=True)
+    event = batch.events[-1]
+    batches.delete_event(coop_a.id, batch.id, event.id)
+    assert "Ủ hoa" not in scan(client, code).get_data(as_text=True)
+
+
+def test_unknown_code_limits_are_shared_by_all_workers(database_url, tmp_path, db, stamp_codes):
+    """Two app instances (as two gunicorn workers) on one database count against the same limit."""
+    from tests.conftest import RequestClient, _config
+
+    workers = []
+    for n in range(2):
+        worker = create_app(_config(database_url, tmp_path / f"worker{n}"))
+        worker.test_client_class = RequestClient
+        workers.append(worker.test_client())
+    statuses = [scan(workers[i % 2], f"GUESS{i:012d}").status_code for i in range(21)]
+    assert statuses[:20] == [404] * 20 and statuses[20] == 429
+    assert scan(workers[1], stamp_codes[0][0]).status_code == 200

@@ -1,12 +1,15 @@
 from datetime import date
 
-from flask import abort, current_app, g, jsonify, make_response, redirect, render_template, request, send_file, session, url_for
+from flask import abort, current_app, jsonify, make_response, redirect, render_template, request, send_file, session, url_for
+from flask_limiter.util import get_remote_address
+from limits import parse_many
 from sqlalchemy import select
 
 from app.auth.views import safe_next
 from app.extensions import csrf, db, limiter
-from app.models import Batch, Product
+from app.models import Product
 from app.public.forms import FakeReportForm
+from app.public.rendered import CODE_SLOT, listing_key, origin_html, page_with_code
 from app.public import bp
 from app.services import codes, scans
 from app.services.gtin import normalise_gtin
@@ -38,57 +41,43 @@ def set_language():
 
 
 def _not_genuine(typed: str):
-    return render_template("public/not_genuine.html", typed=typed, report=FakeReportForm(formdata=None, code=typed)), 404
+    """The "not a genuine stamp" page; past the unknown-code limit, 429 instead."""
+    if not _unknown_code_allowed():
+        return render_template("public/not_genuine.html", typed=typed, throttled=True), 429, {"Retry-After": "60"}
+    return render_template("public/not_genuine.html", typed=typed), 404
 
 
-def _scan_page(typed: str):
-    agent = request.headers.get("User-Agent", "")
-    stamp = _stamp_named(typed)
+# Only lookups of unknown codes count: many phones share one carrier address, and genuine scans must
+# never be refused, while guessing codes is throttled. The counters are shared by all workers.
+def _unknown_code_allowed() -> bool:
+    client = get_remote_address()
+    return all(limiter.limiter.hit(limit, "unknown-code", client) for limit in parse_many(current_app.config["UNKNOWN_CODE_LIMIT"]))
+
+
+def _scan_page(typed: str, stamp=None):
+    stamp = stamp or scans.find_stamp(typed)
     if stamp is None:
         return _not_genuine(typed)
-    form = FakeReportForm(formdata=None, code=codes_group(typed))
-    result = scans.check(stamp, request.remote_addr or "", agent)
-    response = make_response(render_template("public/scan.html", r=result, Verdict=scans.Verdict, report=form))
+    r = scans.check(stamp, request.remote_addr or "", request.headers.get("User-Agent", ""))
+    first_day = r.first_checked.date() if r.first_checked else None
+    key = (listing_key(stamp, r.today), r.verdict, first_day, tuple(sorted(request.args.items(multi=True))))
+    page = page_with_code(key, lambda: render_template(
+        "public/scan.html", r=r, Verdict=scans.Verdict, origin=origin_html(stamp, r.today), report_code=CODE_SLOT,
+    ), codes_group(typed))
+    response = make_response(page)
     response.headers["Cache-Control"] = "no-store"  # every look is counted and the verdict can change
     return response
 
 
-def _unknown_codes_limit() -> str:
-    return current_app.config["UNKNOWN_CODE_LIMIT"]
-
-
-def _was_unknown(response) -> bool:
-    return response.status_code == 404
-
-
-# Only lookups of unknown codes count: many phones share one carrier address, and genuine scans must
-# never be refused, while guessing codes is throttled.
-def _stamp_named(typed: str):
-    """The stamp a code names, looked up once per request (the rate limiter asks first)."""
-    found = g.setdefault("stamps_named", {})
-    if typed not in found:
-        found[typed] = scans.find_stamp(typed) if typed else None
-    return found[typed]
-
-
-def _names_a_stamp() -> bool:
-    return _stamp_named((request.view_args or {}).get("code") or request.args.get("code", "")) is not None
-
-
-unknown_code_limit = limiter.shared_limit(
-    _unknown_codes_limit, scope="unknown-code", deduct_when=_was_unknown, exempt_when=_names_a_stamp
-)
-
-
 @bp.route("/q/<code>")
 @bp.route("/Q/<code>")
-@unknown_code_limit
+@limiter.exempt
 def scan(code: str):
     return _scan_page(code)
 
 
 @bp.route("/check")
-@unknown_code_limit
+@limiter.exempt
 def check():
     typed = request.args.get("code", "").strip()
     if not typed:
@@ -125,16 +114,15 @@ def _gtin14(raw: str) -> str | None:
 
 
 @bp.route("/01/<gtin>/10/<lot>/21/<code>")
-@unknown_code_limit
+@limiter.exempt
 def gs1_stamp(gtin: str, lot: str, code: str):
     """A GS1 Digital Link to one stamp: the same page as /q/<code>, if GTIN and lot agree with it."""
-    stamp = _stamp_named(code)
-    batch = stamp and stamp.batch_id and db.session.get(Batch, stamp.batch_id)
-    if not batch or batch.product.gtin != _gtin14(gtin) or batch.lot_code.upper() != lot.upper():
+    stamp = scans.find_stamp(code)
+    if not stamp or not stamp.batch_id or stamp.gtin != _gtin14(gtin) or stamp.lot_code.upper() != lot.upper():
         return _not_genuine(code)
     if _wants_linkset():
-        return _linkset(batch.product, request.base_url)
-    return _scan_page(code)
+        return _linkset(stamp.gtin, stamp.product_name, request.base_url)
+    return _scan_page(code, stamp)
 
 
 @bp.route("/01/<gtin>")
@@ -144,8 +132,8 @@ def gs1_product(gtin: str):
     if product is None:
         abort(404)
     if _wants_linkset():
-        return _linkset(product, request.base_url)
-    return render_template("public/product.html", p=product, today=date.today())
+        return _linkset(product.gtin, product.name, request.base_url)
+    return render_template("public/product.html", p=product, b=None, today=date.today())
 
 
 def _wants_linkset() -> bool:
@@ -153,12 +141,12 @@ def _wants_linkset() -> bool:
     return best == "application/linkset+json" or request.args.get("linkType") == "all"
 
 
-def _linkset(product, anchor: str):
-    product_page = url_for("public.gs1_product", gtin=product.gtin, _external=True)
+def _linkset(gtin: str, name: str, anchor: str):
+    product_page = url_for("public.gs1_product", gtin=gtin, _external=True)
     document = {"linkset": [{
         "anchor": anchor,
-        "https://gs1.org/voc/pip": [{"href": product_page, "title": product.name, "type": "text/html", "hreflang": list(current_app.config["PUBLIC_LANGUAGES"])}],
-        "https://gs1.org/voc/traceability": [{"href": anchor, "title": product.name, "type": "text/html"}],
+        "https://gs1.org/voc/pip": [{"href": product_page, "title": name, "type": "text/html", "hreflang": list(current_app.config["PUBLIC_LANGUAGES"])}],
+        "https://gs1.org/voc/traceability": [{"href": anchor, "title": name, "type": "text/html"}],
         "https://gs1.org/voc/defaultLink": [{"href": product_page}],
     }]}
     response = jsonify(document)

@@ -1,0 +1,58 @@
+"""Rendered parts of the scan page, kept per worker in an LRU cache.
+
+Thousands of stamps share one batch, so almost all of their page is the same: it is rendered once per listing
+revision, verdict, day and language, and only the stamp's own code is filled in per scan. Keys hold the
+`updated_at` of the product, batch and cooperative (a change to a diary entry, certificate or photo moves its
+parent's, see app/models/revisions.py), so an edit shows on the next scan, in every worker.
+"""
+from datetime import date
+from threading import Lock
+from typing import Callable, Hashable
+
+from cachetools import LRUCache
+from flask import current_app, render_template
+from flask_babel import get_locale
+from markupsafe import Markup, escape
+from sqlalchemy import Row
+
+from app.extensions import db
+from app.models import Batch, Product
+
+CACHED_PARTS = 4096
+CODE_SLOT = "\x00code\x00"  # stands for the stamp's code in a cached page; no typed code can contain it
+_lock = Lock()
+
+
+def cached(key: Hashable, render: Callable[[], str]) -> str:
+    cache = current_app.extensions.setdefault("rendered_parts", LRUCache(maxsize=CACHED_PARTS))
+    with _lock:
+        text = cache.get(key)
+    if text is None:
+        text = render()
+        with _lock:
+            cache[key] = text
+    return text
+
+
+def listing_key(stamp: Row, today: date) -> tuple:
+    """What the origin part of a stamp's page depends on."""
+    return (stamp.product_id, stamp.batch_id, stamp.product_revision, stamp.batch_revision,
+            stamp.cooperative_revision, today, str(get_locale()))
+
+
+def origin_html(stamp: Row, today: date) -> Markup:
+    return Markup(cached(("origin", listing_key(stamp, today)), lambda: _render_origin(stamp.product_id, stamp.batch_id, today)))
+
+
+def _render_origin(product_id: int, batch_id: int | None, today: date) -> str:
+    product = db.session.get(Product, product_id)
+    batch = db.session.get(Batch, batch_id) if batch_id else None
+    try:
+        return render_template("public/_origin.html", p=product, b=batch, today=today)
+    finally:
+        db.session.rollback()  # a read: hand the connection (and, on SQLite, the write lock) back at once
+
+
+def page_with_code(key: Hashable, render: Callable[[], str], code: str) -> str:
+    """A page rendered once per key with CODE_SLOT where the code goes, and this stamp's code put in."""
+    return cached(("page", key), render).replace(CODE_SLOT, str(escape(code)))
