@@ -5,7 +5,8 @@ from flask import Flask
 
 from app import database  # noqa: F401  (registers the SQLite engine settings)
 from app.config import ROOT, Config, config_from_env
-from app.extensions import babel, csrf, db, limiter, login_manager, migrate
+from app import rate_limits
+from app.extensions import babel, csrf, db, login_manager, migrate
 
 
 def create_app(config: type[Config] | None = None) -> Flask:
@@ -32,20 +33,18 @@ def register_config(app: Flask, config: type[Config]) -> None:
     if app.config["SQLALCHEMY_DATABASE_URI"].startswith("postgresql"):
         # A server can drop idle connections; an SQLite file cannot, so it skips the extra round trip.
         app.config["SQLALCHEMY_ENGINE_OPTIONS"] = {**app.config["SQLALCHEMY_ENGINE_OPTIONS"], "pool_pre_ping": True}
-    if not app.config["RATELIMIT_STORAGE_URI"]:
-        app.config["RATELIMIT_STORAGE_URI"] = "db+" + app.config["SQLALCHEMY_DATABASE_URI"]
     Path(app.config["UPLOAD_FOLDER"]).mkdir(parents=True, exist_ok=True)
 
 
 def register_extensions(app: Flask) -> None:
-    from app import models, rate_limit_storage  # noqa: F401  (tables known to the metadata; the limits store registered)
+    from app import models  # noqa: F401  (tables must be known to the metadata)
     from app.i18n import select_locale
     from app.services.accounts import load_user
 
     db.init_app(app)
     migrate.init_app(app, db, directory=str(ROOT / "migrations"), render_as_batch=True)
     csrf.init_app(app)
-    limiter.init_app(app)
+    rate_limits.init_app(app)
     babel.init_app(app, locale_selector=select_locale)
     login_manager.init_app(app)
     login_manager.user_loader(load_user)

@@ -62,12 +62,13 @@ class Config:
     REMEMBER_COOKIE_HTTPONLY = True
     # Unset: counters live in the application's database, shared by all workers (app/rate_limit_storage.py).
     RATELIMIT_STORAGE_URI = os.environ.get("RATELIMIT_STORAGE_URI")
-    RATELIMIT_HEADERS_ENABLED = True
     SIGN_IN_LIMIT = os.environ.get("SIGN_IN_LIMIT", "10 per minute;50 per hour")
     MAX_RUN_STAMPS = 100_000
     # A stamp looks copied when this many devices scan it on one day, or it is scanned on this many days.
     SCAN_COPY_DEVICES = int(os.environ.get("SCAN_COPY_DEVICES", "3"))
     SCAN_COPY_DAYS = int(os.environ.get("SCAN_COPY_DAYS", "10"))
+    # Scans are written behind, in one statement per worker this often (seconds); 0 writes each at once.
+    SCAN_WRITE_DELAY = float(os.environ.get("SCAN_WRITE_DELAY", "0.25"))
     UNKNOWN_CODE_LIMIT = os.environ.get("UNKNOWN_CODE_LIMIT", "20 per minute;200 per day")
     FAKE_REPORT_LIMIT = os.environ.get("FAKE_REPORT_LIMIT", "5 per hour")
     # A run whose worker has not reported for this long is shown as interrupted, with a retry button.
@@ -87,6 +88,7 @@ class TestingConfig(Config):
     TESTING = True
     SQLALCHEMY_DATABASE_URI = os.environ.get("TEST_DATABASE_URL") or "sqlite://"
     WTF_CSRF_ENABLED = True
+    SCAN_WRITE_DELAY = 0.0  # tests count scans right after the request; tests/test_scan_log.py covers the delay
 
     @classmethod
     def load_secret(cls) -> None:

@@ -1,13 +1,27 @@
 """Language choice and the date formats users expect (dd/mm/yyyy in Vietnamese)."""
 from datetime import date, datetime, timezone
+from functools import lru_cache
 
 from flask import current_app, has_request_context, request, session
+from babel import Locale
 from flask_babel import format_date, format_datetime, format_decimal, get_locale
+from werkzeug.datastructures import LanguageAccept
+from werkzeug.http import parse_accept_header
 
 LANGUAGE_NAMES = {"vi": "Tiếng Việt", "en": "English", "zh": "中文"}
 
 
-def select_locale() -> str:
+def select_locale() -> Locale:
+    return _locale(_language_code())
+
+
+@lru_cache(maxsize=16)
+def _locale(code: str) -> Locale:
+    """Parsed once: parsing looks for the locale's data file on disk."""
+    return Locale.parse(code)
+
+
+def _language_code() -> str:
     languages = current_app.config["LANGUAGES"]
     if not has_request_context():
         return current_app.config["BABEL_DEFAULT_LOCALE"]
@@ -18,8 +32,14 @@ def select_locale() -> str:
         public = current_app.config["PUBLIC_LANGUAGES"]
         if request.args.get("lang") in public:
             return request.args["lang"]
-        return request.accept_languages.best_match(public) or current_app.config["BABEL_DEFAULT_LOCALE"]
+        return _best_language(request.headers.get("Accept-Language", ""), public) or current_app.config["BABEL_DEFAULT_LOCALE"]
     return current_app.config["BABEL_DEFAULT_LOCALE"]
+
+
+@lru_cache(maxsize=512)
+def _best_language(accept_language: str, offered: tuple[str, ...]) -> str | None:
+    """Phones send a handful of distinct headers: each is parsed once per worker."""
+    return parse_accept_header(accept_language, LanguageAccept).best_match(offered)
 
 
 def format_day(value: date | None) -> str:

@@ -1,12 +1,12 @@
 from urllib.parse import urlsplit
 
-from flask import current_app, flash, redirect, render_template, request, session, url_for
+from flask import flash, redirect, render_template, request, session, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required, login_user, logout_user
 
 from app.auth import bp
 from app.auth.forms import SignInForm
-from app.extensions import limiter
+from app.rate_limits import rate_limited
 from app.models import Role
 from app.services.accounts import authenticate
 
@@ -25,12 +25,8 @@ def home_for(user) -> str:
     return url_for(HOME_BY_ROLE[user.role])
 
 
-def _sign_in_limit() -> str:
-    return current_app.config["SIGN_IN_LIMIT"]
-
-
 @bp.route("/sign-in", methods=["GET", "POST"])
-@limiter.limit(_sign_in_limit, methods=["POST"])
+@rate_limited("SIGN_IN_LIMIT")
 def sign_in():
     if current_user.is_authenticated:
         return redirect(home_for(current_user))

@@ -55,6 +55,8 @@ class Stamp(db.Model):
     batch_id: Mapped[Optional[int]] = mapped_column(ForeignKey("batches.id"))
     activated_at: Mapped[Optional[datetime]]
     voided_at: Mapped[Optional[datetime]]
+    # Set the first time its scans look like a copy (too many devices or days); it stays suspect after that.
+    copy_suspected_at: Mapped[Optional[datetime]]
 
 
 class Scan(db.Model):

@@ -1,12 +1,11 @@
 from datetime import date
 
 from flask import abort, current_app, jsonify, make_response, redirect, render_template, request, send_file, session, url_for
-from flask_limiter.util import get_remote_address
-from limits import parse_many
 from sqlalchemy import select
 
 from app.auth.views import safe_next
-from app.extensions import csrf, db, limiter
+from app.extensions import csrf, db
+from app.rate_limits import allowed, rate_limited
 from app.models import Product
 from app.public.forms import FakeReportForm
 from app.public.rendered import CODE_SLOT, listing_key, origin_html, page_with_code
@@ -41,29 +40,22 @@ def set_language():
 
 
 def _not_genuine(typed: str):
-    """The "not a genuine stamp" page; past the unknown-code limit, 429 instead."""
-    if not _unknown_code_allowed():
+    """The "not a genuine stamp" page; past the unknown-code limit, 429 instead. Only unknown codes count:
+    many phones share one carrier address, and genuine scans must never be refused."""
+    if not allowed("unknown-code", "UNKNOWN_CODE_LIMIT"):
         return render_template("public/not_genuine.html", typed=typed, throttled=True), 429, {"Retry-After": "60"}
     return render_template("public/not_genuine.html", typed=typed), 404
 
 
-# Only lookups of unknown codes count: many phones share one carrier address, and genuine scans must
-# never be refused, while guessing codes is throttled. The counters are shared by all workers.
-def _unknown_code_allowed() -> bool:
-    client = get_remote_address()
-    return all(limiter.limiter.hit(limit, "unknown-code", client) for limit in parse_many(current_app.config["UNKNOWN_CODE_LIMIT"]))
-
-
-def _scan_page(typed: str, stamp=None):
-    stamp = stamp or scans.find_stamp(typed)
-    if stamp is None:
+def _scan_page(typed: str, accept=lambda stamp: True):
+    r = scans.scan(typed, request.remote_addr or "", request.headers.get("User-Agent", ""), accept)
+    if r is None:
         return _not_genuine(typed)
-    r = scans.check(stamp, request.remote_addr or "", request.headers.get("User-Agent", ""))
     first_day = r.first_checked.date() if r.first_checked else None
-    key = (listing_key(stamp, r.today), r.verdict, first_day, tuple(sorted(request.args.items(multi=True))))
+    key = (listing_key(r.stamp, r.today), r.verdict, first_day, tuple(sorted(request.args.items(multi=True))))
     page = page_with_code(key, lambda: render_template(
-        "public/scan.html", r=r, Verdict=scans.Verdict, origin=origin_html(stamp, r.today), report_code=CODE_SLOT,
-    ), codes_group(typed))
+        "public/scan.html", r=r, Verdict=scans.Verdict, origin=origin_html(r.stamp, r.today), report_code=CODE_SLOT,
+    ), codes.group(r.code))
     response = make_response(page)
     response.headers["Cache-Control"] = "no-store"  # every look is counted and the verdict can change
     return response
@@ -71,13 +63,11 @@ def _scan_page(typed: str, stamp=None):
 
 @bp.route("/q/<code>")
 @bp.route("/Q/<code>")
-@limiter.exempt
 def scan(code: str):
     return _scan_page(code)
 
 
 @bp.route("/check")
-@limiter.exempt
 def check():
     typed = request.args.get("code", "").strip()
     if not typed:
@@ -85,25 +75,15 @@ def check():
     return _scan_page(typed)
 
 
-def _report_limit() -> str:
-    return current_app.config["FAKE_REPORT_LIMIT"]
-
-
 @bp.route("/report", methods=["POST"])
 @csrf.exempt
-@limiter.limit(_report_limit)
+@rate_limited("FAKE_REPORT_LIMIT")
 def report_fake():
     form = FakeReportForm()
     if not form.validate():
         return render_template("public/report_sent.html", form=form), 422
     scans.report_fake(form.code.data or "", form.message.data, form.place.data or "", form.contact.data or "")
     return render_template("public/report_sent.html", form=None)
-
-
-def codes_group(typed: str) -> str:
-    """The code as printed, for the report form; what was typed when it is no code."""
-    code = codes.normalise(typed)
-    return codes.group(code) if code else typed
 
 
 def _gtin14(raw: str) -> str | None:
@@ -114,15 +94,17 @@ def _gtin14(raw: str) -> str | None:
 
 
 @bp.route("/01/<gtin>/10/<lot>/21/<code>")
-@limiter.exempt
 def gs1_stamp(gtin: str, lot: str, code: str):
     """A GS1 Digital Link to one stamp: the same page as /q/<code>, if GTIN and lot agree with it."""
-    stamp = scans.find_stamp(code)
-    if not stamp or not stamp.batch_id or stamp.gtin != _gtin14(gtin) or stamp.lot_code.upper() != lot.upper():
-        return _not_genuine(code)
+    def matches(stamp) -> bool:
+        return bool(stamp.batch_id) and stamp.gtin == _gtin14(gtin) and stamp.lot_code.upper() == lot.upper()
+
     if _wants_linkset():
+        stamp = scans.find_stamp(code)
+        if stamp is None or not matches(stamp):
+            return _not_genuine(code)
         return _linkset(stamp.gtin, stamp.product_name, request.base_url)
-    return _scan_page(code, stamp)
+    return _scan_page(code, matches)
 
 
 @bp.route("/01/<gtin>")

@@ -6,16 +6,19 @@ enough to count distinct devices, never an IP address.
 import hashlib
 import hmac
 from dataclasses import dataclass
+from functools import lru_cache
+from typing import Callable
 from datetime import date, datetime
 from enum import Enum
 
 from flask import current_app
-from sqlalchemy import Row, bindparam, func, insert, select
+from sqlalchemy import Row, bindparam, func, select, update
 
 from app.extensions import db
 from app.models import Batch, BatchStatus, Cooperative, FakeReport, LabelRun, Product, Scan, Stamp
 from app.models.mixins import utcnow
 from app.services import codes
+from app.services.scan_log import ScanLog
 
 
 class Verdict(str, Enum):
@@ -31,6 +34,7 @@ class Verdict(str, Enum):
 class ScanResult:
     verdict: Verdict
     stamp: Row  # the columns of STAMP_FACTS
+    code: str  # as normalised
     first_checked: datetime | None  # the earliest scan before this one
     today: date
 
@@ -49,11 +53,19 @@ STAMP_FACTS = (
     .outerjoin(Batch, Batch.id == Stamp.batch_id)
     .where(Stamp.code_hash == bindparam("code_hash"))
 )
-SCAN_DAYS = (
-    select(Scan.day, func.count(func.distinct(Scan.device_hash)).label("devices"), func.count().label("scans"),
-           func.min(Scan.scanned_at).label("first"))
-    .where(Scan.stamp_id == bindparam("stamp_id"))
-    .group_by(Scan.day)
+
+def _of_this_stamp(*columns, today_only: bool = False):
+    query = select(*columns).where(Scan.stamp_id == Stamp.id)
+    return query.where(Scan.day == bindparam("today")) if today_only else query
+
+
+# The stamp's facts and its scan history so far, each an index range over this stamp's scans, in one statement.
+SCAN_FACTS = STAMP_FACTS.add_columns(
+    Stamp.copy_suspected_at,
+    _of_this_stamp(func.min(Scan.scanned_at)).scalar_subquery().label("first_scan"),
+    _of_this_stamp(func.count(func.distinct(Scan.day))).scalar_subquery().label("scan_days"),
+    _of_this_stamp(func.count(func.distinct(Scan.device_hash)), today_only=True).scalar_subquery().label("devices_today"),
+    _of_this_stamp(Scan.id, today_only=True).where(Scan.device_hash == bindparam("device")).exists().label("seen_today"),
 )
 
 
@@ -70,12 +82,17 @@ def device_class(user_agent: str) -> str:
 
 def device_hash(client_address: str, user_agent: str, day: date) -> bytes:
     """A per-day pseudonym of the client: the salt is derived from the secret key and the date."""
-    salt = hmac.digest(current_app.config["SECRET_KEY"].encode(), f"scan-salt:{day.isoformat()}".encode(), "sha256")
+    salt = _daily_salt(current_app.config["SECRET_KEY"], day)
     return hashlib.sha256(salt + client_address.encode() + b"\0" + user_agent.encode()).digest()[:16]
 
 
+@lru_cache(maxsize=4)
+def _daily_salt(secret_key: str, day: date) -> bytes:
+    return hmac.digest(secret_key.encode(), f"scan-salt:{day.isoformat()}".encode(), "sha256")
+
+
 def find_stamp(typed: str) -> Row | None:
-    """The facts of the stamp a typed or scanned code names, or None."""
+    """The facts of the stamp a typed or scanned code names, or None (no scan is recorded)."""
     code = codes.normalise(typed)
     if code is None:
         return None
@@ -83,15 +100,45 @@ def find_stamp(typed: str) -> Row | None:
         return conn.execute(STAMP_FACTS, {"code_hash": codes.code_hash(code)}).first()
 
 
+def scan(typed: str, client_address: str, user_agent: str, accept: Callable[[Row], bool] = lambda stamp: True) -> ScanResult | None:
+    """Judge the stamp a code names from its scans so far and this one, and record this scan; None when no
+    stamp has this code, or `accept` refuses its facts (a GS1 link whose GTIN or lot does not match)."""
+    code = codes.normalise(typed)
+    if code is None:
+        return None
+    now = utcnow()
+    device = device_hash(client_address, user_agent, now.date())
+    with scan_connection() as conn:
+        stamp = conn.execute(SCAN_FACTS, {"code_hash": codes.code_hash(code), "today": now.date(), "device": device}).first()
+    if stamp is None or not accept(stamp):
+        return None
+    scan_log().record({"stamp_id": stamp.id, "scanned_at": now, "day": now.date(), "device_class": device_class(user_agent),
+                       "device_hash": device})
+    return ScanResult(_verdict(stamp, _looks_copied(stamp, now), now.date()), stamp, code, stamp.first_scan, now.date())
+
+
 def scan_connection():
     """A connection for the scan page's few statements, which need no transaction of their own (on SQLite
     each commits by itself, so a scan never holds the write lock while it reads)."""
-    return db.engine.connect().execution_options(single_statements=True)
+    engine = current_app.extensions.get("scan_engine")
+    if engine is None:
+        engine = current_app.extensions["scan_engine"] = db.engine.execution_options(single_statements=True)
+    return engine.connect()
 
 
-def _looks_copied(days: list[Row]) -> bool:
+def _looks_copied(stamp: Row, now: datetime) -> bool:
+    """Already suspect, or so with this scan: too many devices today, or scans on too many days."""
+    if stamp.copy_suspected_at:
+        return True
     config = current_app.config
-    return len(days) >= config["SCAN_COPY_DAYS"] or any(day.devices >= config["SCAN_COPY_DEVICES"] for day in days)
+    days = stamp.scan_days + (stamp.devices_today == 0)
+    devices_today = stamp.devices_today + (not stamp.seen_today)
+    if days < config["SCAN_COPY_DAYS"] and devices_today < config["SCAN_COPY_DEVICES"]:
+        return False
+    with scan_connection() as conn:  # once per copied stamp
+        conn.execute(update(Stamp).where(Stamp.id == stamp.id).values(copy_suspected_at=now))
+        conn.commit()
+    return True
 
 
 def _verdict(stamp: Row, copied: bool, today: date) -> Verdict:
@@ -108,18 +155,12 @@ def _verdict(stamp: Row, copied: bool, today: date) -> Verdict:
     return Verdict.GENUINE
 
 
-def check(stamp: Row, client_address: str, user_agent: str) -> ScanResult:
-    """Judge a stamp from its scans so far, counting this one, and record this scan."""
-    now = utcnow()
-    scan = {"stamp_id": stamp.id, "scanned_at": now, "day": now.date(), "device_class": device_class(user_agent),
-            "device_hash": device_hash(client_address, user_agent, now.date())}
-    with scan_connection() as conn:
-        conn.execute(insert(Scan), scan)
-        days = conn.execute(SCAN_DAYS, {"stamp_id": stamp.id}).all()
-        conn.commit()
-    earlier = sum(day.scans for day in days) > 1
-    first = min(day.first for day in days) if earlier else None
-    return ScanResult(_verdict(stamp, _looks_copied(days), now.date()), stamp, first, now.date())
+def scan_log() -> ScanLog:
+    """This app's scan log (one per app and worker)."""
+    log = current_app.extensions.get("scan_log")
+    if log is None:
+        log = current_app.extensions["scan_log"] = ScanLog(db.engine, current_app.config["SCAN_WRITE_DELAY"])
+    return log
 
 
 def report_fake(typed_code: str, message: str, place: str = "", contact: str = "") -> FakeReport:

@@ -1,0 +1,62 @@
+"""Scans written behind: each worker collects the scans it serves and writes them in one statement every
+SCAN_WRITE_DELAY seconds, so that a scan never waits for the database's write lock.
+
+A worker stopped normally writes what it holds before it exits; one killed outright loses at most the last
+SCAN_WRITE_DELAY seconds of scan records (never a stamp, batch or anything a cooperative typed). With a delay
+of 0 every scan is written at once, in the request.
+"""
+import atexit
+import logging
+import os
+import threading
+import time
+
+from sqlalchemy import Engine, insert
+
+from app.models import Scan
+
+MAX_HELD = 100_000  # if the database stays unreachable, keep at most this many scans in memory
+log = logging.getLogger(__name__)
+
+
+class ScanLog:
+    def __init__(self, engine: Engine, delay: float):
+        self.engine = engine
+        self.delay = delay
+        self._held: list[dict] = []
+        self._lock = threading.Lock()
+        self._writer_pid: int | None = None  # a forked worker starts its own writer thread
+
+    def record(self, scan: dict) -> None:
+        if self.delay <= 0:
+            self._write([scan])
+            return
+        with self._lock:
+            self._held.append(scan)
+            if self._writer_pid != os.getpid():
+                self._writer_pid = os.getpid()
+                threading.Thread(target=self._write_every_delay, name="scan-log", daemon=True).start()
+                atexit.register(self.flush)
+
+    def flush(self) -> None:
+        with self._lock:
+            scans, self._held = self._held, []
+        if not scans:
+            return
+        try:
+            self._write(scans)
+        except Exception:
+            log.exception("could not write %d scans; keeping them for the next try", len(scans))
+            with self._lock:
+                self._held = (scans + self._held)[-MAX_HELD:]
+
+    def _write(self, scans: list[dict]) -> None:
+        # Single statements: on SQLite the insert takes the write lock only while it runs (app/database.py).
+        with self.engine.connect().execution_options(single_statements=True) as conn:
+            conn.execute(insert(Scan), scans)
+            conn.commit()
+
+    def _write_every_delay(self) -> None:
+        while True:
+            time.sleep(self.delay)
+            self.flush()
