@@ -40,7 +40,9 @@ def register_extensions(app: Flask) -> None:
     from app import models  # noqa: F401  (tables must be known to the metadata)
     from app.i18n import select_locale
     from app.services.accounts import load_user
+    from app.sessions import SessionInterface
 
+    app.session_interface = SessionInterface()
     db.init_app(app)
     migrate.init_app(app, db, directory=str(ROOT / "migrations"), render_as_batch=True)
     csrf.init_app(app)

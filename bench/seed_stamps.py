@@ -3,6 +3,7 @@
 Run as `python -m bench.seed_stamps` from the project root (bench/labels.py would shadow the labels package).
 """
 import argparse
+import random
 import secrets
 
 from sqlalchemy import func, select
@@ -14,7 +15,8 @@ from app.services import codes, demo, label_runs
 
 parser = argparse.ArgumentParser()
 parser.add_argument("--total", type=int, required=True)
-parser.add_argument("--codes", required=True, help="file to write 1,000 valid scan paths to")
+parser.add_argument("--codes", required=True, help="file to write valid scan paths to")
+parser.add_argument("--paths", type=int, default=10_000, help="how many (random stamps across all runs)")
 args = parser.parse_args()
 
 app = create_app()
@@ -31,8 +33,10 @@ with app.app_context():
         label_runs.mint(run.id)
         have += count
     key = label_runs.stamp_key()
-    run_ids = [run.id for run in label_runs.list_runs(batch.product.cooperative_id)]
+    runs = [run for run in label_runs.list_runs(batch.product.cooperative_id) if run.batch_id == batch.id]
+    chosen = random.Random(42)
     with open(args.codes, "w") as out:
-        for i in range(1000):
-            out.write(f"/Q/{codes.derive_code(key, run_ids[i % len(run_ids)], 1 + i)}\n")
+        for _ in range(args.paths):
+            run = chosen.choice(runs)
+            out.write(f"/Q/{codes.derive_code(key, run.id, chosen.randint(1, run.count))}\n")
     print(f"{have:,} stamps")

@@ -5,11 +5,11 @@ from app.models.geo import Commune, Province
 from app.models.product import Certification, Product, ProductPhoto
 from app.models.rate_limits import rate_limit_counters
 from app.models import revisions  # noqa: F401  (registers the session hook)
-from app.models.stamps import FakeReport, LabelRun, RunStatus, Scan, Stamp
+from app.models.stamps import FakeReport, LabelRun, RunStatus, Scan, ScanDevice, Stamp
 from app.models.user import Role, User, officer_communes
 
 __all__ = [
     "Batch", "BatchStatus", "FakeReport", "Certification", "Commune", "Cooperative", "DiaryEvent", "EventKind",
-    "LabelRun", "Product", "ProductPhoto", "Province", "Role", "RunStatus", "Scan", "Stamp", "User",
+    "LabelRun", "Product", "ProductPhoto", "Province", "Role", "RunStatus", "Scan", "ScanDevice", "Stamp", "User",
     "officer_communes", "rate_limit_counters",
 ]

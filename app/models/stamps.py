@@ -73,6 +73,16 @@ class Scan(db.Model):
     device_hash: Mapped[bytes] = mapped_column(LargeBinary(16))
 
 
+class ScanDevice(db.Model):
+    """Which devices scanned a stamp on which day, once each: what the copy check and "first checked on"
+    read, so that a stamp scanned a thousand times costs no more to judge than one scanned twice."""
+
+    __tablename__ = "scan_devices"
+    stamp_id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), ForeignKey("stamps.id", ondelete="CASCADE"), primary_key=True)
+    day: Mapped[date] = mapped_column(primary_key=True)
+    device_hash: Mapped[bytes] = mapped_column(LargeBinary(16), primary_key=True)
+
+
 class FakeReport(db.Model):
     """A consumer's report of a suspected fake, kept for the cooperative and its commune."""
 

@@ -13,10 +13,10 @@ from cachetools import LRUCache
 from flask import current_app, render_template
 from flask_babel import get_locale
 from markupsafe import Markup, escape
-from sqlalchemy import Row
 
 from app.extensions import db
 from app.models import Batch, Product
+from app.services.scans import StampFacts
 
 CACHED_PARTS = 4096
 CODE_SLOT = "\x00code\x00"  # stands for the stamp's code in a cached page; no typed code can contain it
@@ -34,13 +34,13 @@ def cached(key: Hashable, render: Callable[[], str]) -> str:
     return text
 
 
-def listing_key(stamp: Row, today: date) -> tuple:
+def listing_key(stamp: StampFacts, today: date) -> tuple:
     """What the origin part of a stamp's page depends on."""
     return (stamp.product_id, stamp.batch_id, stamp.product_revision, stamp.batch_revision,
             stamp.cooperative_revision, today, str(get_locale()))
 
 
-def origin_html(stamp: Row, today: date) -> Markup:
+def origin_html(stamp: StampFacts, today: date) -> Markup:
     return Markup(cached(("origin", listing_key(stamp, today)), lambda: _render_origin(stamp.product_id, stamp.batch_id, today)))
 
 

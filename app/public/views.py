@@ -51,8 +51,7 @@ def _scan_page(typed: str, accept=lambda stamp: True):
     r = scans.scan(typed, request.remote_addr or "", request.headers.get("User-Agent", ""), accept)
     if r is None:
         return _not_genuine(typed)
-    first_day = r.first_checked.date() if r.first_checked else None
-    key = (listing_key(r.stamp, r.today), r.verdict, first_day, tuple(sorted(request.args.items(multi=True))))
+    key = (listing_key(r.stamp, r.today), r.verdict, r.first_checked, tuple(sorted(request.args.items(multi=True))))
     page = page_with_code(key, lambda: render_template(
         "public/scan.html", r=r, Verdict=scans.Verdict, origin=origin_html(r.stamp, r.today), report_code=CODE_SLOT,
     ), codes.group(r.code))

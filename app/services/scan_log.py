@@ -12,8 +12,9 @@ import threading
 import time
 
 from sqlalchemy import Engine, insert
+from sqlalchemy.dialects import postgresql, sqlite
 
-from app.models import Scan
+from app.models import Scan, ScanDevice
 
 MAX_HELD = 100_000  # if the database stays unreachable, keep at most this many scans in memory
 log = logging.getLogger(__name__)
@@ -51,10 +52,11 @@ class ScanLog:
                 self._held = (scans + self._held)[-MAX_HELD:]
 
     def _write(self, scans: list[dict]) -> None:
-        # Single statements: on SQLite the insert takes the write lock only while it runs (app/database.py).
-        with self.engine.connect().execution_options(single_statements=True) as conn:
+        devices = [{key: scan[key] for key in ("stamp_id", "day", "device_hash")} for scan in scans]
+        insert_new = (postgresql if self.engine.dialect.name == "postgresql" else sqlite).insert
+        with self.engine.begin() as conn:
             conn.execute(insert(Scan), scans)
-            conn.commit()
+            conn.execute(insert_new(ScanDevice).on_conflict_do_nothing(), devices)
 
     def _write_every_delay(self) -> None:
         while True:

@@ -12,12 +12,13 @@ from datetime import date, datetime
 from enum import Enum
 
 from flask import current_app
-from sqlalchemy import Row, bindparam, func, select, update
+from sqlalchemy import bindparam, func, select, update
 
 from app.extensions import db
-from app.models import Batch, BatchStatus, Cooperative, FakeReport, LabelRun, Product, Scan, Stamp
+from app.models import Batch, BatchStatus, Cooperative, FakeReport, LabelRun, Product, ScanDevice, Stamp
 from app.models.mixins import utcnow
 from app.services import codes
+from app.services.hot_query import HotQuery
 from app.services.scan_log import ScanLog
 
 
@@ -30,12 +31,15 @@ class Verdict(str, Enum):
     EXPIRED = "expired"  # past best-before
 
 
+StampFacts = tuple  # a named tuple of the columns of STAMP_FACTS or SCAN_FACTS (see HotQuery)
+
+
 @dataclass(frozen=True)
 class ScanResult:
     verdict: Verdict
-    stamp: Row  # the columns of STAMP_FACTS
+    stamp: StampFacts
     code: str  # as normalised
-    first_checked: datetime | None  # the earliest scan before this one
+    first_checked: date | None  # the day of the earliest scan before this one
     today: date
 
 
@@ -54,18 +58,18 @@ STAMP_FACTS = (
     .where(Stamp.code_hash == bindparam("code_hash"))
 )
 
-def _of_this_stamp(*columns, today_only: bool = False):
-    query = select(*columns).where(Scan.stamp_id == Stamp.id)
-    return query.where(Scan.day == bindparam("today")) if today_only else query
+def _devices_of_this_stamp(*columns, today_only: bool = False):
+    query = select(*columns).where(ScanDevice.stamp_id == Stamp.id)
+    return query.where(ScanDevice.day == bindparam("today")) if today_only else query
 
 
-# The stamp's facts and its scan history so far, each an index range over this stamp's scans, in one statement.
+# The stamp's facts and what its scans so far tell, in one statement over a few index entries.
 SCAN_FACTS = STAMP_FACTS.add_columns(
     Stamp.copy_suspected_at,
-    _of_this_stamp(func.min(Scan.scanned_at)).scalar_subquery().label("first_scan"),
-    _of_this_stamp(func.count(func.distinct(Scan.day))).scalar_subquery().label("scan_days"),
-    _of_this_stamp(func.count(func.distinct(Scan.device_hash)), today_only=True).scalar_subquery().label("devices_today"),
-    _of_this_stamp(Scan.id, today_only=True).where(Scan.device_hash == bindparam("device")).exists().label("seen_today"),
+    _devices_of_this_stamp(func.min(ScanDevice.day)).scalar_subquery().label("first_day"),
+    _devices_of_this_stamp(func.count(func.distinct(ScanDevice.day))).scalar_subquery().label("scan_days"),
+    _devices_of_this_stamp(func.count(), today_only=True).scalar_subquery().label("devices_today"),
+    _devices_of_this_stamp(ScanDevice.day, today_only=True).where(ScanDevice.device_hash == bindparam("device")).exists().label("seen_today"),
 )
 
 
@@ -91,16 +95,15 @@ def _daily_salt(secret_key: str, day: date) -> bytes:
     return hmac.digest(secret_key.encode(), f"scan-salt:{day.isoformat()}".encode(), "sha256")
 
 
-def find_stamp(typed: str) -> Row | None:
+def find_stamp(typed: str) -> StampFacts | None:
     """The facts of the stamp a typed or scanned code names, or None (no scan is recorded)."""
     code = codes.normalise(typed)
     if code is None:
         return None
-    with scan_connection() as conn:
-        return conn.execute(STAMP_FACTS, {"code_hash": codes.code_hash(code)}).first()
+    return _hot(STAMP_FACTS).first(code_hash=codes.code_hash(code))
 
 
-def scan(typed: str, client_address: str, user_agent: str, accept: Callable[[Row], bool] = lambda stamp: True) -> ScanResult | None:
+def scan(typed: str, client_address: str, user_agent: str, accept: Callable[[StampFacts], bool] = lambda stamp: True) -> ScanResult | None:
     """Judge the stamp a code names from its scans so far and this one, and record this scan; None when no
     stamp has this code, or `accept` refuses its facts (a GS1 link whose GTIN or lot does not match)."""
     code = codes.normalise(typed)
@@ -108,25 +111,22 @@ def scan(typed: str, client_address: str, user_agent: str, accept: Callable[[Row
         return None
     now = utcnow()
     device = device_hash(client_address, user_agent, now.date())
-    with scan_connection() as conn:
-        stamp = conn.execute(SCAN_FACTS, {"code_hash": codes.code_hash(code), "today": now.date(), "device": device}).first()
+    stamp = _hot(SCAN_FACTS).first(code_hash=codes.code_hash(code), today=now.date(), device=device)
     if stamp is None or not accept(stamp):
         return None
     scan_log().record({"stamp_id": stamp.id, "scanned_at": now, "day": now.date(), "device_class": device_class(user_agent),
                        "device_hash": device})
-    return ScanResult(_verdict(stamp, _looks_copied(stamp, now), now.date()), stamp, code, stamp.first_scan, now.date())
+    return ScanResult(_verdict(stamp, _looks_copied(stamp, now), now.date()), stamp, code, stamp.first_day, now.date())
 
 
-def scan_connection():
-    """A connection for the scan page's few statements, which need no transaction of their own (on SQLite
-    each commits by itself, so a scan never holds the write lock while it reads)."""
-    engine = current_app.extensions.get("scan_engine")
-    if engine is None:
-        engine = current_app.extensions["scan_engine"] = db.engine.execution_options(single_statements=True)
-    return engine.connect()
+def _hot(statement) -> HotQuery:
+    queries = current_app.extensions.setdefault("scan_queries", {})
+    if statement not in queries:
+        queries[statement] = HotQuery(db.engine, statement)
+    return queries[statement]
 
 
-def _looks_copied(stamp: Row, now: datetime) -> bool:
+def _looks_copied(stamp: StampFacts, now: datetime) -> bool:
     """Already suspect, or so with this scan: too many devices today, or scans on too many days."""
     if stamp.copy_suspected_at:
         return True
@@ -135,13 +135,14 @@ def _looks_copied(stamp: Row, now: datetime) -> bool:
     devices_today = stamp.devices_today + (not stamp.seen_today)
     if days < config["SCAN_COPY_DAYS"] and devices_today < config["SCAN_COPY_DEVICES"]:
         return False
-    with scan_connection() as conn:  # once per copied stamp
+    # Once per copied stamp; single statements, so that the update holds the write lock only while it runs.
+    with db.engine.connect().execution_options(single_statements=True) as conn:
         conn.execute(update(Stamp).where(Stamp.id == stamp.id).values(copy_suspected_at=now))
         conn.commit()
     return True
 
 
-def _verdict(stamp: Row, copied: bool, today: date) -> Verdict:
+def _verdict(stamp: StampFacts, copied: bool, today: date) -> Verdict:
     if stamp.voided_at or stamp.run_voided_at:
         return Verdict.VOID
     if stamp.batch_id is None:
