@@ -30,9 +30,12 @@ def create_app(config: type[Config] | None = None) -> Flask:
 def register_config(app: Flask, config: type[Config]) -> None:
     config.load_secret()
     app.config.from_object(config)
-    if app.config["SQLALCHEMY_DATABASE_URI"].startswith("postgresql"):
-        # A server can drop idle connections; an SQLite file cannot, so it skips the extra round trip.
-        app.config["SQLALCHEMY_ENGINE_OPTIONS"] = {**app.config["SQLALCHEMY_ENGINE_OPTIONS"], "pool_pre_ping": True}
+    # A server can drop idle connections, so PostgreSQL's are checked before use; an SQLite file cannot.
+    # Last-in-first-out keeps reusing the connection whose page cache is warm.
+    url = app.config["SQLALCHEMY_DATABASE_URI"]
+    pooled = {"pool_pre_ping": url.startswith("postgresql"), "pool_use_lifo": True}
+    if url not in ("sqlite://", "sqlite:///:memory:"):  # an in-memory database has a single connection
+        app.config["SQLALCHEMY_ENGINE_OPTIONS"] = {**app.config["SQLALCHEMY_ENGINE_OPTIONS"], **pooled}
     Path(app.config["UPLOAD_FOLDER"]).mkdir(parents=True, exist_ok=True)
 
 

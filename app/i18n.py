@@ -2,7 +2,7 @@
 from datetime import date, datetime, timezone
 from functools import lru_cache
 
-from flask import current_app, has_request_context, request, session
+from flask import current_app, g, has_request_context, request, session
 from babel import Locale
 from flask_babel import format_date, format_datetime, format_decimal, get_locale
 from werkzeug.datastructures import LanguageAccept
@@ -12,7 +12,7 @@ LANGUAGE_NAMES = {"vi": "Tiếng Việt", "en": "English", "zh": "中文"}
 
 
 def select_locale() -> Locale:
-    return _locale(_language_code())
+    return _locale(language_code())
 
 
 @lru_cache(maxsize=16)
@@ -21,7 +21,12 @@ def _locale(code: str) -> Locale:
     return Locale.parse(code)
 
 
-def _language_code() -> str:
+def language_code() -> str:
+    """The language of this request, as select_locale() chooses it (without Babel's own machinery)."""
+    return g.language if "language" in g else g.setdefault("language", _choose_language())
+
+
+def _choose_language() -> str:
     languages = current_app.config["LANGUAGES"]
     if not has_request_context():
         return current_app.config["BABEL_DEFAULT_LOCALE"]

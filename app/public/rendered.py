@@ -11,10 +11,10 @@ from typing import Callable, Hashable
 
 from cachetools import LRUCache
 from flask import current_app, render_template
-from flask_babel import get_locale
 from markupsafe import Markup, escape
 
 from app.extensions import db
+from app.i18n import language_code
 from app.models import Batch, Product
 from app.services.scans import StampFacts
 
@@ -37,7 +37,7 @@ def cached(key: Hashable, render: Callable[[], str]) -> str:
 def listing_key(stamp: StampFacts, today: date) -> tuple:
     """What the origin part of a stamp's page depends on."""
     return (stamp.product_id, stamp.batch_id, stamp.product_revision, stamp.batch_revision,
-            stamp.cooperative_revision, today, str(get_locale()))
+            stamp.cooperative_revision, today, language_code())
 
 
 def origin_html(stamp: StampFacts, today: date) -> Markup:
