@@ -4,7 +4,7 @@ from functools import lru_cache
 
 from flask import current_app, g, has_request_context, request, session
 from babel import Locale
-from flask_babel import format_date, format_datetime, format_decimal, get_locale
+from flask_babel import format_date, format_datetime, format_decimal, get_locale, to_user_timezone
 from werkzeug.datastructures import LanguageAccept
 from werkzeug.http import parse_accept_header
 
@@ -48,8 +48,11 @@ def _best_language(accept_language: str, offered: tuple[str, ...]) -> str | None
 
 
 def format_day(value: date | None) -> str:
+    """A day; a stored (UTC) moment is first put in Vietnam's time zone."""
     if value is None:
         return ""
+    if isinstance(value, datetime):
+        value = to_user_timezone(value.replace(tzinfo=timezone.utc) if value.tzinfo is None else value).date()
     if str(get_locale()) == "vi":
         return value.strftime("%d/%m/%Y")
     return format_date(value, "medium")

@@ -12,4 +12,12 @@ def officers_only():
     return require_role(Role.OFFICER)
 
 
+@bp.context_processor
+def commune_globals() -> dict:
+    from app.services.listings import ListingStatus
+    from app.vocabulary import EVENT_LABELS
+
+    return {"kind_name": lambda kind: EVENT_LABELS.get(kind, ""), "ListingStatus": ListingStatus}
+
+
 from app.commune import views  # noqa: E402,F401

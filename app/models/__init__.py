@@ -7,9 +7,10 @@ from app.models.rate_limits import rate_limit_counters
 from app.models import revisions  # noqa: F401  (registers the session hook)
 from app.models.stamps import FakeReport, LabelRun, RunStatus, Scan, ScanDevice, Stamp
 from app.models.user import Role, User, officer_communes
+from app.models.verification import Outcome, Verification
 
 __all__ = [
     "Batch", "BatchStatus", "FakeReport", "Certification", "Commune", "Cooperative", "DiaryEvent", "EventKind",
     "LabelRun", "Product", "ProductPhoto", "Province", "Role", "RunStatus", "Scan", "ScanDevice", "Stamp", "User",
-    "officer_communes", "rate_limit_counters",
+    "officer_communes", "rate_limit_counters", "Outcome", "Verification",
 ]

@@ -3,7 +3,8 @@
 Thousands of stamps share one batch, so almost all of their page is the same: it is rendered once per listing
 revision, verdict, day and language, and only the stamp's own code is filled in per scan. Keys hold the
 `updated_at` of the product, batch and cooperative (a change to a diary entry, certificate or photo moves its
-parent's, see app/models/revisions.py), so an edit shows on the next scan, in every worker.
+parent's, see app/models/revisions.py) and the latest commune decision, so an edit or a verification shows
+on the next scan, in every worker.
 """
 from datetime import date
 from threading import Lock
@@ -16,6 +17,7 @@ from markupsafe import Markup, escape
 from app.extensions import db
 from app.i18n import language_code
 from app.models import Batch, Product
+from app.services import listings
 from app.services.scans import StampFacts
 
 CACHED_PARTS = 4096
@@ -37,7 +39,7 @@ def cached(key: Hashable, render: Callable[[], str]) -> str:
 def listing_key(stamp: StampFacts, today: date) -> tuple:
     """What the origin part of a stamp's page depends on."""
     return (stamp.product_id, stamp.batch_id, stamp.product_revision, stamp.batch_revision,
-            stamp.cooperative_revision, today, language_code())
+            stamp.cooperative_revision, stamp.decision_id, today, language_code())
 
 
 def origin_html(stamp: StampFacts, today: date) -> Markup:
@@ -47,8 +49,9 @@ def origin_html(stamp: StampFacts, today: date) -> Markup:
 def _render_origin(product_id: int, batch_id: int | None, today: date) -> str:
     product = db.session.get(Product, product_id)
     batch = db.session.get(Batch, batch_id) if batch_id else None
+    verified = listings.current_verification(batch, today) if batch else None
     try:
-        return render_template("public/_origin.html", p=product, b=batch, today=today)
+        return render_template("public/_origin.html", p=product, b=batch, today=today, verified=verified)
     finally:
         db.session.rollback()  # a read: hand the connection (and, on SQLite, the write lock) back at once
 

@@ -15,7 +15,7 @@ from flask import current_app
 from sqlalchemy import bindparam, func, select, update
 
 from app.extensions import db
-from app.models import Batch, BatchStatus, Cooperative, FakeReport, LabelRun, Product, ScanDevice, Stamp
+from app.models import Batch, BatchStatus, Cooperative, FakeReport, LabelRun, Product, ScanDevice, Stamp, Verification
 from app.models.mixins import utcnow
 from app.services import codes
 from app.services.hot_query import HotQuery
@@ -50,6 +50,7 @@ STAMP_FACTS = (
         Product.name.label("product_name"), Product.gtin, Batch.lot_code, Batch.status, Batch.best_before, Batch.recalled_on, Batch.recall_reason,
         Product.updated_at.label("product_revision"), Batch.updated_at.label("batch_revision"),
         Cooperative.updated_at.label("cooperative_revision"),
+        select(func.max(Verification.id)).where(Verification.batch_id == Stamp.batch_id).scalar_subquery().label("decision_id"),
     )
     .join(LabelRun, LabelRun.id == Stamp.run_id)
     .join(Product, Product.id == LabelRun.product_id)

@@ -1,0 +1,11 @@
+from flask_babel import lazy_gettext as _l
+
+from app.forms import ServiceForm, day, long_text
+
+
+class VerifyForm(ServiceForm):
+    valid_until = day(_l("Valid until"))
+
+
+class RejectForm(ServiceForm):
+    reason = long_text(_l("Reason (the cooperative will see it)"), 2000)

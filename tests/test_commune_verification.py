@@ -1,0 +1,103 @@
+"""Commune officers verify listings in their own communes; a later change to a verified fact sends the
+listing back to the queue and takes the badge off the scan page."""
+from datetime import date, timedelta
+
+import pytest
+
+from app.models import User
+from app.services import batches, listings, products
+from app.services.listings import ListingStatus
+from tests.conftest import post_form, sign_in
+from tests.factories import on_sale_stamps, product_with_batch
+
+BADGE = "Đã xác minh bởi UBND xã Lục Ngạn"
+PHONE = {"User-Agent": "Mozilla/5.0 (Linux; Android 12) Mobile", "Accept-Language": "vi-VN"}
+
+
+def _officer_id(db) -> int:
+    return db.session.query(User).filter_by(login="canbo@xa.vn").one().id
+
+
+def _scan(client, code):
+    """A consumer's phone, not the officer's browser."""
+    return client.application.test_client().get(f"/Q/{code}", headers=PHONE).get_data(as_text=True)
+
+
+def _batch_values(batch, **changes):
+    values = {"lot_code": batch.lot_code, "harvest_date": batch.harvest_date, "packing_date": batch.packing_date,
+              "best_before": batch.best_before, "notes": batch.notes}
+    return {**values, **changes}
+
+
+@pytest.fixture
+def other_commune_batch(db, coop_b):
+    _product, batch = product_with_batch(coop_b, "Mật ong Phồn Nhi", "MO-2026-03")
+    return batch
+
+
+@pytest.mark.parametrize("method, path", [
+    ("get", "/commune/listings/{id}"),
+    ("post", "/commune/listings/{id}/verify"),
+    ("post", "/commune/listings/{id}/reject"),
+])
+def test_an_officer_gets_404_for_another_communes_listing(officer_client, other_commune_batch, db, method, path):
+    url = path.format(id=other_commune_batch.id)
+    if method == "get":
+        response = officer_client.get(url)
+    else:
+        response = post_form(officer_client, url, {"reason": "Sai", "valid_until": ""})
+    assert response.status_code == 404
+    assert listings.decisions(other_commune_batch.id) == []
+    assert "Mật ong Phồn Nhi" not in officer_client.get("/commune/").get_data(as_text=True)
+    assert "Mật ong Phồn Nhi" not in officer_client.get("/commune/listings").get_data(as_text=True)
+
+
+def test_verify_then_a_changed_fact_takes_the_badge_off(officer_client, db, coop_a):
+    (code, *_), run, batch = on_sale_stamps(db, coop_a, 2)
+    assert "VT-2026-06-A" in officer_client.get("/commune/").get_data(as_text=True)  # in the queue
+    assert BADGE not in _scan(officer_client, code)
+
+    response = post_form(officer_client, f"/commune/listings/{batch.id}/verify", {"valid_until": ""})
+    assert response.status_code == 302
+    assert BADGE in _scan(officer_client, code)
+    decision = listings.decisions(batch.id)[0]
+    assert decision.valid_until == date.today().replace(year=date.today().year + 1)
+    assert decision.facts["batch"]["harvest_date"] == "2026-06-10"
+
+    batches.update_batch(coop_a.id, batch.id, _batch_values(batch, notes="Ghi chú mới"), None)
+    assert listings.listing(batch, date.today()).status is ListingStatus.VERIFIED  # not a verified fact
+    assert BADGE in _scan(officer_client, code)
+
+    batches.update_batch(coop_a.id, batch.id, _batch_values(batch, harvest_date=date(2026, 6, 9)), None)
+    assert listings.listing(batch, date.today()).status is ListingStatus.CHANGED
+    assert BADGE not in _scan(officer_client, code)
+    assert "VT-2026-06-A" in officer_client.get("/commune/").get_data(as_text=True)  # back in the queue
+
+    post_form(officer_client, f"/commune/listings/{batch.id}/verify", {"valid_until": ""})
+    assert BADGE in _scan(officer_client, code)
+    batches.add_event(coop_a.id, batch.id, {"event_date": date(2026, 6, 2), "kind": "fertilising", "input_used": "NPK"}, None)
+    assert BADGE not in _scan(officer_client, code)
+    post_form(officer_client, f"/commune/listings/{batch.id}/verify", {"valid_until": ""})
+    products.add_certification(coop_a.id, run.product_id, {"scheme": "HACCP", "number": "H-1", "issuer": "Cục"}, None)
+    assert BADGE not in _scan(officer_client, code)
+
+
+def test_the_validity_window(db, coop_a, officer_client):
+    _product, batch = product_with_batch(coop_a)
+    today = date(2026, 11, 22)
+    listings.verify(_officer_id(db), batch.id, today + timedelta(days=1), today)
+    assert listings.listing(batch, today + timedelta(days=1)).status is ListingStatus.VERIFIED  # the last valid day
+    assert listings.listing(batch, today + timedelta(days=2)).status is ListingStatus.EXPIRED
+    assert listings.current_verification(batch, today + timedelta(days=2)) is None
+
+
+def test_a_rejection_needs_a_reason_and_the_cooperative_sees_it(officer_client, db, coop_a):
+    _product, batch = product_with_batch(coop_a)
+    empty = post_form(officer_client, f"/commune/listings/{batch.id}/reject", {"reason": "  "})
+    assert empty.status_code == 422 and listings.decisions(batch.id) == []
+    post_form(officer_client, f"/commune/listings/{batch.id}/reject", {"reason": "Thiếu ngày phun thuốc"})
+    assert listings.listing(batch, date.today()).status is ListingStatus.REJECTED
+    member = officer_client.application.test_client()
+    sign_in(member, "a@htx.vn")
+    page = member.get(f"/coop/batches/{batch.id}").get_data(as_text=True)
+    assert "Thiếu ngày phun thuốc" in page
