@@ -15,7 +15,7 @@ from app.models import Role
 from app.services import accounts, cooperatives
 
 PASSWORD = "mat-khau-thu-nghiem"
-REFERENCE_TABLES = {"provinces", "communes", "alembic_version"}
+REFERENCE_TABLES = {"provinces", "communes", "alembic_version", "banned_substances"}
 LUC_NGAN, PHUC_HOA = 7582, 7330
 
 

@@ -2,7 +2,7 @@ from flask_babel import lazy_gettext as _l
 from wtforms import PasswordField, SelectField
 from wtforms.validators import InputRequired, Length
 
-from app.forms import ServiceForm, text
+from app.forms import ServiceForm, long_text, text
 from app.models import Role
 
 ROLE_LABELS = {Role.MEMBER: _l("Cooperative member"), Role.OFFICER: _l("Commune officer"), Role.ADMIN: _l("Administrator")}
@@ -21,3 +21,7 @@ class UserForm(ServiceForm):
     communes = text(_l("Communes (for an officer), one per line or separated by ;"), 2000)
 
     skip_fields = ("communes",)
+
+
+class BannedSubstancesForm(ServiceForm):
+    substances = long_text(_l("Banned substances, one per line (name; group)"), 20000)

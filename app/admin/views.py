@@ -3,10 +3,10 @@ from flask_babel import gettext as _, lazy_gettext as _l
 from flask_login import current_user
 
 from app.admin import bp
-from app.admin.forms import ROLE_LABELS, UserForm
+from app.admin.forms import ROLE_LABELS, BannedSubstancesForm, UserForm
 from app.coop.forms import CooperativeForm
 from app.pages import form_page, saved
-from app.services import accounts, cooperatives
+from app.services import accounts, compliance, cooperatives
 from app.services.errors import RuleViolation
 from app.services.geo import resolve_commune
 
@@ -64,3 +64,15 @@ def set_user_disabled(user_id: int):
         accounts.set_disabled(user_id, disable, current_user.id)
         flash(_("Account disabled.") if disable else _("Account enabled."), "success")
     return redirect(url_for(".index"))
+
+
+@bp.route("/banned-substances", methods=["GET", "POST"])
+def banned_substances():
+    form = BannedSubstancesForm()
+    if form.validate_on_submit():
+        count = compliance.replace_banned_list((form.substances.data or "").splitlines())
+        flash(_("The list now has %(n)s substances. Diaries are checked against it from now on.", n=count), "success")
+        return redirect(url_for(".banned_substances"))
+    if not form.is_submitted():
+        form.substances.data = "\n".join(f"{b.name}; {b.group}" if b.group else b.name for b in compliance.banned_list())
+    return form_page("admin/banned_substances.html", form)

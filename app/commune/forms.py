@@ -9,3 +9,7 @@ class VerifyForm(ServiceForm):
 
 class RejectForm(ServiceForm):
     reason = long_text(_l("Reason (the cooperative will see it)"), 2000)
+
+
+class OverrideForm(ServiceForm):
+    reason = long_text(_l("Why may these stamps be activated anyway?"), 2000)

@@ -6,11 +6,11 @@ from flask_login import current_user
 from sqlalchemy import select
 
 from app.commune import bp
-from app.commune.forms import RejectForm, VerifyForm
+from app.commune.forms import OverrideForm, RejectForm, VerifyForm
 from app.extensions import db
 from app.models import Cooperative
 from app.pages import saved
-from app.services import listings
+from app.services import compliance, listings
 from app.services.listings import QUEUED, ListingStatus
 
 
@@ -32,14 +32,16 @@ def listing_index():
 @bp.route("/listings/<int:batch_id>")
 def listing(batch_id: int):
     batch = listings.officer_batch(current_user.id, batch_id)
-    return _listing_page(batch, VerifyForm(formdata=None), RejectForm(formdata=None))
+    return _listing_page(batch)
 
 
-def _listing_page(batch, verify_form, reject_form):
-    item = listings.listing(batch, date.today())
-    page = render_template("commune/listing.html", item=item, batch=batch, product=batch.product,
-                           decisions=listings.decisions(batch.id), verify_form=verify_form, reject_form=reject_form)
-    return page, 422 if verify_form.errors or reject_form.errors else 200
+def _listing_page(batch, verify_form=None, reject_form=None, override_form=None):
+    forms = {"verify_form": verify_form or VerifyForm(formdata=None), "reject_form": reject_form or RejectForm(formdata=None),
+             "override_form": override_form or OverrideForm(formdata=None)}
+    page = render_template("commune/listing.html", item=listings.listing(batch, date.today()), batch=batch, product=batch.product,
+                           decisions=listings.decisions(batch.id), problems=compliance.problems(batch),
+                           override=compliance.override(batch), **forms)
+    return page, 422 if any(form.errors for form in forms.values()) else 200
 
 
 @bp.route("/listings/<int:batch_id>/verify", methods=["POST"])
@@ -49,7 +51,7 @@ def verify(batch_id: int):
     if form.validate() and saved(form, lambda: listings.verify(current_user.id, batch_id, form.valid_until.data, date.today())):
         flash(_("Listing verified."), "success")
         return redirect(url_for(".listing", batch_id=batch_id))
-    return _listing_page(batch, form, RejectForm(formdata=None))
+    return _listing_page(batch, verify_form=form)
 
 
 @bp.route("/listings/<int:batch_id>/reject", methods=["POST"])
@@ -59,4 +61,14 @@ def reject(batch_id: int):
     if form.validate() and saved(form, lambda: listings.reject(current_user.id, batch_id, form.reason.data or "")):
         flash(_("Listing rejected. The cooperative sees the reason."), "success")
         return redirect(url_for(".listing", batch_id=batch_id))
-    return _listing_page(batch, VerifyForm(formdata=None), form)
+    return _listing_page(batch, reject_form=form)
+
+
+@bp.route("/listings/<int:batch_id>/override", methods=["POST"])
+def override_gate(batch_id: int):
+    batch = listings.officer_batch(current_user.id, batch_id)
+    form = OverrideForm()
+    if form.validate() and saved(form, lambda: compliance.override_gate(current_user.id, batch_id, form.reason.data or "")):
+        flash(_("Override recorded: the cooperative can activate stamps for this batch."), "success")
+        return redirect(url_for(".listing", batch_id=batch_id))
+    return _listing_page(batch, override_form=form)

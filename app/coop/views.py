@@ -7,7 +7,7 @@ from flask_login import current_user
 from app.coop import bp
 from app.coop.forms import BatchForm, CertificationForm, CooperativeForm, EventForm, ProductForm
 from app.pages import form_page, saved, upload
-from app.services import batches, cooperatives, listings, products
+from app.services import batches, compliance, cooperatives, listings, products
 from app.services.errors import RuleViolation
 from app.services.geo import commune_label
 
@@ -124,7 +124,8 @@ def new_batch(product_id: int):
 def batch(batch_id: int):
     item = batches.get_batch(coop_id(), batch_id)
     return render_template("coop/batch.html", batch=item, product=item.product,
-                           listing=listings.cooperative_listing(coop_id(), batch_id, date.today()))
+                           listing=listings.cooperative_listing(coop_id(), batch_id, date.today()),
+                           problems=compliance.problems(item), override=compliance.override(item))
 
 
 @bp.route("/batches/<int:batch_id>/edit", methods=["GET", "POST"])

@@ -1,5 +1,6 @@
 """Database models. Import from here so every table is registered with the metadata."""
 from app.models.batch import Batch, BatchStatus, DiaryEvent, EventKind
+from app.models.compliance import BannedSubstance, GateOverride
 from app.models.cooperative import Cooperative
 from app.models.geo import Commune, Province
 from app.models.product import Certification, Product, ProductPhoto
@@ -10,6 +11,7 @@ from app.models.user import Role, User, officer_communes
 from app.models.verification import Outcome, Verification
 
 __all__ = [
+    "BannedSubstance", "GateOverride",
     "Batch", "BatchStatus", "FakeReport", "Certification", "Commune", "Cooperative", "DiaryEvent", "EventKind",
     "LabelRun", "Product", "ProductPhoto", "Province", "Role", "RunStatus", "Scan", "ScanDevice", "Stamp", "User",
     "officer_communes", "rate_limit_counters", "Outcome", "Verification",

@@ -21,7 +21,7 @@ from sqlalchemy import func, insert, select, update
 from app.extensions import db
 from app.models import Batch, BatchStatus, LabelRun, Product, RunStatus, Stamp
 from app.models.mixins import utcnow
-from app.services import codes
+from app.services import codes, compliance
 from app.services.batches import get_batch
 from app.services.errors import NotFound, RuleViolation
 from app.services.products import get_product
@@ -88,6 +88,7 @@ def _check_request(coop_id: int, product_id: int, batch_id: int | None, count: i
             raise NotFound
         if batch.status is BatchStatus.RECALLED:
             raise RuleViolation("batch_id", _l("This batch has been recalled: no new stamps can be printed for it."))
+        compliance.check_passes(batch)
     if not 1 <= count <= current_app.config["MAX_RUN_STAMPS"]:
         raise RuleViolation("count", _l("A run has between 1 and %(max)s stamps.", max=f"{current_app.config['MAX_RUN_STAMPS']:,}".replace(",", ".")))
     if template not in templates():
@@ -342,6 +343,7 @@ def activate_range(coop_id: int, run_id: int, first: int, last: int, batch_id: i
         raise RuleViolation("batch_id", _l("Choose a batch of the product these stamps were printed for."))
     if batch.status is BatchStatus.RECALLED:
         raise RuleViolation("batch_id", _l("This batch has been recalled: its stamps cannot be activated."))
+    compliance.check_passes(batch)
     _check_range(run, first, last)
     taken = db.session.scalar(
         select(func.count()).select_from(Stamp).where(
