@@ -42,6 +42,7 @@ def register_config(app: Flask, config: type[Config]) -> None:
 def register_extensions(app: Flask) -> None:
     from app import models  # noqa: F401  (tables must be known to the metadata)
     from app.i18n import select_locale
+    from app.services import audit  # noqa: F401  (registers the audit trail's session hook)
     from app.services.accounts import load_user
     from app.sessions import SessionInterface
 

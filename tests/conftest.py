@@ -15,7 +15,8 @@ from app.models import Role
 from app.services import accounts, cooperatives
 
 PASSWORD = "mat-khau-thu-nghiem"
-REFERENCE_TABLES = {"provinces", "communes", "alembic_version", "banned_substances"}
+# Kept between tests: reference data, and the audit trail, which the database refuses to delete from.
+REFERENCE_TABLES = {"provinces", "communes", "alembic_version", "banned_substances", "audit_events"}
 LUC_NGAN, PHUC_HOA = 7582, 7330
 
 

@@ -68,8 +68,8 @@ def test_csv_export_lists_every_code_and_url(member_client, db, coop_a, lychee):
 
 
 def test_csv_cells_that_look_like_formulas_are_defused():
-    from app.coop.runs import _csv_cell
-    assert [_csv_cell(v) for v in ("=1+1", "+84", "-2", "@x", "7KQ4")] == ["'=1+1", "'+84", "'-2", "'@x", "7KQ4"]
+    from app.csv_export import safe_cell
+    assert [safe_cell(v) for v in ("=1+1", "+84", "-2", "@x", "7KQ4")] == ["'=1+1", "'+84", "'-2", "'@x", "7KQ4"]
 
 
 def test_voiding_and_activating_ranges_from_the_run_page(member_client, db, coop_a, lychee):

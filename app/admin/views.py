@@ -1,12 +1,15 @@
+from datetime import date
+
 from flask import flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _, lazy_gettext as _l
 from flask_login import current_user
 
 from app.admin import bp
+from app.csv_export import csv_response
 from app.admin.forms import ROLE_LABELS, BannedSubstancesForm, UserForm
 from app.coop.forms import CooperativeForm
 from app.pages import form_page, saved
-from app.services import accounts, compliance, cooperatives
+from app.services import accounts, audit, compliance, cooperatives
 from app.services.errors import RuleViolation
 from app.services.geo import resolve_commune
 
@@ -76,3 +79,13 @@ def banned_substances():
     if not form.is_submitted():
         form.substances.data = "\n".join(f"{b.name}; {b.group}" if b.group else b.name for b in compliance.banned_list())
     return form_page("admin/banned_substances.html", form)
+
+
+@bp.route("/audit")
+def audit_trail():
+    return render_template("admin/audit.html", events=list(audit.events()))
+
+
+@bp.route("/audit.csv")
+def audit_csv():
+    return csv_response(audit.CSV_HEADER, audit.csv_rows(), f"audit-{date.today().isoformat()}.csv")

@@ -8,6 +8,7 @@ from app.auth import bp
 from app.auth.forms import SignInForm
 from app.rate_limits import rate_limited
 from app.models import Role
+from app.services import audit
 from app.services.accounts import authenticate
 
 HOME_BY_ROLE = {Role.MEMBER: "coop.dashboard", Role.OFFICER: "commune.index", Role.ADMIN: "admin.index"}
@@ -34,6 +35,7 @@ def sign_in():
     if form.validate_on_submit():
         user = authenticate(form.login.data, form.password.data)
         if user is None:
+            audit.record("sign_in_failed", detail=f"login: {form.login.data}", commit=True)
             form.password.errors.append(_("Wrong login or password, or the account is disabled."))
         else:
             lang = session.get("lang")
@@ -41,6 +43,7 @@ def sign_in():
             if lang:
                 session["lang"] = lang
             login_user(user)
+            audit.record("sign_in", entity="user", entity_id=user.id, cooperative_id=user.cooperative_id, actor=user, commit=True)
             return redirect(safe_next(request.args.get("next")) or home_for(user))
     status = 422 if form.errors else 200
     return render_template("auth/sign_in.html", form=form), status

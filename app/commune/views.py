@@ -6,11 +6,12 @@ from flask_login import current_user
 from sqlalchemy import select
 
 from app.commune import bp
+from app.csv_export import csv_response
 from app.commune.forms import OverrideForm, RejectForm, VerifyForm
 from app.extensions import db
 from app.models import Cooperative
 from app.pages import saved
-from app.services import compliance, listings
+from app.services import audit, compliance, listings
 from app.services.listings import QUEUED, ListingStatus
 
 
@@ -72,3 +73,14 @@ def override_gate(batch_id: int):
         flash(_("Override recorded: the cooperative can activate stamps for this batch."), "success")
         return redirect(url_for(".listing", batch_id=batch_id))
     return _listing_page(batch, override_form=form)
+
+
+@bp.route("/audit")
+def audit_trail():
+    return render_template("commune/audit.html", events=list(audit.events(listings.officer_communes(current_user.id))))
+
+
+@bp.route("/audit.csv")
+def audit_csv():
+    rows = audit.csv_rows(listings.officer_communes(current_user.id))
+    return csv_response(audit.CSV_HEADER, rows, f"nhat-ky-kiem-toan-{date.today().isoformat()}.csv")

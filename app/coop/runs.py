@@ -1,15 +1,15 @@
 """Printing stamps: label runs, their progress, downloads, voiding and activation."""
-import csv
 import io
 import secrets
 
-from flask import Response, flash, jsonify, redirect, render_template, request, send_file, url_for
+from flask import flash, jsonify, redirect, render_template, request, send_file, url_for
 from flask_babel import gettext as _, lazy_gettext as _l
 from flask_login import current_user
 from wtforms import BooleanField, DecimalField, HiddenField, SelectField
 from wtforms.validators import NumberRange, Optional
 
 from app.coop import bp
+from app.csv_export import csv_response
 from app.coop.views import coop_id
 from app.pages import form_page, saved
 from app.forms import ServiceForm, text, whole_number
@@ -140,30 +140,10 @@ def run_pdf(run_id: int):
     return send_file(path, mimetype="application/pdf", as_attachment=True, download_name=name, max_age=0)
 
 
-def _csv_cell(value) -> str:
-    """Spreadsheets run cells that start with these as formulas; a leading quote keeps them text."""
-    text = str(value)
-    return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
-
-
 @bp.route("/runs/<int:run_id>/stamps.csv")
 def run_csv(run_id: int):
     item = label_runs.get_run(coop_id(), run_id)
-
-    def rows():
-        buffer = io.StringIO()
-        writer = csv.writer(buffer)
-        writer.writerow(["sequence", "code", "url"])
-        for row in label_runs.export_rows(item):
-            writer.writerow([_csv_cell(v) for v in row])
-            if buffer.tell() > 64_000:
-                yield buffer.getvalue()
-                buffer.seek(0)
-                buffer.truncate()
-        yield buffer.getvalue()
-
-    headers = {"Content-Disposition": f'attachment; filename="tem-{run_id}.csv"'}
-    return Response(rows(), mimetype="text/csv", headers=headers)
+    return csv_response(["sequence", "code", "url"], label_runs.export_rows(item), f"tem-{run_id}.csv")
 
 
 @bp.route("/runs/<int:run_id>/void", methods=["POST"])

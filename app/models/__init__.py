@@ -1,4 +1,5 @@
 """Database models. Import from here so every table is registered with the metadata."""
+from app.models.audit import AuditEvent
 from app.models.batch import Batch, BatchStatus, DiaryEvent, EventKind
 from app.models.compliance import BannedSubstance, GateOverride
 from app.models.cooperative import Cooperative
@@ -11,6 +12,7 @@ from app.models.user import Role, User, officer_communes
 from app.models.verification import Outcome, Verification
 
 __all__ = [
+    "AuditEvent",
     "BannedSubstance", "GateOverride",
     "Batch", "BatchStatus", "FakeReport", "Certification", "Commune", "Cooperative", "DiaryEvent", "EventKind",
     "LabelRun", "Product", "ProductPhoto", "Province", "Role", "RunStatus", "Scan", "ScanDevice", "Stamp", "User",

@@ -21,7 +21,7 @@ from sqlalchemy import func, insert, select, update
 from app.extensions import db
 from app.models import Batch, BatchStatus, LabelRun, Product, RunStatus, Stamp
 from app.models.mixins import utcnow
-from app.services import codes, compliance
+from app.services import audit, codes, compliance
 from app.services.batches import get_batch
 from app.services.errors import NotFound, RuleViolation
 from app.services.products import get_product
@@ -328,6 +328,8 @@ def void_range(coop_id: int, run_id: int, first: int, last: int, actor_id: int) 
     result = db.session.execute(
         update(Stamp).where(Stamp.run_id == run_id, Stamp.serial.between(first, last), Stamp.voided_at.is_(None)).values(voided_at=utcnow())
     )
+    audit.record("void", entity="label_run", entity_id=run.id, cooperative_id=run.cooperative_id,
+                 after={"first": first, "last": last, "stamps": result.rowcount})
     run.updated_by_id = actor_id
     db.session.commit()
     return result.rowcount
@@ -356,6 +358,8 @@ def activate_range(coop_id: int, run_id: int, first: int, last: int, batch_id: i
         update(Stamp).where(Stamp.run_id == run_id, Stamp.serial.between(first, last), Stamp.voided_at.is_(None))
         .values(batch_id=batch.id, activated_at=utcnow())
     )
+    audit.record("activate", entity="label_run", entity_id=run.id, cooperative_id=run.cooperative_id,
+                 after={"first": first, "last": last, "batch_id": batch.id, "stamps": result.rowcount})
     run.updated_by_id = actor_id
     db.session.commit()
     return result.rowcount

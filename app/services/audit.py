@@ -1,0 +1,165 @@
+"""Writing the audit trail.
+
+Every create, change and delete of cooperative data is recorded by a session hook, in the same transaction
+as the change itself, with the changed values before and after. Events that are not row changes (sign-ins,
+refused access, stamp activations and voids done in bulk) are recorded by the code that does them.
+"""
+import json
+from datetime import date, datetime
+from decimal import Decimal
+from enum import Enum
+
+from flask import g, has_app_context, has_request_context, request
+from sqlalchemy import event, insert, inspect, select
+from sqlalchemy.orm import Session
+
+from app.extensions import db
+from app.models.mixins import utcnow
+from app.models import (AuditEvent, Batch, BatchStatus, Certification, Cooperative, DiaryEvent, GateOverride, LabelRun,
+                        Product, ProductPhoto, User, Verification)
+
+AUDITED = {
+    Cooperative: "cooperative", Product: "product", Certification: "certification", ProductPhoto: "photo",
+    Batch: "batch", DiaryEvent: "diary_event", LabelRun: "label_run", Verification: "verification",
+    GateOverride: "gate_override", User: "user",
+}
+# Bookkeeping, secrets and a run's progress are not changes anybody made.
+IGNORED = {"created_at", "updated_at", "created_by_id", "updated_by_id", "password_hash", "heartbeat_at", "progress",
+           "status_message"}
+IGNORED_RUN = {"status", "error", "finished_at", "pdf_bytes", "pdf_sha256"}
+
+
+def _plain(value):
+    if isinstance(value, (date, datetime)):
+        return value.isoformat()
+    if isinstance(value, Decimal):
+        return str(value)
+    if isinstance(value, Enum):
+        return value.value
+    if isinstance(value, (bytes, memoryview)):
+        return None
+    return value
+
+
+def _columns(obj) -> list[str]:
+    ignored = IGNORED | (IGNORED_RUN if isinstance(obj, LabelRun) else set())
+    return [attr.key for attr in inspect(obj).mapper.column_attrs if attr.key not in ignored]
+
+
+def _snapshot(obj) -> dict:
+    return {key: _plain(getattr(obj, key)) for key in _columns(obj)}
+
+
+def _changes(obj) -> tuple[dict, dict]:
+    state, before, after = inspect(obj), {}, {}
+    for key in _columns(obj):
+        history = state.attrs[key].history
+        if history.has_changes():
+            before[key] = _plain(history.deleted[0]) if history.deleted else None
+            after[key] = _plain(history.added[0]) if history.added else None
+    return before, after
+
+
+def _actor() -> tuple[int | None, str]:
+    # The user Flask-Login already loaded for this request; loading one here would query mid-flush.
+    user = g.get("_login_user") if has_app_context() else None
+    if user is not None and getattr(user, "is_authenticated", False):
+        return user.id, user.name
+    return None, ""
+
+
+def _cooperative_id(connection, obj) -> int | None:
+    if isinstance(obj, Cooperative):
+        return obj.id
+    if isinstance(obj, (Product, LabelRun)):
+        return obj.cooperative_id
+    if isinstance(obj, User):
+        return obj.cooperative_id
+    product_id = getattr(obj, "product_id", None)
+    batch_id = getattr(obj, "batch_id", None)
+    if product_id is None and batch_id is not None:
+        product_id = connection.scalar(select(Batch.product_id).where(Batch.id == batch_id))
+    if product_id is None:
+        return None
+    return connection.scalar(select(Product.cooperative_id).where(Product.id == product_id))
+
+
+def _action(obj, kind: str, after: dict) -> str:
+    if kind == "create" and isinstance(obj, Verification):
+        return obj.outcome.value  # "verified" or "rejected"
+    if kind == "create" and isinstance(obj, GateOverride):
+        return "gate_override"
+    if kind == "create" and isinstance(obj, LabelRun):
+        return "label_run"
+    if kind == "update" and isinstance(obj, Batch) and after.get("status") == BatchStatus.RECALLED.value:
+        return "recall"
+    if kind == "update" and isinstance(obj, LabelRun) and after.get("voided_at"):
+        return "void"
+    return kind
+
+
+@event.listens_for(Session, "after_flush")
+def _record_changes(session: Session, _context) -> None:
+    rows = []
+    connection = session.connection()
+    actor_id, actor_name = _actor()
+    communes: dict[int, int | None] = {}
+    for kind, objects in (("create", session.new), ("update", session.dirty), ("delete", session.deleted)):
+        for obj in objects:
+            entity = AUDITED.get(type(obj))
+            if entity is None:
+                continue
+            if kind == "update":
+                before, after = _changes(obj)
+                if not after and not before:
+                    continue
+            else:
+                before, after = (None, _snapshot(obj)) if kind == "create" else (_snapshot(obj), None)
+            coop_id = _cooperative_id(connection, obj)
+            if coop_id is not None and coop_id not in communes:
+                communes[coop_id] = connection.scalar(select(Cooperative.commune_code).where(Cooperative.id == coop_id))
+            by = actor_id or getattr(obj, "updated_by_id", None) or getattr(obj, "officer_id", None)
+            rows.append({
+                "at": utcnow(), "actor_id": by,
+                "actor_name": actor_name, "action": _action(obj, kind, after or {}), "entity": entity,
+                "entity_id": inspect(obj).identity[0] if inspect(obj).identity else None, "cooperative_id": coop_id,
+                "commune_code": communes.get(coop_id) if coop_id else getattr(obj, "commune_code", None),
+                "before": before, "after": after, "detail": "",
+            })
+    if rows:
+        connection.execute(insert(AuditEvent), rows)
+
+
+def record(action: str, *, entity: str = "", entity_id: int | None = None, cooperative_id: int | None = None,
+           commune_code: int | None = None, before: dict | None = None, after: dict | None = None, detail: str = "",
+           actor: User | None = None, commit: bool = False) -> None:
+    """Record an event that is not a row change; with commit=True, in a transaction of its own."""
+    actor_id, actor_name = (actor.id, actor.name) if actor is not None else _actor()
+    if cooperative_id is not None and commune_code is None:
+        commune_code = db.session.scalar(select(Cooperative.commune_code).where(Cooperative.id == cooperative_id))
+    if has_request_context() and not detail:
+        detail = f"{request.method} {request.path}"[:500]
+    db.session.add(AuditEvent(actor_id=actor_id, actor_name=actor_name, action=action, entity=entity, entity_id=entity_id,
+                              cooperative_id=cooperative_id, commune_code=commune_code, before=before, after=after,
+                              detail=detail[:500]))
+    if commit:
+        db.session.commit()
+
+
+def events(commune_codes: list[int] | None = None, limit: int | None = 500):
+    """Newest first; only events in these communes when given (an officer's view)."""
+    query = select(AuditEvent).order_by(AuditEvent.id.desc())
+    if commune_codes is not None:
+        query = query.where(AuditEvent.commune_code.in_(commune_codes))
+    return db.session.scalars(query.limit(limit) if limit else query)
+
+
+CSV_HEADER = ["id", "at_utc", "actor_id", "actor_name", "action", "entity", "entity_id", "cooperative_id", "commune_code",
+              "before", "after", "detail"]
+
+
+def csv_rows(commune_codes: list[int] | None = None):
+    for e in events(commune_codes, limit=None):
+        yield [e.id, e.at.isoformat(), e.actor_id, e.actor_name, e.action, e.entity, e.entity_id, e.cooperative_id,
+               e.commune_code, json.dumps(e.before, ensure_ascii=False) if e.before else "",
+               json.dumps(e.after, ensure_ascii=False) if e.after else "", e.detail]
