@@ -36,7 +36,7 @@ def on_sale_stamps(db, coop, count: int):
     product, batch = product_with_batch(coop)
     batch.best_before = date.today().replace(year=date.today().year + 1)
     db.session.commit()
-    run = minted_run(coop, product, batch, count=count)
+    run = minted_run(coop, product, batch, count=count, token=f"on-sale-{coop.id}")
     key = label_runs.stamp_key()
     stamp_codes = [codes.derive_code(key, run.id, serial) for serial in range(1, count + 1)]
     db.session.commit()

@@ -5,7 +5,7 @@ from datetime import date, timedelta
 import pytest
 
 from app.models import User
-from app.services import batches, listings, products
+from app.services import batches, compliance, listings, products, scans
 from app.services.listings import ListingStatus
 from tests.conftest import post_form, sign_in
 from tests.factories import on_sale_stamps, product_with_batch
@@ -39,6 +39,8 @@ def other_commune_batch(db, coop_b):
     ("get", "/commune/listings/{id}"),
     ("post", "/commune/listings/{id}/verify"),
     ("post", "/commune/listings/{id}/reject"),
+    ("post", "/commune/listings/{id}/override"),
+    ("post", "/commune/listings/{id}/recall"),
 ])
 def test_an_officer_gets_404_for_another_communes_listing(officer_client, other_commune_batch, db, method, path):
     url = path.format(id=other_commune_batch.id)
@@ -47,7 +49,9 @@ def test_an_officer_gets_404_for_another_communes_listing(officer_client, other_
     else:
         response = post_form(officer_client, url, {"reason": "Sai", "valid_until": ""})
     assert response.status_code == 404
-    assert listings.decisions(other_commune_batch.id) == []
+    assert listings.decisions(other_commune_batch.id) == [] and compliance.override(other_commune_batch) is None
+    db.session.refresh(other_commune_batch)
+    assert other_commune_batch.status.value == "active"
     assert "Mật ong Phồn Nhi" not in officer_client.get("/commune/").get_data(as_text=True)
     assert "Mật ong Phồn Nhi" not in officer_client.get("/commune/listings").get_data(as_text=True)
 
@@ -101,3 +105,22 @@ def test_a_rejection_needs_a_reason_and_the_cooperative_sees_it(officer_client, 
     sign_in(member, "a@htx.vn")
     page = member.get(f"/coop/batches/{batch.id}").get_data(as_text=True)
     assert "Thiếu ngày phun thuốc" in page
+
+
+def test_the_officer_recalls_a_batch_and_sees_reports_and_copy_warnings_of_their_communes(officer_client, db, coop_a, coop_b):
+    (code, second, *_), _run, batch = on_sale_stamps(db, coop_a, 3)
+    (other_code, *_), _other_run, _other = on_sale_stamps(db, coop_b, 1)
+    scans.report_fake(code, "Tem mờ, nghi giả", "Chợ Long Biên")
+    scans.report_fake(other_code, "Báo cáo ở xã khác")
+    for address in ("10.0.0.1", "10.0.0.2", "10.0.0.3"):
+        officer_client.application.test_client().get(f"/Q/{second}", headers=PHONE, environ_base={"REMOTE_ADDR": address})
+    page = officer_client.get("/commune/reports").get_data(as_text=True)
+    assert "Tem mờ, nghi giả" in page and "Báo cáo ở xã khác" not in page
+    assert "Vải thiều Lục Ngạn" in page and "Mật ong" not in page  # the copied stamp, in this commune only
+    overview = officer_client.get("/commune/").get_data(as_text=True)
+    assert "<svg" in overview and "Vải thiều Lục Ngạn · 3 lượt quét" in overview  # an inline chart, no script library
+
+    empty = post_form(officer_client, f"/commune/listings/{batch.id}/recall", {"reason": ""})
+    assert empty.status_code == 422
+    post_form(officer_client, f"/commune/listings/{batch.id}/recall", {"reason": "Dư lượng thuốc vượt ngưỡng"})
+    assert "Dư lượng thuốc vượt ngưỡng" in _scan(officer_client, code)

@@ -13,3 +13,7 @@ class RejectForm(ServiceForm):
 
 class OverrideForm(ServiceForm):
     reason = long_text(_l("Why may these stamps be activated anyway?"), 2000)
+
+
+class RecallForm(ServiceForm):
+    reason = long_text(_l("Reason for the recall (buyers see it when they scan)"), 2000)

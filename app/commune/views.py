@@ -7,11 +7,11 @@ from sqlalchemy import select
 
 from app.commune import bp
 from app.csv_export import csv_response
-from app.commune.forms import OverrideForm, RejectForm, VerifyForm
+from app.commune.forms import OverrideForm, RecallForm, RejectForm, VerifyForm
 from app.extensions import db
 from app.models import Cooperative
 from app.pages import saved
-from app.services import audit, compliance, listings
+from app.services import audit, commune_watch, compliance, listings
 from app.services.listings import QUEUED, ListingStatus
 
 
@@ -22,7 +22,14 @@ def index():
     found = listings.officer_listings(current_user.id, date.today())
     counts = {status: sum(1 for item in found if item.status is status) for status in ListingStatus}
     return render_template("commune/index.html", cooperatives=list(coops), communes=current_user.communes, counts=counts,
-                           queue=[item for item in found if item.status in QUEUED])
+                           queue=[item for item in found if item.status in QUEUED], reports=len(commune_watch.reports(codes)),
+                           copied=len(commune_watch.copied_stamps(codes)), charts=commune_watch.scans_per_product(codes, date.today()))
+
+
+@bp.route("/reports")
+def reports():
+    codes = listings.officer_communes(current_user.id)
+    return render_template("commune/reports.html", reports=commune_watch.reports(codes), copied=commune_watch.copied_stamps(codes))
 
 
 @bp.route("/listings")
@@ -36,9 +43,9 @@ def listing(batch_id: int):
     return _listing_page(batch)
 
 
-def _listing_page(batch, verify_form=None, reject_form=None, override_form=None):
+def _listing_page(batch, verify_form=None, reject_form=None, override_form=None, recall_form=None):
     forms = {"verify_form": verify_form or VerifyForm(formdata=None), "reject_form": reject_form or RejectForm(formdata=None),
-             "override_form": override_form or OverrideForm(formdata=None)}
+             "override_form": override_form or OverrideForm(formdata=None), "recall_form": recall_form or RecallForm(formdata=None)}
     page = render_template("commune/listing.html", item=listings.listing(batch, date.today()), batch=batch, product=batch.product,
                            decisions=listings.decisions(batch.id), problems=compliance.problems(batch),
                            override=compliance.override(batch), **forms)
@@ -84,3 +91,13 @@ def audit_trail():
 def audit_csv():
     rows = audit.csv_rows(listings.officer_communes(current_user.id))
     return csv_response(audit.CSV_HEADER, rows, f"nhat-ky-kiem-toan-{date.today().isoformat()}.csv")
+
+
+@bp.route("/listings/<int:batch_id>/recall", methods=["POST"])
+def recall(batch_id: int):
+    batch = listings.officer_batch(current_user.id, batch_id)
+    form = RecallForm()
+    if form.validate() and saved(form, lambda: commune_watch.recall(current_user.id, batch_id, form.reason.data or "", date.today())):
+        flash(_("Batch recalled. Every scan of its stamps now shows the recall."), "success")
+        return redirect(url_for(".listing", batch_id=batch_id))
+    return _listing_page(batch, recall_form=form)
