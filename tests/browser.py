@@ -46,9 +46,9 @@ def page(browser, tmp_path, request):
     context.close()
 
 
-def sign_in_page(page, base: str, login: str, password: str) -> None:
+def sign_in_page(page, base: str, login: str, password: str, home: str = "/coop/") -> None:
     page.goto(f"{base}/sign-in")
     page.get_by_label("Email hoặc số điện thoại").fill(login)
     page.get_by_label("Mật khẩu").fill(password)
     page.get_by_role("button", name="Đăng nhập").click()
-    page.wait_for_url(f"{base}/coop/")
+    page.wait_for_url(f"{base}{home}")

@@ -42,8 +42,29 @@ def test_demo_data_loads_once_and_its_accounts_sign_in(app, db):
     assert [count(db, model) for model in (Cooperative, Product, Batch, DiaryEvent, User)] == counts
     db.session.commit()
     homes = {"lan@hongxuan.vn": "/coop/", "0987654321": "/coop/", "buoi@namduong.vn": "/coop/",
-             "canbo.lucngan@ocop.vn": "/commune/", "canbo.phuchoa@ocop.vn": "/commune/", "admin@ocop.vn": "/admin/"}
+             "canbo.lucngan@ocop.vn": "/commune/", "canbo.phuchoa@ocop.vn": "/commune/", "canbo.namduong@ocop.vn": "/commune/",
+             "admin@ocop.vn": "/admin/"}
     for login, home in homes.items():
         fresh = app.test_client()
         assert sign_in(fresh, login, demo.DEMO_PASSWORD).headers["Location"] == home
         assert fresh.get(home).status_code == 200
+
+
+def test_demo_data_has_a_verified_listing_one_awaiting_and_one_failing_the_gate(app, db):
+    from datetime import date
+
+    from sqlalchemy import select
+
+    from app.models import LabelRun
+    from app.services import codes, compliance, label_runs, listings
+
+    app.test_cli_runner().invoke(args=["demo"])
+    by_lot = {batch.lot_code: batch for batch in db.session.scalars(select(Batch))}
+    status = {lot: listings.listing(batch, date.today()).status.value for lot, batch in by_lot.items()}
+    assert status == {"VT-2026-06-A": "verified", "MO-2026-04": "awaiting", "CAM-2026-11": "awaiting"}
+    assert compliance.problems(by_lot["CAM-2026-11"]) and not compliance.problems(by_lot["VT-2026-06-A"])
+    run = db.session.scalar(select(LabelRun))
+    code = codes.derive_code(label_runs.stamp_key(), run.id, 1)
+    db.session.commit()
+    page = app.test_client().get(f"/Q/{code}", headers={"Accept-Language": "vi"}).get_data(as_text=True)
+    assert "Đã xác minh bởi UBND xã Lục Ngạn" in page

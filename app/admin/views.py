@@ -11,6 +11,7 @@ from app.coop.forms import CooperativeForm
 from app.pages import form_page, saved
 from app.services import accounts, audit, compliance, cooperatives
 from app.services.errors import RuleViolation
+from app.vocabulary import AUDIT_ACTIONS
 from app.services.geo import resolve_commune
 
 
@@ -83,7 +84,7 @@ def banned_substances():
 
 @bp.route("/audit")
 def audit_trail():
-    return render_template("admin/audit.html", events=list(audit.events()))
+    return render_template("admin/audit.html", events=list(audit.events()), action_labels=AUDIT_ACTIONS)
 
 
 @bp.route("/audit.csv")

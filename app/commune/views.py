@@ -13,6 +13,7 @@ from app.models import Cooperative
 from app.pages import saved
 from app.services import audit, commune_watch, compliance, listings
 from app.services.listings import QUEUED, ListingStatus
+from app.vocabulary import AUDIT_ACTIONS
 
 
 @bp.route("/")
@@ -84,7 +85,8 @@ def override_gate(batch_id: int):
 
 @bp.route("/audit")
 def audit_trail():
-    return render_template("commune/audit.html", events=list(audit.events(listings.officer_communes(current_user.id))))
+    return render_template("commune/audit.html", events=list(audit.events(listings.officer_communes(current_user.id))),
+                           action_labels=AUDIT_ACTIONS)
 
 
 @bp.route("/audit.csv")

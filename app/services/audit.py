@@ -25,7 +25,7 @@ AUDITED = {
 }
 # Bookkeeping, secrets and a run's progress are not changes anybody made.
 IGNORED = {"created_at", "updated_at", "created_by_id", "updated_by_id", "password_hash", "heartbeat_at", "progress",
-           "status_message"}
+           "facts"}  # a verification keeps its own copy of the facts; the trail keeps their fingerprint
 IGNORED_RUN = {"status", "error", "finished_at", "pdf_bytes", "pdf_sha256"}
 
 
@@ -118,10 +118,13 @@ def _record_changes(session: Session, _context) -> None:
             coop_id = _cooperative_id(connection, obj)
             if coop_id is not None and coop_id not in communes:
                 communes[coop_id] = connection.scalar(select(Cooperative.commune_code).where(Cooperative.id == coop_id))
-            by = actor_id or getattr(obj, "updated_by_id", None) or getattr(obj, "officer_id", None)
+            by, by_name = actor_id, actor_name
+            if by is None:  # no signed-in user (a command, a worker): the row says who
+                by = getattr(obj, "updated_by_id", None) or getattr(obj, "officer_id", None)
+                by_name = connection.scalar(select(User.name).where(User.id == by)) if by else ""
             rows.append({
                 "at": utcnow(), "actor_id": by,
-                "actor_name": actor_name, "action": _action(obj, kind, after or {}), "entity": entity,
+                "actor_name": by_name, "action": _action(obj, kind, after or {}), "entity": entity,
                 "entity_id": inspect(obj).identity[0] if inspect(obj).identity else None, "cooperative_id": coop_id,
                 "commune_code": communes.get(coop_id) if coop_id else getattr(obj, "commune_code", None),
                 "before": before, "after": after, "detail": "",

@@ -6,10 +6,16 @@ from sqlalchemy import func, select
 
 from app.extensions import db
 from app.models import Cooperative, EventKind, Role
-from app.services import accounts, batches, cooperatives, products
+from app.services import accounts, batches, cooperatives, label_runs, listings, products
 
 DEMO_PASSWORD = "ocop-demo-2026"
 LUC_NGAN, PHUC_HOA, NAM_DUONG = 7582, 7330, 7603  # commune codes (Bắc Ninh, since 1 July 2025)
+OFFICERS = [
+    (LUC_NGAN, "Phạm Văn Xã", "canbo.lucngan@ocop.vn"),
+    (PHUC_HOA, "Đỗ Thị Hòa", "canbo.phuchoa@ocop.vn"),
+    (NAM_DUONG, "Vũ Văn Dương", "canbo.namduong@ocop.vn"),
+]
+DEMO_STAMPS = 65  # one A4 sheet
 
 COOPERATIVES = [
     {
@@ -104,8 +110,10 @@ COOPERATIVES = [
                 "batches": [
                     {
                         "values": {"lot_code": "CAM-2026-11", "harvest_date": date(2026, 11, 10), "packing_date": date(2026, 11, 11), "quantity": Decimal("2500"), "unit": "kg"},
+                        # Fails the compliance gate: harvested 10 November, but the spray of 25 October needs 21 days.
                         "events": [
                             (date(2026, 9, 1), EventKind.FERTILISING, "Bón thúc kali trước thu hoạch", "Kali clorua", "0,5 kg/cây", None),
+                            (date(2026, 10, 25), EventKind.SPRAYING, "Phun trừ ruồi vàng đục quả", "Chlorantraniliprole 5SC", "10 ml/bình 16 lít", 21),
                             (date(2026, 11, 10), EventKind.HARVEST, "Thu hoạch cam chín vàng", "", "", None),
                         ],
                     },
@@ -125,7 +133,7 @@ COOPERATIVES = [
 ]
 
 
-def _load_cooperative(spec: dict, admin_id: int) -> None:
+def _load_cooperative(spec: dict, admin_id: int) -> Cooperative:
     coop = cooperatives.create_cooperative(spec["values"], admin_id)
     name, login = spec["member"]
     member = accounts.create_user(name=name, login=login, password=DEMO_PASSWORD, role=Role.MEMBER, cooperative_id=coop.id, actor_id=admin_id)
@@ -140,6 +148,7 @@ def _load_cooperative(spec: dict, admin_id: int) -> None:
                     "event_date": event_date, "kind": kind, "description": description,
                     "input_used": input_used, "dose": dose, "phi_days": phi, "done_by": name,
                 }, member.id)
+    return coop
 
 
 def load_demo() -> str:
@@ -147,8 +156,17 @@ def load_demo() -> str:
     if db.session.scalar(select(func.count(Cooperative.id))):
         return "The database already has cooperatives: demo data not loaded."
     admin = accounts.create_user(name="Quản trị viên", login="admin@ocop.vn", password=DEMO_PASSWORD, role=Role.ADMIN)
-    for spec in COOPERATIVES:
-        _load_cooperative(spec, admin.id)
-    accounts.create_user(name="Phạm Văn Xã", login="canbo.lucngan@ocop.vn", password=DEMO_PASSWORD, role=Role.OFFICER, commune_codes=[LUC_NGAN, NAM_DUONG], actor_id=admin.id)
-    accounts.create_user(name="Đỗ Thị Hòa", login="canbo.phuchoa@ocop.vn", password=DEMO_PASSWORD, role=Role.OFFICER, commune_codes=[PHUC_HOA], actor_id=admin.id)
+    coops = {spec["key"]: _load_cooperative(spec, admin.id) for spec in COOPERATIVES}
+    officers = {code: accounts.create_user(name=name, login=login, password=DEMO_PASSWORD, role=Role.OFFICER, commune_codes=[code], actor_id=admin.id)
+                for code, name, login in OFFICERS}
+    _verified_listing_with_stamps(coops["lychee"], officers[LUC_NGAN])
     return "Demo data loaded."
+
+
+def _verified_listing_with_stamps(coop: Cooperative, officer) -> None:
+    """The lychee batch: verified by the commune, with a small printed run whose stamps show the badge."""
+    batch = batches.list_batches(coop.id)[0]
+    listings.verify(officer.id, batch.id, None, date.today())
+    run, _ = label_runs.create_run(coop.id, product_id=batch.product_id, batch_id=batch.id, count=DEMO_STAMPS, template="a4-65",
+                                   options={}, request_token="demo-lychee", actor_id=None)
+    label_runs.process(run.id)
