@@ -4,8 +4,8 @@ from pathlib import Path
 from flask import Flask
 
 from app import database  # noqa: F401  (registers the SQLite engine settings)
-from app.config import ROOT, Config, config_from_env
 from app import rate_limits
+from app.config import ROOT, Config, config_from_env
 from app.extensions import babel, csrf, db, login_manager, migrate
 
 

@@ -1,6 +1,7 @@
 """Language choice and the date formats users expect (dd/mm/yyyy in Vietnamese)."""
 from datetime import date, datetime, timezone
 from functools import lru_cache
+from zoneinfo import ZoneInfo
 
 from flask import current_app, g, has_request_context, request, session
 from babel import Locale
@@ -8,6 +9,7 @@ from flask_babel import format_date, format_datetime, format_decimal, get_locale
 from werkzeug.datastructures import LanguageAccept
 from werkzeug.http import parse_accept_header
 
+VIETNAM = "Asia/Ho_Chi_Minh"
 LANGUAGE_NAMES = {"vi": "Tiếng Việt", "en": "English", "zh": "中文"}
 
 
@@ -45,6 +47,11 @@ def _choose_language() -> str:
 def _best_language(accept_language: str, offered: tuple[str, ...]) -> str | None:
     """Phones send a handful of distinct headers: each is parsed once per worker."""
     return parse_accept_header(accept_language, LanguageAccept).best_match(offered)
+
+
+def local_today() -> date:
+    """Today in Vietnam (the server's clock may run on UTC, seven hours behind)."""
+    return datetime.now(ZoneInfo(VIETNAM)).date()
 
 
 def format_day(value: date | None) -> str:

@@ -4,6 +4,7 @@ from datetime import date, timedelta
 
 import pytest
 
+from app.i18n import local_today
 from app.models import User
 from app.services import batches, compliance, listings, products, scans
 from app.services.listings import ListingStatus
@@ -65,15 +66,15 @@ def test_verify_then_a_changed_fact_takes_the_badge_off(officer_client, db, coop
     assert response.status_code == 302
     assert BADGE in _scan(officer_client, code)
     decision = listings.decisions(batch.id)[0]
-    assert decision.valid_until == date.today().replace(year=date.today().year + 1)
+    assert decision.valid_until == local_today().replace(year=local_today().year + 1)
     assert decision.facts["batch"]["harvest_date"] == "2026-06-10"
 
     batches.update_batch(coop_a.id, batch.id, _batch_values(batch, notes="Ghi chú mới"), None)
-    assert listings.listing(batch, date.today()).status is ListingStatus.VERIFIED  # not a verified fact
+    assert listings.listing(batch, local_today()).status is ListingStatus.VERIFIED  # not a verified fact
     assert BADGE in _scan(officer_client, code)
 
     batches.update_batch(coop_a.id, batch.id, _batch_values(batch, harvest_date=date(2026, 6, 9)), None)
-    assert listings.listing(batch, date.today()).status is ListingStatus.CHANGED
+    assert listings.listing(batch, local_today()).status is ListingStatus.CHANGED
     assert BADGE not in _scan(officer_client, code)
     assert "VT-2026-06-A" in officer_client.get("/commune/").get_data(as_text=True)  # back in the queue
 
@@ -100,7 +101,7 @@ def test_a_rejection_needs_a_reason_and_the_cooperative_sees_it(officer_client, 
     empty = post_form(officer_client, f"/commune/listings/{batch.id}/reject", {"reason": "  "})
     assert empty.status_code == 422 and listings.decisions(batch.id) == []
     post_form(officer_client, f"/commune/listings/{batch.id}/reject", {"reason": "Thiếu ngày phun thuốc"})
-    assert listings.listing(batch, date.today()).status is ListingStatus.REJECTED
+    assert listings.listing(batch, local_today()).status is ListingStatus.REJECTED
     member = officer_client.application.test_client()
     sign_in(member, "a@htx.vn")
     page = member.get(f"/coop/batches/{batch.id}").get_data(as_text=True)

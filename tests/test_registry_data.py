@@ -51,16 +51,15 @@ def test_demo_data_loads_once_and_its_accounts_sign_in(app, db):
 
 
 def test_demo_data_has_a_verified_listing_one_awaiting_and_one_failing_the_gate(app, db):
-    from datetime import date
-
     from sqlalchemy import select
 
+    from app.i18n import local_today
     from app.models import LabelRun
     from app.services import codes, compliance, label_runs, listings
 
     app.test_cli_runner().invoke(args=["demo"])
     by_lot = {batch.lot_code: batch for batch in db.session.scalars(select(Batch))}
-    status = {lot: listings.listing(batch, date.today()).status.value for lot, batch in by_lot.items()}
+    status = {lot: listings.listing(batch, local_today()).status.value for lot, batch in by_lot.items()}
     assert status == {"VT-2026-06-A": "verified", "MO-2026-04": "awaiting", "CAM-2026-11": "awaiting"}
     assert compliance.problems(by_lot["CAM-2026-11"]) and not compliance.problems(by_lot["VT-2026-06-A"])
     run = db.session.scalar(select(LabelRun))

@@ -1,18 +1,17 @@
-from datetime import date
-
 from flask import flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _, lazy_gettext as _l
 from flask_login import current_user
 
 from app.admin import bp
-from app.csv_export import csv_response
 from app.admin.forms import ROLE_LABELS, BannedSubstancesForm, UserForm
 from app.coop.forms import CooperativeForm
+from app.csv_export import csv_response
+from app.i18n import local_today
 from app.pages import form_page, saved
 from app.services import accounts, audit, compliance, cooperatives
 from app.services.errors import RuleViolation
-from app.vocabulary import AUDIT_ACTIONS
 from app.services.geo import resolve_commune
+from app.vocabulary import AUDIT_ACTIONS
 
 
 @bp.route("/")
@@ -89,4 +88,4 @@ def audit_trail():
 
 @bp.route("/audit.csv")
 def audit_csv():
-    return csv_response(audit.CSV_HEADER, audit.csv_rows(), f"audit-{date.today().isoformat()}.csv")
+    return csv_response(audit.CSV_HEADER, audit.csv_rows(), f"audit-{local_today().isoformat()}.csv")

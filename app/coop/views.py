@@ -1,11 +1,10 @@
-from datetime import date
-
 from flask import flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 
 from app.coop import bp
 from app.coop.forms import BatchForm, CertificationForm, CooperativeForm, EventForm, ProductForm
+from app.i18n import local_today
 from app.pages import form_page, saved, upload
 from app.services import batches, compliance, cooperatives, listings, products
 from app.services.errors import RuleViolation
@@ -124,7 +123,7 @@ def new_batch(product_id: int):
 def batch(batch_id: int):
     item = batches.get_batch(coop_id(), batch_id)
     return render_template("coop/batch.html", batch=item, product=item.product,
-                           listing=listings.cooperative_listing(coop_id(), batch_id, date.today()),
+                           listing=listings.cooperative_listing(coop_id(), batch_id, local_today()),
                            problems=compliance.problems(item), override=compliance.override(item))
 
 

@@ -1,15 +1,14 @@
-from datetime import date
-
 from flask import abort, current_app, jsonify, make_response, redirect, render_template, request, send_file, session, url_for
 from sqlalchemy import select
 
 from app.auth.views import safe_next
 from app.extensions import csrf, db
-from app.rate_limits import allowed, rate_limited
+from app.i18n import local_today
 from app.models import Product
+from app.public import bp
 from app.public.forms import FakeReportForm
 from app.public.rendered import CODE_SLOT, listing_key, origin_html, page_with_code
-from app.public import bp
+from app.rate_limits import allowed, rate_limited
 from app.services import codes, scans
 from app.services.gtin import normalise_gtin
 from app.services.photos import photo_path
@@ -114,7 +113,7 @@ def gs1_product(gtin: str):
         abort(404)
     if _wants_linkset():
         return _linkset(product.gtin, product.name, request.base_url)
-    return render_template("public/product.html", p=product, b=None, today=date.today())
+    return render_template("public/product.html", p=product, b=None, today=local_today())
 
 
 def _wants_linkset() -> bool:

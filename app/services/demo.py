@@ -5,6 +5,7 @@ from decimal import Decimal
 from sqlalchemy import func, select
 
 from app.extensions import db
+from app.i18n import local_today
 from app.models import Cooperative, EventKind, Role
 from app.services import accounts, batches, cooperatives, label_runs, listings, products
 
@@ -166,7 +167,7 @@ def load_demo() -> str:
 def _verified_listing_with_stamps(coop: Cooperative, officer) -> None:
     """The lychee batch: verified by the commune, with a small printed run whose stamps show the badge."""
     batch = batches.list_batches(coop.id)[0]
-    listings.verify(officer.id, batch.id, None, date.today())
+    listings.verify(officer.id, batch.id, None, local_today())
     run, _ = label_runs.create_run(coop.id, product_id=batch.product_id, batch_id=batch.id, count=DEMO_STAMPS, template="a4-65",
                                    options={}, request_token="demo-lychee", actor_id=None)
     label_runs.process(run.id)

@@ -15,6 +15,7 @@ from flask import current_app
 from sqlalchemy import bindparam, func, select, update
 
 from app.extensions import db
+from app.i18n import local_today
 from app.models import Batch, BatchStatus, Cooperative, FakeReport, LabelRun, Product, ScanDevice, Stamp, Verification
 from app.models.mixins import utcnow
 from app.services import codes
@@ -110,14 +111,14 @@ def scan(typed: str, client_address: str, user_agent: str, accept: Callable[[Sta
     code = codes.normalise(typed)
     if code is None:
         return None
-    now = utcnow()
-    device = device_hash(client_address, user_agent, now.date())
-    stamp = _hot(SCAN_FACTS).first(code_hash=codes.code_hash(code), today=now.date(), device=device)
+    now, today = utcnow(), local_today()  # days are Vietnam's: "first checked on", best-before, devices per day
+    device = device_hash(client_address, user_agent, today)
+    stamp = _hot(SCAN_FACTS).first(code_hash=codes.code_hash(code), today=today, device=device)
     if stamp is None or not accept(stamp):
         return None
-    scan_log().record({"stamp_id": stamp.id, "scanned_at": now, "day": now.date(), "device_class": device_class(user_agent),
+    scan_log().record({"stamp_id": stamp.id, "scanned_at": now, "day": today, "device_class": device_class(user_agent),
                        "device_hash": device})
-    return ScanResult(_verdict(stamp, _looks_copied(stamp, now), now.date()), stamp, code, stamp.first_day, now.date())
+    return ScanResult(_verdict(stamp, _looks_copied(stamp, now), today), stamp, code, stamp.first_day, today)
 
 
 def _hot(statement) -> HotQuery:
