@@ -43,43 +43,50 @@ def listing(batch_id: int):
     return _listing_page(batch)
 
 
-def _listing_page(batch, verify_form=None, reject_form=None, override_form=None, recall_form=None):
-    forms = {"verify_form": verify_form or VerifyForm(formdata=None), "reject_form": reject_form or RejectForm(formdata=None),
-             "override_form": override_form or OverrideForm(formdata=None), "recall_form": recall_form or RecallForm(formdata=None)}
+LISTING_FORMS = {"verify": VerifyForm, "reject": RejectForm, "override": OverrideForm, "recall": RecallForm}
+
+
+def _listing_page(batch, submitted: str | None = None, form=None):
+    """The listing with its four action forms; the one just submitted shows its errors (422)."""
+    forms = {f"{name}_form": form if name == submitted else cls(formdata=None) for name, cls in LISTING_FORMS.items()}
     page = render_template("commune/listing.html", item=listings.listing(batch, local_today()), batch=batch, product=batch.product,
                            decisions=listings.decisions(batch.id), problems=compliance.problems(batch),
                            override=compliance.override(batch), **forms)
-    return page, 422 if any(form.errors for form in forms.values()) else 200
+    return page, 422 if form is not None and form.errors else 200
+
+
+def _act(batch_id: int, name: str, action, done: str):
+    """Run one of the listing's actions from its form: back to the listing, or the form with its errors."""
+    batch = listings.officer_batch(current_user.id, batch_id)
+    form = LISTING_FORMS[name]()
+    if form.validate() and saved(form, lambda: action(form)):
+        flash(done, "success")
+        return redirect(url_for(".listing", batch_id=batch_id))
+    return _listing_page(batch, name, form)
 
 
 @bp.route("/listings/<int:batch_id>/verify", methods=["POST"])
 def verify(batch_id: int):
-    batch = listings.officer_batch(current_user.id, batch_id)
-    form = VerifyForm()
-    if form.validate() and saved(form, lambda: listings.verify(current_user.id, batch_id, form.valid_until.data, local_today())):
-        flash(_("Listing verified."), "success")
-        return redirect(url_for(".listing", batch_id=batch_id))
-    return _listing_page(batch, verify_form=form)
+    return _act(batch_id, "verify", lambda form: listings.verify(current_user.id, batch_id, form.valid_until.data, local_today()),
+                _("Listing verified."))
 
 
 @bp.route("/listings/<int:batch_id>/reject", methods=["POST"])
 def reject(batch_id: int):
-    batch = listings.officer_batch(current_user.id, batch_id)
-    form = RejectForm()
-    if form.validate() and saved(form, lambda: listings.reject(current_user.id, batch_id, form.reason.data or "")):
-        flash(_("Listing rejected. The cooperative sees the reason."), "success")
-        return redirect(url_for(".listing", batch_id=batch_id))
-    return _listing_page(batch, reject_form=form)
+    return _act(batch_id, "reject", lambda form: listings.reject(current_user.id, batch_id, form.reason.data or ""),
+                _("Listing rejected. The cooperative sees the reason."))
 
 
 @bp.route("/listings/<int:batch_id>/override", methods=["POST"])
 def override_gate(batch_id: int):
-    batch = listings.officer_batch(current_user.id, batch_id)
-    form = OverrideForm()
-    if form.validate() and saved(form, lambda: compliance.override_gate(current_user.id, batch_id, form.reason.data or "")):
-        flash(_("Override recorded: the cooperative can activate stamps for this batch."), "success")
-        return redirect(url_for(".listing", batch_id=batch_id))
-    return _listing_page(batch, override_form=form)
+    return _act(batch_id, "override", lambda form: compliance.override_gate(current_user.id, batch_id, form.reason.data or ""),
+                _("Override recorded: the cooperative can activate stamps for this batch."))
+
+
+@bp.route("/listings/<int:batch_id>/recall", methods=["POST"])
+def recall(batch_id: int):
+    return _act(batch_id, "recall", lambda form: commune_watch.recall(current_user.id, batch_id, form.reason.data or "", local_today()),
+                _("Batch recalled. Every scan of its stamps now shows the recall."))
 
 
 @bp.route("/audit")
@@ -92,13 +99,3 @@ def audit_trail():
 def audit_csv():
     rows = audit.csv_rows(listings.officer_communes(current_user.id))
     return csv_response(audit.CSV_HEADER, rows, f"nhat-ky-kiem-toan-{local_today().isoformat()}.csv")
-
-
-@bp.route("/listings/<int:batch_id>/recall", methods=["POST"])
-def recall(batch_id: int):
-    batch = listings.officer_batch(current_user.id, batch_id)
-    form = RecallForm()
-    if form.validate() and saved(form, lambda: commune_watch.recall(current_user.id, batch_id, form.reason.data or "", local_today())):
-        flash(_("Batch recalled. Every scan of its stamps now shows the recall."), "success")
-        return redirect(url_for(".listing", batch_id=batch_id))
-    return _listing_page(batch, recall_form=form)
