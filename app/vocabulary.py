@@ -15,5 +15,5 @@ AUDIT_ACTIONS = {
     "create": _l("Created"), "update": _l("Changed"), "delete": _l("Deleted"), "verified": _l("Verified"),
     "rejected": _l("Rejected"), "gate_override": _l("Gate overridden"), "recall": _l("Recalled"),
     "label_run": _l("Stamps printed"), "activate": _l("Stamps activated"), "void": _l("Stamps voided"),
-    "sign_in": _l("Signed in"), "sign_in_failed": _l("Failed sign-in"), "refused": _l("Access refused"),
+    "banned_list": _l("Banned substances changed"), "sign_in": _l("Signed in"), "sign_in_failed": _l("Failed sign-in"), "refused": _l("Access refused"),
 }

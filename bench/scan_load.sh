@@ -3,7 +3,7 @@
 # valid codes, against a hello-world Flask app under the same settings, with 10,000 and 1,000,000 stamps.
 #   bash bench/scan_load.sh            (needs wrk: apt-get install wrk)
 # Requests pick one of 10,000 random valid codes. Measured 2026-11-22 (2 cores, DURATION=30): hello-world
-# 4,997 req/s; scan page 2,573 req/s with 10,000 stamps, 2,621 with 1,000,000 (0.51x; 1.02); p99 12 ms;
+# 4,971 req/s; scan page 2,548 req/s with 10,000 stamps, 2,676 with 1,000,000 (0.51x; 1.05); p99 13 ms;
 # no errors. An empty route in this app already runs at about 0.85-0.9x hello-world.
 set -euo pipefail
 cd "$(dirname "$0")/.."

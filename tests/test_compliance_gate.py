@@ -3,8 +3,9 @@ case or accents, stamps refused for a failing batch, and an officer's written ov
 from datetime import date
 
 import pytest
+from sqlalchemy import select
 
-from app.models import User
+from app.models import AuditEvent, User
 from app.services import batches, compliance, label_runs
 from app.services.errors import RuleViolation
 from tests.conftest import post_form
@@ -83,6 +84,8 @@ def test_an_admin_updates_the_banned_list(admin_client, db, coop_a):
         response = post_form(admin_client, "/admin/banned-substances", {"substances": "Chất thử nghiệm X; Thuốc trừ sâu\nParaquat"})
         assert response.status_code == 302
         assert sorted(compliance.banned_names()) == ["Chất thử nghiệm X", "Paraquat"]
+        change = db.session.scalars(select(AuditEvent).where(AuditEvent.action == "banned_list").order_by(AuditEvent.id.desc())).first()
+        assert change.after["names"] == ["Chất thử nghiệm X", "Paraquat"] and "Glyphosate" in change.before["names"]
         _product, batch = product_with_batch(coop_a)
         batches.add_event(coop_a.id, batch.id, {"event_date": date(2026, 5, 1), "kind": "spraying", "input_used": "chat thu nghiem x"}, None)
         assert len(compliance.problems(batch)) == 1

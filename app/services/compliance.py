@@ -14,7 +14,7 @@ from sqlalchemy import delete, select
 
 from app.extensions import db
 from app.models import Batch, BannedSubstance, DiaryEvent, EventKind, GateOverride
-from app.services import listings
+from app.services import audit, listings
 from app.services.errors import RuleViolation
 from app.services.geo import fold
 
@@ -96,7 +96,10 @@ def replace_banned_list(lines: list[str]) -> int:
         name, _, group = line.strip().partition(";")
         if name.strip():
             rows[fold(name)] = {"name": name.strip()[:120], "group": group.strip()[:80]}
+    before = banned_names()
     db.session.execute(delete(BannedSubstance))
     db.session.add_all(BannedSubstance(**row) for row in rows.values())
+    audit.record("banned_list", entity="banned_substances", before={"names": before},
+                 after={"names": sorted(row["name"] for row in rows.values())})
     db.session.commit()
     return len(rows)
