@@ -24,6 +24,7 @@ def create_app(config: type[Config] | None = None) -> Flask:
     register_errorhandlers(app)
     register_security_headers(app)
     register_commands(app)
+    register_fast_paths(app)
     return app
 
 
@@ -94,6 +95,12 @@ def register_errorhandlers(app: Flask) -> None:
     from app.errors import register
 
     register(app)
+
+
+def register_fast_paths(app: Flask) -> None:
+    from app.public.fast_path import ScanFastPath
+
+    app.wsgi_app = ScanFastPath(app, app.wsgi_app)
 
 
 def register_commands(app: Flask) -> None:

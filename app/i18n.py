@@ -36,11 +36,15 @@ def _choose_language() -> str:
     if chosen in languages:
         return chosen
     if request.blueprint == "public":  # consumers, often abroad: a chosen language, else the phone's
-        public = current_app.config["PUBLIC_LANGUAGES"]
-        if request.args.get("lang") in public:
+        if request.args.get("lang") in current_app.config["PUBLIC_LANGUAGES"]:
             return request.args["lang"]
-        return _best_language(request.headers.get("Accept-Language", ""), public) or current_app.config["BABEL_DEFAULT_LOCALE"]
+        return phone_language(request.headers.get("Accept-Language", ""))
     return current_app.config["BABEL_DEFAULT_LOCALE"]
+
+
+def phone_language(accept_language: str) -> str:
+    """The public page's language for a phone's Accept-Language header."""
+    return _best_language(accept_language, current_app.config["PUBLIC_LANGUAGES"]) or current_app.config["BABEL_DEFAULT_LOCALE"]
 
 
 @lru_cache(maxsize=512)

@@ -18,7 +18,7 @@ from app.extensions import db
 from app.i18n import language_code
 from app.models import Batch, Product
 from app.services import listings
-from app.services.scans import StampFacts
+from app.services.scans import ScanResult, StampFacts
 
 CACHED_PARTS = 4096
 CODE_SLOT = "\x00code\x00"  # stands for the stamp's code in a cached page; no typed code can contain it
@@ -36,14 +36,20 @@ def cached(key: Hashable, render: Callable[[], str]) -> str:
     return text
 
 
-def listing_key(stamp: StampFacts, today: date) -> tuple:
+def listing_key(stamp: StampFacts, today: date, language: str) -> tuple:
     """What the origin part of a stamp's page depends on."""
     return (stamp.product_id, stamp.batch_id, stamp.product_revision, stamp.batch_revision,
-            stamp.cooperative_revision, stamp.decision_id, today, language_code())
+            stamp.cooperative_revision, stamp.decision_id, today, language)
+
+
+def page_key(result: ScanResult, language: str, query: tuple) -> tuple:
+    """What a whole scan page depends on, but for the stamp's own code."""
+    return ("page", listing_key(result.stamp, result.today, language), result.verdict, result.first_checked, query)
 
 
 def origin_html(stamp: StampFacts, today: date) -> Markup:
-    return Markup(cached(("origin", listing_key(stamp, today)), lambda: _render_origin(stamp.product_id, stamp.batch_id, today)))
+    key = ("origin", listing_key(stamp, today, language_code()))
+    return Markup(cached(key, lambda: _render_origin(stamp.product_id, stamp.batch_id, today)))
 
 
 def _render_origin(product_id: int, batch_id: int | None, today: date) -> str:
@@ -58,4 +64,12 @@ def _render_origin(product_id: int, batch_id: int | None, today: date) -> str:
 
 def page_with_code(key: Hashable, render: Callable[[], str], code: str) -> str:
     """A page rendered once per key with CODE_SLOT where the code goes, and this stamp's code put in."""
-    return cached(("page", key), render).replace(CODE_SLOT, str(escape(code)))
+    return cached(key, render).replace(CODE_SLOT, str(escape(code)))
+
+
+def cached_page_with_code(key: Hashable, code: str) -> str | None:
+    """The page if it is already rendered, with this stamp's code put in; else None."""
+    cache = current_app.extensions.get("rendered_parts")
+    with _lock:
+        text = cache.get(key) if cache is not None else None
+    return None if text is None else text.replace(CODE_SLOT, str(escape(code)))

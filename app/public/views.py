@@ -3,11 +3,11 @@ from sqlalchemy import select
 
 from app.auth.views import safe_next
 from app.extensions import csrf, db
-from app.i18n import local_today
+from app.i18n import language_code, local_today
 from app.models import Product
 from app.public import bp
 from app.public.forms import FakeReportForm
-from app.public.rendered import CODE_SLOT, listing_key, origin_html, page_with_code
+from app.public.rendered import CODE_SLOT, origin_html, page_key, page_with_code
 from app.rate_limits import allowed, rate_limited
 from app.services import codes, scans
 from app.services.gtin import normalise_gtin
@@ -50,7 +50,7 @@ def _scan_page(typed: str, accept=lambda stamp: True):
     r = scans.scan(typed, request.remote_addr or "", request.headers.get("User-Agent", ""), accept)
     if r is None:
         return _not_genuine(typed)
-    key = (listing_key(r.stamp, r.today), r.verdict, r.first_checked, tuple(sorted(request.args.items(multi=True))))
+    key = page_key(r, language_code(), tuple(sorted(request.args.items(multi=True))))
     page = page_with_code(key, lambda: render_template(
         "public/scan.html", r=r, Verdict=scans.Verdict, origin=origin_html(r.stamp, r.today), report_code=CODE_SLOT,
     ), codes.group(r.code))

@@ -105,9 +105,10 @@ def find_stamp(typed: str) -> StampFacts | None:
     return _hot(STAMP_FACTS).first(code_hash=codes.code_hash(code))
 
 
-def scan(typed: str, client_address: str, user_agent: str, accept: Callable[[StampFacts], bool] = lambda stamp: True) -> ScanResult | None:
-    """Judge the stamp a code names from its scans so far and this one, and record this scan; None when no
-    stamp has this code, or `accept` refuses its facts (a GS1 link whose GTIN or lot does not match)."""
+def look(typed: str, client_address: str, user_agent: str, accept: Callable[[StampFacts], bool] = lambda stamp: True) -> tuple[ScanResult, dict] | None:
+    """Judge the stamp a code names from its scans so far and this one; with the record of this scan, for
+    record(). None when no stamp has this code, or `accept` refuses its facts (a GS1 link whose GTIN or lot
+    does not match)."""
     code = codes.normalise(typed)
     if code is None:
         return None
@@ -116,9 +117,21 @@ def scan(typed: str, client_address: str, user_agent: str, accept: Callable[[Sta
     stamp = _hot(SCAN_FACTS).first(code_hash=codes.code_hash(code), today=today, device=device)
     if stamp is None or not accept(stamp):
         return None
-    scan_log().record({"stamp_id": stamp.id, "scanned_at": now, "day": today, "device_class": device_class(user_agent),
-                       "device_hash": device})
-    return ScanResult(_verdict(stamp, _looks_copied(stamp, now), today), stamp, code, stamp.first_day, today)
+    this_scan = {"stamp_id": stamp.id, "scanned_at": now, "day": today, "device_class": device_class(user_agent), "device_hash": device}
+    return ScanResult(_verdict(stamp, _looks_copied(stamp, now), today), stamp, code, stamp.first_day, today), this_scan
+
+
+def record(this_scan: dict) -> None:
+    scan_log().record(this_scan)
+
+
+def scan(typed: str, client_address: str, user_agent: str, accept: Callable[[StampFacts], bool] = lambda stamp: True) -> ScanResult | None:
+    """look() and record() in one: the verdict, with this scan recorded."""
+    looked = look(typed, client_address, user_agent, accept)
+    if looked is None:
+        return None
+    record(looked[1])
+    return looked[0]
 
 
 def _hot(statement) -> HotQuery:
