@@ -2,9 +2,10 @@
 # Scan page under load: gunicorn with the shipped gunicorn.conf.py on loopback, wrk for DURATION seconds on
 # valid codes, against a hello-world Flask app under the same settings, with 10,000 and 1,000,000 stamps.
 #   bash bench/scan_load.sh            (needs wrk: apt-get install wrk)
-# Requests pick one of 10,000 random valid codes. Measured 2026-11-22 (2 cores, DURATION=30): hello-world
-# 4,971 req/s; scan page 2,548 req/s with 10,000 stamps, 2,676 with 1,000,000 (0.51x; 1.05); p99 13 ms;
-# no errors. An empty route in this app already runs at about 0.85-0.9x hello-world.
+# Requests pick one of 10,000 random valid codes. Measured 2026-11-22 (2 cores, DURATION=30), two runs:
+# hello-world 5,344 / 5,097 req/s; scan page with 10,000 stamps 3,471 / 3,786 req/s, with 1,000,000
+# 3,474 / 3,515 req/s: 0.65x / 0.74x hello-world, 1,000,000 vs 10,000 stamps 1.00 / 0.93; p99 10-12 ms;
+# no errors. Without the fast path (app/public/fast_path.py) the page ran at 0.51x.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 DURATION=${DURATION:-30}

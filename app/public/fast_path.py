@@ -27,7 +27,11 @@ class ScanFastPath:
     def __call__(self, environ, start_response):
         match = SCAN_PATH.fullmatch(environ.get("PATH_INFO", ""))
         if match and environ.get("REQUEST_METHOD") == "GET" and not environ.get("QUERY_STRING") and not environ.get("HTTP_COOKIE"):
-            page = self._cached_page(environ, match.group(1))
+            try:
+                page = self._cached_page(environ, match.group(1))
+            except Exception:  # a shortcut only: whatever went wrong, the view answers (or shows the error page)
+                self.app.logger.exception("scan fast path failed; the view answers instead")
+                page = None
             if page is not None:
                 body = page.encode()
                 start_response("200 OK", [
