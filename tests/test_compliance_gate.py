@@ -31,20 +31,18 @@ def test_the_pre_harvest_interval_is_counted_to_the_day(db, coop_a, harvest, fai
         assert "08/06/2026" in str(found[0].message)
 
 
-@pytest.mark.parametrize("written", ["PARAQUAT 20SL", "thuốc Paraquát", "Gramoxone (paraquat)", "2,4-D 720", "Đ.D.T"])
+@pytest.mark.parametrize("written", ["PARAQUAT 20SL", "thuốc Paraquát", "Gramoxone (paraquat)", "2,4-D 720"])
 def test_banned_names_are_found_whatever_the_case_or_accents(db, coop_a, written):
     _product, batch = product_with_batch(coop_a)
     batches.add_event(coop_a.id, batch.id, {"event_date": date(2026, 5, 1), "kind": "spraying", "input_used": written}, None)
     problems = compliance.problems(batch)
-    if written == "Đ.D.T":
-        assert problems == []  # not the word DDT
-    else:
-        assert len(problems) == 1 and problems[0].event.input_used == written
+    assert len(problems) == 1 and problems[0].event.input_used == written
 
 
-def test_words_containing_a_banned_name_are_not_matched(db, coop_a):
+@pytest.mark.parametrize("written", ["Kiểm tra Captanex mới", "Đ.D.T"])
+def test_words_that_only_contain_a_banned_name_are_not_matched(db, coop_a, written):
     _product, batch = product_with_batch(coop_a)
-    batches.add_event(coop_a.id, batch.id, {"event_date": date(2026, 5, 1), "kind": "other", "description": "Kiểm tra Captanex mới"}, None)
+    batches.add_event(coop_a.id, batch.id, {"event_date": date(2026, 5, 1), "kind": "other", "description": written}, None)
     assert compliance.problems(batch) == []
 
 

@@ -64,7 +64,7 @@ def _render_origin(product_id: int, batch_id: int | None, today: date) -> str:
 
 def page_with_code(key: Hashable, render: Callable[[], str], code: str) -> str:
     """A page rendered once per key with CODE_SLOT where the code goes, and this stamp's code put in."""
-    return cached(key, render).replace(CODE_SLOT, str(escape(code)))
+    return _with_code(cached(key, render), code)
 
 
 def cached_page_with_code(key: Hashable, code: str) -> str | None:
@@ -72,4 +72,8 @@ def cached_page_with_code(key: Hashable, code: str) -> str | None:
     cache = current_app.extensions.get("rendered_parts")
     with _lock:
         text = cache.get(key) if cache is not None else None
-    return None if text is None else text.replace(CODE_SLOT, str(escape(code)))
+    return None if text is None else _with_code(text, code)
+
+
+def _with_code(page: str, code: str) -> str:
+    return page.replace(CODE_SLOT, str(escape(code)))

@@ -40,10 +40,13 @@ class Listing:
     decision: Verification | None  # the latest
 
 
+def day(value: date | None) -> str | None:
+    return value.isoformat() if value else None
+
+
 def facts(batch: Batch) -> dict:
     """What a verification vouches for, in a stable form."""
     product, coop = batch.product, batch.product.cooperative
-    day = lambda value: value.isoformat() if value else None  # noqa: E731
     return {
         "origin": {"cooperative": coop.name, "registration_no": coop.registration_no, "commune_code": coop.commune_code,
                    "commune": coop.commune.name, "province": coop.commune.province.name, "address": coop.address_line},
