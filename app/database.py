@@ -1,6 +1,7 @@
 """Engine settings that make SQLite behave under a multi-worker web server."""
 from sqlalchemy import event
-from sqlalchemy.engine import Engine
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.engine import Connection, Engine
 
 SQLITE_BUSY_TIMEOUT_MS = 10_000
 SQLITE_MMAP_BYTES = 1 << 30
@@ -30,3 +31,14 @@ def _begin_immediate(conn) -> None:
     # A connection marked `single_statements` (the scan page) issues no BEGIN: each statement commits by itself.
     if conn.dialect.name == "sqlite" and not conn.get_execution_options().get("single_statements"):
         conn.exec_driver_sql("BEGIN IMMEDIATE")
+
+
+def single_statement_connection(engine: Engine) -> Connection:
+    """A connection whose statements each commit by themselves on SQLite (no BEGIN, see above): a short
+    write holds the write lock only while it runs, and never waits on a lock its own request holds."""
+    return engine.connect().execution_options(single_statements=True)
+
+
+def insert_for(engine: Engine):
+    """The dialect's INSERT, which offers ON CONFLICT (upserts) on both SQLite and PostgreSQL."""
+    return (postgresql if engine.dialect.name == "postgresql" else sqlite).insert

@@ -8,9 +8,9 @@ import time
 
 from limits.storage import Storage
 from sqlalchemy import case, create_engine, delete, select
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import SQLAlchemyError
 
+from app.database import insert_for, single_statement_connection
 from app.models.rate_limits import rate_limit_counters as counters
 
 PURGE_EVERY = 500  # increments between deletions of expired counters
@@ -22,7 +22,7 @@ class DatabaseStorage(Storage):
     def __init__(self, uri: str, wrap_exceptions: bool = False, **options):
         super().__init__(uri, wrap_exceptions, **options)
         self.engine = create_engine(uri.removeprefix("db+"), pool_pre_ping=True)
-        self._insert = (postgresql if self.engine.dialect.name == "postgresql" else sqlite).insert
+        self._insert = insert_for(self.engine)
         self._increments = 0
 
     @property
@@ -49,9 +49,8 @@ class DatabaseStorage(Storage):
         return hits
 
     def _connect(self):
-        # Single statements, no BEGIN on SQLite (app/database.py): a counter never waits on, or holds, the
-        # write lock of the request it counts.
-        return self.engine.connect().execution_options(single_statements=True)
+        # A counter never waits on, or holds, the write lock of the request it counts.
+        return single_statement_connection(self.engine)
 
     def get(self, key: str) -> int:
         with self._connect() as conn:

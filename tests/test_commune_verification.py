@@ -119,6 +119,7 @@ def test_the_officer_recalls_a_batch_and_sees_reports_and_copy_warnings_of_their
     assert "Tem mờ, nghi giả" in page and "Báo cáo ở xã khác" not in page
     assert "Vải thiều Lục Ngạn" in page and "Mật ong" not in page  # the copied stamp, in this commune only
     overview = officer_client.get("/commune/").get_data(as_text=True)
+    assert overview.count('/commune/reports">1</a>') == 2  # one report, one copied stamp, in this commune
     assert "<svg" in overview and "Vải thiều Lục Ngạn · 3 lượt quét" in overview  # an inline chart, no script library
 
     empty = post_form(officer_client, f"/commune/listings/{batch.id}/recall", {"reason": ""})

@@ -22,8 +22,8 @@ def index():
     found = listings.officer_listings(current_user.id, local_today())
     counts = {status: sum(1 for item in found if item.status is status) for status in ListingStatus}
     return render_template("commune/index.html", cooperatives=list(coops), communes=current_user.communes, counts=counts,
-                           queue=[item for item in found if item.status in QUEUED], reports=len(commune_watch.reports(codes)),
-                           copied=len(commune_watch.copied_stamps(codes)), charts=commune_watch.scans_per_product(codes, local_today()))
+                           queue=[item for item in found if item.status in QUEUED], reports=commune_watch.report_count(codes),
+                           copied=commune_watch.copied_count(codes), charts=commune_watch.scans_per_product(codes, local_today()))
 
 
 @bp.route("/reports")

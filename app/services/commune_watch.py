@@ -12,10 +12,21 @@ from app.services import listings
 from app.services.errors import RuleViolation
 
 
+SHOWN = 200  # newest reports and copy warnings listed; the overview counts all
+
+
 def reports(commune_codes: list[int]) -> list[FakeReport]:
     return list(db.session.scalars(
-        select(FakeReport).where(FakeReport.commune_code.in_(commune_codes)).order_by(FakeReport.id.desc()).limit(200)
+        select(FakeReport).where(_reports_in(commune_codes)).order_by(FakeReport.id.desc()).limit(SHOWN)
     ))
+
+
+def report_count(commune_codes: list[int]) -> int:
+    return db.session.scalar(select(func.count()).select_from(FakeReport).where(_reports_in(commune_codes)))
+
+
+def _reports_in(commune_codes: list[int]):
+    return FakeReport.commune_code.in_(commune_codes)
 
 
 @dataclass(frozen=True)
@@ -31,14 +42,22 @@ class CopiedStamp:
 
 def copied_stamps(commune_codes: list[int]) -> list[CopiedStamp]:
     scans = select(func.count()).where(Scan.stamp_id == Stamp.id).scalar_subquery()
-    rows = db.session.execute(
-        select(Product.name, Cooperative.name, Batch.lot_code, Stamp.serial, Stamp.run_id, Stamp.copy_suspected_at, scans)
-        .join(LabelRun, LabelRun.id == Stamp.run_id).join(Product, Product.id == LabelRun.product_id)
-        .join(Cooperative, Cooperative.id == Product.cooperative_id).outerjoin(Batch, Batch.id == Stamp.batch_id)
-        .where(Stamp.copy_suspected_at.is_not(None), Cooperative.commune_code.in_(commune_codes))
-        .order_by(Stamp.copy_suspected_at.desc()).limit(200)
-    )
+    rows = db.session.execute(_copied_in(
+        select(Product.name, Cooperative.name, Batch.lot_code, Stamp.serial, Stamp.run_id, Stamp.copy_suspected_at, scans),
+        commune_codes,
+    ).outerjoin(Batch, Batch.id == Stamp.batch_id).order_by(Stamp.copy_suspected_at.desc()).limit(SHOWN))
     return [CopiedStamp(p, c, lot or "", serial, run, at, n) for p, c, lot, serial, run, at, n in rows]
+
+
+def copied_count(commune_codes: list[int]) -> int:
+    return db.session.scalar(_copied_in(select(func.count(Stamp.id)).select_from(Stamp), commune_codes))
+
+
+def _copied_in(query, commune_codes: list[int]):
+    """Stamps judged copied whose product belongs to a cooperative in these communes."""
+    return (query.join(LabelRun, LabelRun.id == Stamp.run_id).join(Product, Product.id == LabelRun.product_id)
+            .join(Cooperative, Cooperative.id == Product.cooperative_id)
+            .where(Stamp.copy_suspected_at.is_not(None), Cooperative.commune_code.in_(commune_codes)))
 
 
 @dataclass(frozen=True)

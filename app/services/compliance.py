@@ -13,6 +13,7 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import delete, select
 
 from app.extensions import db
+from app.i18n import format_day
 from app.models import Batch, BannedSubstance, DiaryEvent, EventKind, GateOverride
 from app.services import audit, listings
 from app.services.errors import RuleViolation
@@ -51,14 +52,14 @@ def problems(batch: Batch) -> list[Problem]:
         if batch.harvest_date and batch.harvest_date < safe_from:
             found.append(Problem(event, _l(
                 "Sprayed %(input)s on %(date)s with a pre-harvest interval of %(days)s days: harvest no earlier than %(safe)s.",
-                input=event.input_used or "?", date=event.event_date.strftime("%d/%m/%Y"), days=event.phi_days,
-                safe=safe_from.strftime("%d/%m/%Y"))))
+                input=event.input_used or "?", date=format_day(event.event_date), days=event.phi_days,
+                safe=format_day(safe_from))))
     pattern = _pattern(banned_names())
     for event in batch.events if pattern else ():
         match = pattern.search(fold(f"{event.input_used} {event.description}"))
         if match:
             found.append(Problem(event, _l("The diary entry of %(date)s names a banned substance: %(name)s.",
-                                           date=event.event_date.strftime("%d/%m/%Y"), name=match.group(1))))
+                                           date=format_day(event.event_date), name=match.group(1))))
     return found
 
 

@@ -17,6 +17,7 @@ from sqlalchemy import select
 
 from app.extensions import db
 from app.models import Batch, Cooperative, Outcome, Product, User, Verification
+from app.services.calendar import years_after
 from app.services.errors import NotFound, RuleViolation
 
 VALID_YEARS = 1  # a verification holds for 12 months unless the officer sets another date
@@ -123,7 +124,7 @@ def officer_listings(officer_id: int, today: date) -> list[Listing]:
 
 def verify(officer_id: int, batch_id: int, valid_until: date | None, today: date) -> Verification:
     batch = officer_batch(officer_id, batch_id)
-    until = valid_until or _a_year_after(today)
+    until = valid_until or years_after(today, VALID_YEARS)
     if until <= today:
         raise RuleViolation("valid_until", _l("The validity date must be after today."))
     return _decide(officer_id, batch, Outcome.VERIFIED, "", until)
@@ -134,13 +135,6 @@ def reject(officer_id: int, batch_id: int, reason: str) -> Verification:
     if not reason.strip():
         raise RuleViolation("reason", _l("Write the reason, so that the cooperative knows what to correct."))
     return _decide(officer_id, batch, Outcome.REJECTED, reason.strip(), None)
-
-
-def _a_year_after(day: date) -> date:
-    try:
-        return day.replace(year=day.year + VALID_YEARS)
-    except ValueError:  # 29 February
-        return day.replace(year=day.year + VALID_YEARS, day=28)
 
 
 def _decide(officer_id: int, batch: Batch, outcome: Outcome, reason: str, valid_until: date | None) -> Verification:

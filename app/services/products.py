@@ -7,6 +7,7 @@ from sqlalchemy import select
 from app.extensions import db
 from app.models import Certification, Product, ProductPhoto
 from app.services import photos
+from app.services.calendar import years_after
 from app.services.errors import NotFound, RuleViolation
 from app.services.records import assign, create
 
@@ -19,10 +20,7 @@ CERT_FIELDS = ("scheme", "number", "issuer", "expires_on")
 
 
 def ocop_expiry(issued_on: date) -> date:
-    try:
-        return issued_on.replace(year=issued_on.year + OCOP_VALID_YEARS)
-    except ValueError:  # 29 February
-        return issued_on.replace(year=issued_on.year + OCOP_VALID_YEARS, day=28)
+    return years_after(issued_on, OCOP_VALID_YEARS)
 
 
 def ocop_errors(values: dict) -> dict[str, str]:

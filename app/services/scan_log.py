@@ -12,8 +12,8 @@ import threading
 import time
 
 from sqlalchemy import Engine, insert
-from sqlalchemy.dialects import postgresql, sqlite
 
+from app.database import insert_for
 from app.models import Scan, ScanDevice
 
 MAX_HELD = 100_000  # if the database stays unreachable, keep at most this many scans in memory
@@ -53,10 +53,9 @@ class ScanLog:
 
     def _write(self, scans: list[dict]) -> None:
         devices = [{key: scan[key] for key in ("stamp_id", "day", "device_hash")} for scan in scans]
-        insert_new = (postgresql if self.engine.dialect.name == "postgresql" else sqlite).insert
         with self.engine.begin() as conn:
             conn.execute(insert(Scan), scans)
-            conn.execute(insert_new(ScanDevice).on_conflict_do_nothing(), devices)
+            conn.execute(insert_for(self.engine)(ScanDevice).on_conflict_do_nothing(), devices)
 
     def _write_every_delay(self) -> None:
         while True:

@@ -6,14 +6,15 @@ enough to count distinct devices, never an IP address.
 import hashlib
 import hmac
 from dataclasses import dataclass
-from functools import lru_cache
-from typing import Callable
 from datetime import date, datetime
 from enum import Enum
+from functools import lru_cache
+from typing import Callable
 
 from flask import current_app
 from sqlalchemy import bindparam, func, select, update
 
+from app.database import single_statement_connection
 from app.extensions import db
 from app.i18n import local_today
 from app.models import Batch, BatchStatus, Cooperative, FakeReport, LabelRun, Product, ScanDevice, Stamp, Verification
@@ -59,6 +60,7 @@ STAMP_FACTS = (
     .outerjoin(Batch, Batch.id == Stamp.batch_id)
     .where(Stamp.code_hash == bindparam("code_hash"))
 )
+
 
 def _devices_of_this_stamp(*columns, today_only: bool = False):
     query = select(*columns).where(ScanDevice.stamp_id == Stamp.id)
@@ -150,8 +152,7 @@ def _looks_copied(stamp: StampFacts, now: datetime) -> bool:
     devices_today = stamp.devices_today + (not stamp.seen_today)
     if days < config["SCAN_COPY_DAYS"] and devices_today < config["SCAN_COPY_DEVICES"]:
         return False
-    # Once per copied stamp; single statements, so that the update holds the write lock only while it runs.
-    with db.engine.connect().execution_options(single_statements=True) as conn:
+    with single_statement_connection(db.engine) as conn:  # once per copied stamp
         conn.execute(update(Stamp).where(Stamp.id == stamp.id).values(copy_suspected_at=now))
         conn.commit()
     return True
