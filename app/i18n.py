@@ -3,13 +3,12 @@ from datetime import date, datetime, timezone
 from functools import lru_cache
 from zoneinfo import ZoneInfo
 
-from flask import current_app, g, has_request_context, request, session
 from babel import Locale
+from flask import current_app, g, has_request_context, request, session
 from flask_babel import format_date, format_datetime, format_decimal, get_locale, to_user_timezone
 from werkzeug.datastructures import LanguageAccept
 from werkzeug.http import parse_accept_header
 
-VIETNAM = "Asia/Ho_Chi_Minh"
 LANGUAGE_NAMES = {"vi": "Tiếng Việt", "en": "English", "zh": "中文"}
 
 
@@ -55,7 +54,7 @@ def _best_language(accept_language: str, offered: tuple[str, ...]) -> str | None
 
 def local_today() -> date:
     """Today in Vietnam (the server's clock may run on UTC, seven hours behind)."""
-    return datetime.now(ZoneInfo(VIETNAM)).date()
+    return datetime.now(ZoneInfo(current_app.config["BABEL_DEFAULT_TIMEZONE"])).date()
 
 
 def format_day(value: date | None) -> str:

@@ -71,9 +71,7 @@ def _actor() -> tuple[int | None, str]:
 def _cooperative_id(connection, obj) -> int | None:
     if isinstance(obj, Cooperative):
         return obj.id
-    if isinstance(obj, (Product, LabelRun)):
-        return obj.cooperative_id
-    if isinstance(obj, User):
+    if isinstance(obj, (Product, LabelRun, User)):
         return obj.cooperative_id
     product_id = getattr(obj, "product_id", None)
     batch_id = getattr(obj, "batch_id", None)
