@@ -1,4 +1,5 @@
 """Database models. Import from here so every table is registered with the metadata."""
+from app.models.account import PasswordReset, UserSession
 from app.models.audit import AuditEvent
 from app.models.batch import Batch, BatchStatus, DiaryEvent, EventKind
 from app.models.compliance import BannedSubstance, GateOverride
@@ -12,7 +13,7 @@ from app.models.user import Role, User, officer_communes
 from app.models.verification import Outcome, Verification
 
 __all__ = [
-    "AuditEvent",
+    "AuditEvent", "PasswordReset", "UserSession",
     "BannedSubstance", "GateOverride",
     "Batch", "BatchStatus", "FakeReport", "Certification", "Commune", "Cooperative", "DiaryEvent", "EventKind",
     "LabelRun", "Product", "ProductPhoto", "Province", "Role", "RunStatus", "Scan", "ScanDevice", "Stamp", "User",
