@@ -1,4 +1,5 @@
 """Fixtures: a real database (an SQLite file, or PostgreSQL from TEST_DATABASE_URL) built by the migrations."""
+import contextvars
 import os
 import re
 from pathlib import Path
@@ -44,15 +45,18 @@ def database_url(tmp_path_factory) -> str:
 
 
 class RequestClient(FlaskClient):
-    """Each request in an app context of its own, as in production: fresh `g` and database session,
-    even though the test itself holds an app context for calling services."""
+    """Each request served as a real server serves it, even though the test itself holds an application
+    context for calling services: the request, and the reading of its whole response body, run in a fresh,
+    empty `contextvars.Context`, so they see no application context but the one the request pushes and pops
+    (fresh `g` and database session). A response whose body needs the request's context after the view has
+    returned (a generator that queries the database) fails here as it fails under gunicorn."""
 
     def open(self, *args, **kwargs):
         # End the test's own transaction first, as a real client's request never shares one: on SQLite
         # every transaction takes the write lock (BEGIN IMMEDIATE), so a test holding one would block.
         _db.session.commit()
-        with self.application.app_context():
-            return super().open(*args, **kwargs)
+        kwargs["buffered"] = True  # the body is read now, inside the empty context, not later by the test
+        return contextvars.Context().run(super().open, *args, **kwargs)
 
 
 @pytest.fixture
