@@ -1,10 +1,10 @@
 """Form pieces shared by every audience."""
-from flask_babel import get_translations, lazy_gettext as _l
+from flask_babel import get_translations
 from flask_wtf import FlaskForm
 from wtforms import DateField, DecimalField, IntegerField, StringField, TextAreaField
 from wtforms.validators import Email, InputRequired, Length, NumberRange, Optional
 
-from app.services.errors import RuleViolation
+from app.services.errors import RuleViolation, lazy_text as _l
 
 REQUIRED = _l("This field is required.")
 BAD_DATE = _l("Enter a date, for example 25/06/2026.")
@@ -97,6 +97,7 @@ class ServiceForm(FlaskForm):
         }
 
     def add_error(self, violation: RuleViolation) -> None:
+        """Show a refused rule next to its field (or above the form): its message is text, escaped on the page."""
         field = self._fields.get(violation.field)
         if field is None:
             self.form_errors.append(violation.message)

@@ -3,12 +3,14 @@ case or accents, stamps refused for a failing batch, and an officer's written ov
 from datetime import date
 
 import pytest
+from flask import render_template_string
+from markupsafe import escape
 from sqlalchemy import select
 
-from app.models import AuditEvent, User
-from app.services import batches, compliance, label_runs
+from app.models import AuditEvent, Role, User
+from app.services import accounts, batches, compliance, label_runs
 from app.services.errors import RuleViolation
-from tests.conftest import post_form
+from tests.conftest import LUC_NGAN, PASSWORD, post_form, sign_in
 from tests.factories import minted_run, product_with_batch
 
 
@@ -89,3 +91,61 @@ def test_an_admin_updates_the_banned_list(admin_client, db, coop_a):
         assert len(compliance.problems(batch)) == 1
     finally:
         compliance.replace_banned_list(original.splitlines())
+
+
+HOSTILE_INPUT = '<meta http-equiv="refresh" content="0;url=https://evil.example"><style>body{display:none}</style>'
+HOSTILE_NAME = "<b>Paraquat</b>"
+
+
+@pytest.fixture
+def hostile_banned_list(db):
+    """The live list with a name an administrator typed with markup in it; the seed list is put back after."""
+    original = [f"{b.name}; {b.group}" for b in compliance.banned_list()]
+    compliance.replace_banned_list([*original, HOSTILE_NAME])
+    yield
+    compliance.replace_banned_list(original)
+
+
+def _shows_as_text(page: str, typed: str) -> bool:
+    return str(escape(typed)) in page and typed not in page
+
+
+def test_gate_messages_show_the_diary_and_the_banned_name_as_text(app, member_client, db, coop_a, hostile_banned_list):
+    product, batch = product_with_batch(coop_a)
+    _spray(coop_a, batch, date(2026, 6, 5), HOSTILE_INPUT, phi=14)  # too late for the harvest on 10 June
+    _spray(coop_a, batch, date(2026, 5, 1), f"{HOSTILE_NAME} 20SL", phi=None)
+    blank = minted_run(coop_a, product, None, token="blank")
+    officer = app.test_client()
+    accounts.create_user(name="Cán bộ xã", login="canbo@xa.vn", password=PASSWORD, role=Role.OFFICER, commune_codes=[LUC_NGAN])
+    sign_in(officer, "canbo@xa.vn")
+
+    shown = {
+        "batch page": member_client.get(f"/coop/batches/{batch.id}"),
+        "refused print": post_form(member_client, f"/coop/batches/{batch.id}/runs/new",
+                                   {"count": "5", "template": "a4-65", "ecc": "M", "request_token": "refused"}),
+        "refused activation": post_form(member_client, f"/coop/runs/{blank.id}/range",
+                                        {"first": "1", "last": "2", "batch_id": str(batch.id), "action": "activate"}),
+        "officer's listing": officer.get(f"/commune/listings/{batch.id}"),
+    }
+    assert [r.status_code for r in shown.values()] == [200, 422, 422, 200]
+    for where, response in shown.items():
+        page = response.get_data(as_text=True)
+        assert _shows_as_text(page, HOSTILE_INPUT), where
+        assert _shows_as_text(page, HOSTILE_NAME.lower()), where  # the gate quotes the name as it matched
+
+
+def test_a_gate_message_is_text_wherever_it_goes(app, coop_a, db):
+    """Escaped in a template, plain in str() (CSV, logs), and still escaped after a trip through the session
+    (a flashed message comes back from the cookie as Markup when it claims to be markup)."""
+    _product, batch = product_with_batch(coop_a)
+    _spray(coop_a, batch, date(2026, 6, 5), HOSTILE_INPUT, phi=14)
+    with app.test_request_context():
+        message = compliance.problems(batch)[0].message
+        with pytest.raises(RuleViolation) as refused:
+            compliance.check_passes(batch)
+        serializer = app.session_interface.get_signing_serializer(app)
+        for value in (message, refused.value.message):
+            assert HOSTILE_INPUT in str(value)
+            assert _shows_as_text(render_template_string("{{ m }}", m=value), HOSTILE_INPUT)
+            flashed = serializer.loads(serializer.dumps({"_flashes": [("error", value)]}))["_flashes"][0][1]
+            assert _shows_as_text(render_template_string("{{ m }}", m=flashed), HOSTILE_INPUT)

@@ -9,21 +9,22 @@ import re
 from dataclasses import dataclass
 from datetime import timedelta
 
-from flask_babel import lazy_gettext as _l
 from sqlalchemy import delete, select
 
 from app.extensions import db
 from app.i18n import format_day
 from app.models import Batch, BannedSubstance, DiaryEvent, EventKind, GateOverride
 from app.services import audit, listings
-from app.services.errors import RuleViolation
+from app.services.errors import LazyText, RuleViolation, lazy_text as _l
 from app.services.geo import fold
 
 
 @dataclass(frozen=True)
 class Problem:
+    """One reason the gate fails. The message quotes the diary (what was sprayed), so it is text: a page
+    escapes it whole, the cooperative's words included."""
     event: DiaryEvent | None
-    message: str
+    message: LazyText
 
 
 def banned_list() -> list[BannedSubstance]:
