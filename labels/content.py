@@ -1,5 +1,5 @@
 """What text goes on a label and where: fitted lines inside the layout's text box, least important dropped first."""
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from labels.errors import LabelSpecError
 from labels.fonts import register_fonts, text_width
@@ -22,6 +22,7 @@ class Label:
     best_before: str | None = None
     ocop_stars: int | None = None
     tagline: str = "Quét mã để truy xuất nguồn gốc"
+    serial: int | None = None  # the stamp's number in its run, printed small under the code
 
 
 @dataclass(frozen=True)
@@ -32,6 +33,7 @@ class LabelTexts:
     packing: str = "NĐG"
     best_before: str = "HSD"
     ocop: str = "OCOP"
+    serial: str = "Nº"
 
 
 @dataclass(frozen=True)
@@ -45,8 +47,9 @@ class Line:
 
 @dataclass(frozen=True)
 class Composition:
-    lines: tuple[Line, ...]  # everything but the code: the same on every label of a batch
+    lines: tuple[Line, ...]  # everything but the code and serial: the same on every label of a batch
     code: tuple[Line, ...]  # where the per-stamp code goes: one line, or two on narrow labels
+    serial: Line | None = None  # where the per-stamp serial goes, under the code (its text: the widest of its shape)
     stars: tuple[int, float, float, float] | None = None  # count, x, y (bottom), star size, all mm
     boxes: tuple[Box, ...] = field(default=())  # the ink box of every line, for checking
 
@@ -62,12 +65,27 @@ FIELDS = (
 )
 WHOLE_OR_NOTHING = {"lot", "dates", "stars"}
 CODE_FACTOR, CODE_MIN, CODE_SMALLEST = 1.0, 4.6, 3.6
+SERIAL_FACTOR, SERIAL_MIN = 0.72, 3.5  # of the code's size; points
+SERIAL_DIGITS = 6  # a run has at most 100,000 stamps: every serial of a run prints the same width
+
+
+def serial_parts(serial: int, texts: LabelTexts = LabelTexts()) -> tuple[str, str]:
+    """The printed serial as (prefix, digits): "Nº " and "000123". The prefix is the same on every label."""
+    return f"{texts.serial} ", f"{serial:0{SERIAL_DIGITS}d}"
+
+
+def serial_text(serial: int, texts: LabelTexts = LabelTexts()) -> str:
+    """The serial exactly as printed on the label, e.g. "Nº 000123"."""
+    return "".join(serial_parts(serial, texts))
+
+
+def _dates_text(label: Label, texts: LabelTexts, packing: bool = True) -> str:
+    pairs = ((texts.packing, label.packing_date if packing else None), (texts.best_before, label.best_before))
+    return " · ".join(f"{name} {value}" for name, value in pairs if value)
 
 
 def _field_texts(label: Label, texts: LabelTexts) -> dict[str, str]:
-    dates = " · ".join(
-        f"{name} {value}" for name, value in ((texts.packing, label.packing_date), (texts.best_before, label.best_before)) if value
-    )
+    dates = _dates_text(label, texts)
     return {
         "product": label.product,
         "cooperative": label.cooperative,
@@ -95,6 +113,18 @@ def split_code(code_text: str, lines: int) -> tuple[str, ...]:
     return (" ".join(words[:half]), " ".join(words[half:]))
 
 
+def _fit_serial(serial: int, texts: LabelTexts, font: str, width: float, code_size: float) -> Fitted:
+    """A size at which the serial fits on one line, whatever its digits (the code is fitted first)."""
+    prefix, digits = serial_parts(serial, texts)
+    widest = prefix + max("0123456789", key=lambda d: text_width(d, font, 10)) * len(digits)
+    current = max(SERIAL_MIN, code_size * SERIAL_FACTOR)
+    while current >= SERIAL_MIN - 1e-9:
+        if text_width(widest, font, current) <= width:
+            return Fitted((widest,), current, font)
+        current -= 0.1
+    raise LabelSpecError("This label is too narrow to print the stamp's serial number; choose a larger label.")
+
+
 def _fit_code(code_text: str, font: str, width: float, size: float) -> Fitted:
     """A size at which every code of this shape fits whole (a code is never cut short): one line, else two."""
     widest = _widest_like(code_text, font)
@@ -120,6 +150,7 @@ def compose(label: Label, layout: Layout, texts: LabelTexts = LabelTexts()) -> C
     width_pt = box.width * PT_PER_MM
     size = base_size(layout)
     code = _fit_code(label.code_text, bold, width_pt, size * CODE_FACTOR)
+    serial = _fit_serial(label.serial, texts, regular, width_pt, code.size) if label.serial is not None else None
     values = _field_texts(label, texts)
     chosen: dict[str, Fitted] = {}
     star_room = {}
@@ -143,20 +174,35 @@ def compose(label: Label, layout: Layout, texts: LabelTexts = LabelTexts()) -> C
             if name in WHOLE_OR_NOTHING and any(line.endswith(ELLIPSIS) for line in fitted.lines):
                 continue  # a cut lot code or date misleads: leave it off instead
             chosen[name] = fitted
-    # Drop the least important fields until everything fits above the code line.
+    # Shorten, then drop, the least important fields until everything fits above the code and serial.
     by_priority = sorted((p, n) for n, _b, _f, _m, _l, p in FIELDS if n in chosen)
-    available = box.height * PT_PER_MM - code.height
+    available = box.height * PT_PER_MM - code.height - (serial.height if serial else 0.0)
     while sum(f.height for f in chosen.values()) > available and by_priority:
         _p, name = by_priority.pop(0)
-        if name == "product" and len(chosen[name].lines) > 1:
-            chosen[name] = fit(values[name], bold, width_pt, chosen[name].size, chosen[name].size, 1)
+        shorter = _shorter(name, chosen[name], label, texts, width_pt)
+        if shorter is not None:
+            chosen[name] = shorter
             by_priority.insert(0, (_p, name))
             continue
         del chosen[name]
-    return _place(label, layout, chosen, code, star_room)
+    return _place(label, layout, chosen, code, serial, star_room)
 
 
-def _place(label: Label, layout: Layout, chosen: dict[str, Fitted], code: Fitted, star_room: dict) -> Composition:
+def _shorter(name: str, fitted: Fitted, label: Label, texts: LabelTexts, width_pt: float) -> Fitted | None:
+    """A one-line form of a two-line field, before it is dropped: the product name cut short, or the
+    best-before date alone (it matters more to a buyer than the packing date). None: there is none."""
+    if len(fitted.lines) < 2:
+        return None
+    if name == "product":
+        return fit(label.product, fitted.font, width_pt, fitted.size, fitted.size, 1)
+    if name == "dates" and label.packing_date and label.best_before:
+        alone = fit(_dates_text(label, texts, packing=False), fitted.font, width_pt, fitted.size, fitted.size, 1)
+        return None if alone.lines[0].endswith(ELLIPSIS) else alone
+    return None
+
+
+def _place(label: Label, layout: Layout, chosen: dict[str, Fitted], code: Fitted, serial: Fitted | None,
+           star_room: dict) -> Composition:
     box = layout.text
     lines: list[Line] = []
     inks: list[Box] = []
@@ -177,17 +223,22 @@ def _place(label: Label, layout: Layout, chosen: dict[str, Fitted], code: Fitted
             lines.append(Line(text, fitted.font, fitted.size, x, baseline))
             inks.append(Box(box.x, top - height, box.width, height))
             top -= height
+    bottom, serial_line = box.y, None
+    if serial is not None:  # the lowest line of the label
+        serial_line = Line(serial.lines[0], serial.font, serial.size, box.x, box.y + serial.size * 0.25 / PT_PER_MM)
+        inks.append(Box(box.x, box.y, box.width, serial.height / PT_PER_MM))
+        bottom += serial.height / PT_PER_MM
     code_lines = []
     line_height = code.size * LEADING / PT_PER_MM
     for i, text in enumerate(code.lines):
-        baseline = box.y + code.size * 0.25 / PT_PER_MM + (len(code.lines) - 1 - i) * line_height
+        baseline = bottom + code.size * 0.25 / PT_PER_MM + (len(code.lines) - 1 - i) * line_height
         code_lines.append(Line(text, code.font, code.size, box.x, baseline))
-    inks.append(Box(box.x, box.y, box.width, code.height))
-    return Composition(tuple(lines), tuple(code_lines), stars, tuple(inks))
+    inks.append(Box(box.x, bottom, box.width, code.height / PT_PER_MM))
+    return Composition(tuple(lines), tuple(code_lines), serial_line, stars, tuple(inks))
 
 
 def normalise(label: Label) -> Label:
-    return Label(
-        label.qr_payload, nfc(label.code_text), nfc(label.product), nfc(label.cooperative), nfc(label.lot),
-        label.packing_date, label.best_before, label.ocop_stars, nfc(label.tagline),
+    return replace(
+        label, code_text=nfc(label.code_text), product=nfc(label.product), cooperative=nfc(label.cooperative),
+        lot=nfc(label.lot), tagline=nfc(label.tagline),
     )

@@ -11,7 +11,8 @@ from reportlab.pdfbase import pdfmetrics
 from reportlab.pdfgen.canvas import Canvas
 
 from labels import drawing, geometry, streaming
-from labels.content import CODE_ALPHABET, Composition, Label, LabelTexts, Line, compose, normalise, split_code
+from labels.content import (CODE_ALPHABET, Composition, Label, LabelTexts, Line, compose, normalise, serial_parts,
+                            serial_text, split_code)
 from labels.fonts import register_fonts
 from labels.qr import Encoder, QRMatrix, encode
 from labels.specs import SheetSpec, validate
@@ -62,6 +63,7 @@ class _Sheet:
         self.cell = 0
         self.pages = 0
         self.code_subsets: dict[str, str] = {}  # font → TrueType subset name for direct code text
+        self.serial_prefixes: dict[tuple[str, float], str] = {}  # (font, size) → operators that show "Nº "
 
     def layout(self, modules: int) -> geometry.Layout:
         if modules not in self.layouts:
@@ -71,7 +73,8 @@ class _Sheet:
 
     def form_for(self, label: Label, layout: geometry.Layout) -> tuple[str, Composition]:
         key = (label.product, label.cooperative, label.lot, label.packing_date, label.best_before,
-               label.ocop_stars, label.tagline, tuple(len(w) for w in label.code_text.split(" ")), id(layout))
+               label.ocop_stars, label.tagline, tuple(len(w) for w in label.code_text.split(" ")),
+               label.serial is not None and len(serial_parts(label.serial)[1]), id(layout))
         found = self.forms.get(key)
         if found is None:
             composition = compose(normalise(label), layout, self.options.texts)
@@ -96,6 +99,9 @@ class _Sheet:
         c.addLiteral("Q " + drawing.qr_operators(matrix, x + layout.qr.x, y + layout.qr.y, layout.module))
         for line, part in zip(composition.code, split_code(label.code_text, len(composition.code))):
             self.draw_code(line, part, pt(x + line.x), pt(y + line.baseline))
+        if composition.serial is not None:
+            line = composition.serial
+            self.draw_serial(line, label.serial, pt(x + line.x), pt(y + line.baseline))
         if self.options.outlines:
             drawing.draw_outline(c, self.spec, x, y)
         if self.options.crop_marks:
@@ -120,6 +126,34 @@ class _Sheet:
         self.canvas.setFillGray(0)
         drawing.draw_text(self.canvas, Line(text, line.font, line.size, x / drawing.PT_PER_MM, y / drawing.PT_PER_MM))
         self.canvas.restoreState()
+
+    def draw_serial(self, line: Line, serial: int, x: float, y: float) -> None:
+        """The serial, e.g. "Nº 000123": the prefix's text operators are built once per font and size (its
+        "º" is not ASCII, so its bytes are whatever the subset assigned), the digits are their own bytes."""
+        key = (line.font, line.size)
+        prefix = self.serial_prefixes[key] if key in self.serial_prefixes else self._serial_prefix(line)
+        if prefix:
+            digits = serial_parts(serial, self.options.texts)[1]
+            self.canvas.addLiteral(f"BT 1 0 0 1 {x:.3f} {y:.3f} Tm {prefix} ({digits}) Tj ET")
+            return
+        self.canvas.saveState()
+        self.canvas.setFillGray(0)
+        text = serial_text(serial, self.options.texts)
+        drawing.draw_text(self.canvas, Line(text, line.font, line.size, x / drawing.PT_PER_MM, y / drawing.PT_PER_MM))
+        self.canvas.restoreState()
+
+    def _serial_prefix(self, line: Line) -> str:
+        """Operators that show the serial's prefix and leave the digits' subset selected; "" if not possible."""
+        subset = self.code_subsets.get(line.font) or self._register_code_font(line.font)
+        operators = ""
+        if subset:
+            font, doc = pdfmetrics.getFont(line.font), self.canvas._doc
+            prefix = serial_parts(0, self.options.texts)[0]
+            for number, chunk in font.splitString(prefix, doc):
+                operators += f"{font.getSubsetInternalName(number, doc)} {line.size:.2f} Tf ({self.canvas._escape(chunk)}) Tj "
+            operators += f"{subset} {line.size:.2f} Tf"
+        self.serial_prefixes[(line.font, line.size)] = operators
+        return operators
 
     def _register_code_font(self, font_name: str) -> str:
         """The subset resource name under which code characters are their own bytes, or "" if not."""

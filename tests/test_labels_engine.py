@@ -11,7 +11,7 @@ import pytest
 import zxingcpp
 
 from labels import BUILTIN_SPECS, Label, LabelSpecError, RenderOptions, SheetSpec, render_calibration, render_pdf, validate
-from labels.content import compose
+from labels.content import compose, serial_text
 from labels.fonts import text_width
 from labels.geometry import cell_origin, plan
 from labels.qr import encode
@@ -24,10 +24,10 @@ def code(i: int) -> str:
     return f"{i:05d}ABCDEFGHJKMN"[:16] + "X"
 
 
-def make_labels(n: int, product: str = PRODUCT) -> list[Label]:
+def make_labels(n: int, product: str = PRODUCT, first_serial: int = 1) -> list[Label]:
     return [
         Label(f"HTTPS://TRACE.EXAMPLE.VN/Q/{code(i)}", f"{code(i)[:4]} {code(i)[4:8]} {code(i)[8:12]} {code(i)[12:]}",
-              product, COOP, "MO-2026-04", "20/04/2026", "20/04/2028", 3)
+              product, COOP, "MO-2026-04", "20/04/2026", "20/04/2028", 3, serial=first_serial + i)
         for i in range(n)
     ]
 
@@ -86,17 +86,59 @@ def test_nothing_leaves_its_label(spec_id, product):
     layout = plan(spec, 29, dpi=spec.printer_dpi)
     assert layout.cell.contains(layout.qr) and layout.cell.contains(layout.text)
     assert layout.module >= 0.3 and (not spec.printer_dpi or layout.module >= 0.4)
-    composition = compose(make_labels(1, product)[0], layout)
-    for line in (*composition.lines, *composition.code):
+    composition = compose(make_labels(1, product, first_serial=100_000)[0], layout)
+    assert composition.serial is not None and composition.code
+    for line in (*composition.lines, *composition.code, composition.serial):
         width = text_width(line.text, line.font, line.size) / PT_PER_MM
         assert layout.text.x - 1e-6 <= line.x and line.x + width <= layout.text.right + 1e-6, (line.text, spec_id)
         assert layout.text.y - 1e-6 <= line.baseline <= layout.text.top, (line.text, spec_id)
     assert all(layout.cell.contains(box) for box in composition.boxes)
+    inks = sorted(composition.boxes, key=lambda box: box.y)
+    assert all(lower.top <= upper.y + 1e-6 for lower, upper in zip(inks, inks[1:])), "two lines overlap"
+    # the serial is the lowest line, under the code
+    assert composition.serial.baseline < min(line.baseline for line in composition.code)
     if composition.stars:
         count, x, y, size = composition.stars
         assert x + count * size * 1.1 <= layout.text.right + 1e-6
     # the text never enters the quiet zone
     assert layout.text.x >= layout.qr.right - 1e-6 or layout.text.top <= layout.qr.y + 1e-6
+
+
+def _char_boxes_of(page, text: str) -> list[tuple[float, float, float, float]]:
+    """Where each occurrence of text is on the page: (left, bottom, right, top) in points."""
+    textpage = page.get_textpage()
+    searcher = textpage.search(text, match_case=True)
+    found = []
+    while (hit := searcher.get_next()) is not None:
+        index, count = hit
+        boxes = [textpage.get_charbox(i) for i in range(index, index + count)]
+        found.append((min(b[0] for b in boxes), min(b[1] for b in boxes), max(b[2] for b in boxes), max(b[3] for b in boxes)))
+    return found
+
+
+@pytest.mark.parametrize("spec_id", sorted(BUILTIN_SPECS))
+def test_every_label_of_every_template_prints_its_serial_inside_its_cell_beside_the_quiet_zone(spec_id):
+    spec = BUILTIN_SPECS[spec_id]
+    count = spec.per_page + 2 if spec.per_page > 1 else 3  # onto a second page
+    labels = make_labels(count, first_serial=99_999)  # the widest serials a run can have, 6 digits
+    layout = plan(spec, encode(labels[0].qr_payload).size, dpi=spec.printer_dpi)
+    document = pypdfium2.PdfDocument(render(labels, spec_id))
+    for number, label in enumerate(labels):
+        page = document[number // spec.per_page]
+        boxes = _char_boxes_of(page, serial_text(label.serial))
+        assert len(boxes) == 1, (serial_text(label.serial), spec_id)
+        left, bottom, right, top = (value / PT_PER_MM for value in boxes[0])
+        x, y = cell_origin(spec, number % spec.per_page)
+        assert x <= left and right <= x + spec.label_width and y <= bottom and top <= y + spec.label_height, spec_id
+        qr_right, qr_top = x + layout.qr.right, y + layout.qr.top  # the symbol with its quiet zone
+        assert left >= qr_right or top <= y + layout.qr.y or bottom >= qr_top, f"{spec_id}: serial in the quiet zone"
+    assert serial_text(100_000) == "Nº 100000" and serial_text(7) == "Nº 000007"
+
+
+def test_small_labels_keep_the_best_before_date_when_the_serial_takes_a_line():
+    layout = plan(BUILTIN_SPECS["a4-65"], 29)
+    texts = [line.text for line in compose(make_labels(1)[0], layout).lines]
+    assert "HSD 20/04/2028" in texts and not any("NĐG" in text for text in texts)
 
 
 def test_offsets_move_every_cell():
