@@ -50,7 +50,8 @@ class Config:
     PUBLIC_BASE_URL = os.environ.get("PUBLIC_BASE_URL", "http://127.0.0.1:5000")
     UPLOAD_FOLDER = str(INSTANCE / "uploads")
     MAX_CONTENT_LENGTH = 8 * 1024 * 1024
-    PHOTO_MAX_PIXELS = 40_000_000
+    # Larger uploads are refused before decoding (any phone photo fits): a worker's memory stays bounded.
+    PHOTO_MAX_PIXELS = 24_000_000
     PHOTO_DISPLAY_SIZE = 1280
     PHOTO_THUMB_SIZE = 320
     LANGUAGES = ("vi", "en")  # the dashboards

@@ -68,7 +68,7 @@ def test_a_decompression_bomb_is_refused(app, db, member_client):
     assert len(bomb.getvalue()) < 100_000
     response = upload(member_client, bomb.getvalue(), "bom.png")
     assert response.status_code == 422
-    assert "Ảnh có độ phân giải quá lớn" in response.get_data(as_text=True)
+    assert "Ảnh quá lớn: tối đa 24 megapixel" in response.get_data(as_text=True)
     assert stored_files(app) == []
 
 

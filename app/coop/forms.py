@@ -1,14 +1,15 @@
 from flask_babel import lazy_gettext as _l
 from flask_wtf.file import FileField
-from wtforms import SelectField
+from wtforms import SelectField, StringField
 from wtforms.validators import Optional, ValidationError
 
-from app.forms import ServiceForm, day, decimal, email, long_text, text, whole_number
+from app.forms import ServiceForm, day, decimal, email, long_text, required, text, whole_number
 from app.models import EventKind
 from app.vocabulary import EVENT_LABELS
+from app.services import identifiers
 from app.services.batches import date_order_errors
+from app.services.errors import RuleViolation
 from app.services.geo import resolve_commune
-from app.services.gtin import normalise_gtin
 from app.services.products import ocop_errors
 
 CATEGORY_LABELS = {
@@ -22,24 +23,33 @@ def _optional_int(value):
     return int(value) if value not in (None, "") else None
 
 
-def check_gtin(form, field):
-    try:
-        field.data = normalise_gtin(field.data)
-    except ValueError as exc:
-        if str(exc) == "length":
-            raise ValidationError(_l("A GTIN has 8, 12, 13 or 14 digits.")) from exc
-        raise ValidationError(_l("This GTIN's last digit (check digit) is wrong: please copy it again from the barcode.")) from exc
+def follows(rule: identifiers.Identifier):
+    """A validator for the service's own rule, so that the form shows every bad field at once (the service
+    checks again, whichever path the values come by) and keeps the value as the service will store it."""
+    def validate(form, field):
+        try:
+            field.data = rule.check(field.data, field.name)
+        except RuleViolation as exc:
+            raise ValidationError(exc.message) from exc
+    return validate
+
+
+def identifier(label, rule: identifiers.Identifier, **render_kw):
+    """A text field for a code: what is allowed, and its length, come from the rule alone."""
+    validators = [required() if rule.required else Optional(), follows(rule)]
+    filters = [lambda value: value.strip() if isinstance(value, str) else value]
+    return StringField(label, validators=validators, filters=filters, render_kw=render_kw or None)
 
 
 class ProductForm(ServiceForm):
     name = text(_l("Product name"), 200, is_required=True)
     category = SelectField(_l("Category"), choices=list(CATEGORY_LABELS.items()))
-    gtin = text(_l("GTIN (barcode number)"), 20, extra=[check_gtin])
+    gtin = identifier(_l("GTIN (barcode number)"), identifiers.GTIN, inputmode="numeric")
     ocop_stars = SelectField(_l("OCOP rating"), choices=STAR_CHOICES, coerce=_optional_int, validators=[Optional()])
-    ocop_certificate_no = text(_l("OCOP certificate number"), 60)
+    ocop_certificate_no = identifier(_l("OCOP certificate number"), identifiers.CERTIFICATE_NO)
     ocop_issued_on = day(_l("OCOP certificate issued on"))
     ocop_expires_on = day(_l("OCOP certificate expires on"))
-    growing_area_code = text(_l("Growing-area code"), 40)
+    growing_area_code = identifier(_l("Growing-area code"), identifiers.GROWING_AREA_CODE)
     shelf_life_days = whole_number(_l("Shelf life (days)"), 1, 3650)
     description = long_text(_l("Description"))
     photo = FileField(_l("Add a photo"))
@@ -51,13 +61,13 @@ class ProductForm(ServiceForm):
 
 class CertificationForm(ServiceForm):
     scheme = text(_l("Certification (VietGAP, GlobalGAP, organic…)"), 40, is_required=True)
-    number = text(_l("Certificate number"), 60, is_required=True)
+    number = identifier(_l("Certificate number"), identifiers.required(identifiers.CERTIFICATE_NO))
     issuer = text(_l("Issued by"), 200)
     expires_on = day(_l("Valid until"))
 
 
 class BatchForm(ServiceForm):
-    lot_code = text(_l("Lot code"), 40, is_required=True)
+    lot_code = identifier(_l("Lot code"), identifiers.LOT_CODE)
     harvest_date = day(_l("Harvest date"))
     packing_date = day(_l("Packing date"))
     best_before = day(_l("Best before"))
@@ -85,10 +95,10 @@ class EventForm(ServiceForm):
 
 class CooperativeForm(ServiceForm):
     name = text(_l("Cooperative name"), 200, is_required=True)
-    registration_no = text(_l("Registration number"), 40, is_required=True)
+    registration_no = identifier(_l("Registration number"), identifiers.REGISTRATION_NO)
     commune = text(_l("Commune or ward"), 200, is_required=True, list="commune-options", autocomplete="off")
     address_line = text(_l("Address (village, street)"), 200)
-    phone = text(_l("Phone"), 20)
+    phone = identifier(_l("Phone"), identifiers.PHONE, inputmode="tel")
     email = email(_l("E-mail"))
     representative = text(_l("Representative"), 120)
     description = long_text(_l("About the cooperative"))

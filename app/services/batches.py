@@ -8,6 +8,7 @@ from app.extensions import db
 from app.models import Batch, DiaryEvent, EventKind, Product
 from app.services import photos
 from app.services.errors import NotFound, RuleViolation
+from app.services.identifiers import LOT_CODE, REQUIRED, FreeText, clean_values
 from app.services.products import get_product
 from app.services.records import assign, create
 
@@ -16,6 +17,8 @@ FIELDS = (
     "growing_area", "notes",
 )
 EVENT_FIELDS = ("event_date", "kind", "description", "input_used", "dose", "phi_days", "done_by")
+RULES = {"lot_code": LOT_CODE, "unit": FreeText(20), "growing_area": FreeText(200), "notes": FreeText(5000, multiline=True)}
+EVENT_RULES = {"description": FreeText(2000, multiline=True), "input_used": FreeText(200), "dose": FreeText(100), "done_by": FreeText(120)}
 
 
 def date_order_errors(harvest: date | None, packing: date | None, best_before: date | None) -> dict[str, str]:
@@ -50,9 +53,13 @@ def get_batch(coop_id: int, batch_id: int) -> Batch:
 
 
 def _check(product_id: int, values: dict, batch_id: int | None) -> dict:
+    """The values checked and cleaned (lot code, free text, dates, one lot code per product), or RuleViolation."""
+    values = clean_values(values, RULES, partial=batch_id is not None)
     errors = date_order_errors(values.get("harvest_date"), values.get("packing_date"), values.get("best_before"))
     if errors:
         raise RuleViolation(*next(iter(errors.items())))
+    if "lot_code" not in values:
+        return values
     clash = select(Batch.id).where(Batch.product_id == product_id, Batch.lot_code == values["lot_code"])
     if batch_id is not None:
         clash = clash.where(Batch.id != batch_id)
@@ -72,7 +79,7 @@ def create_batch(coop_id: int, product_id: int, values: dict, actor_id: int) -> 
     values = dict(values)
     if not values.get("best_before"):
         values["best_before"] = suggested_best_before(product, values.get("packing_date"))
-    _check(product_id, values, None)
+    values = _check(product_id, values, None)
     batch = create(Batch, actor_id, product_id=product.id, **{k: values.get(k) for k in FIELDS if k in values})
     db.session.commit()
     return batch
@@ -80,7 +87,7 @@ def create_batch(coop_id: int, product_id: int, values: dict, actor_id: int) -> 
 
 def update_batch(coop_id: int, batch_id: int, values: dict, actor_id: int) -> Batch:
     batch = get_batch(coop_id, batch_id)
-    _check(batch.product_id, values, batch_id)
+    values = _check(batch.product_id, values, batch_id)
     assign(batch, values, FIELDS, actor_id)
     db.session.commit()
     return batch
@@ -103,9 +110,18 @@ def delete_batch(coop_id: int, batch_id: int) -> None:
         photos.delete_photo(name)
 
 
-def _event_values(values: dict) -> dict:
-    values = {k: values.get(k) for k in EVENT_FIELDS if k in values}
-    if values.get("kind") != EventKind.SPRAYING:
+def _event_values(values: dict, partial: bool = False) -> dict:
+    """A diary entry's values checked and cleaned; the pre-harvest interval is kept for sprays only."""
+    values = clean_values({k: values[k] for k in EVENT_FIELDS if k in values}, EVENT_RULES, partial)
+    if "kind" in values:
+        try:
+            values["kind"] = EventKind(values["kind"])
+        except ValueError as exc:
+            raise RuleViolation("kind", _l("Not a valid choice.")) from exc
+    for name in ("event_date", "kind"):
+        if not partial and values.get(name) is None:
+            raise RuleViolation(name, REQUIRED)
+    if "kind" in values and values["kind"] is not EventKind.SPRAYING:
         values["phi_days"] = None
     return values
 
@@ -120,20 +136,24 @@ def get_event(coop_id: int, batch_id: int, event_id: int) -> DiaryEvent:
 
 def add_event(coop_id: int, batch_id: int, values: dict, actor_id: int, photo=None) -> DiaryEvent:
     batch = get_batch(coop_id, batch_id)
-    image = photos.save_photo(photo) if photo is not None else None
-    event = create(DiaryEvent, actor_id, batch=batch, photo=image, **_event_values(values))
-    db.session.commit()
+    values = _event_values(values)
+    with photos.new_photo(photo) as image:  # only once the data is valid; removed again if the commit fails
+        event = create(DiaryEvent, actor_id, batch=batch, photo=image, **values)
+        db.session.commit()
     return event
 
 
 def update_event(coop_id: int, batch_id: int, event_id: int, values: dict, actor_id: int, photo=None) -> DiaryEvent:
     event = get_event(coop_id, batch_id, event_id)
-    old_photo = None
-    if photo is not None:
-        old_photo, event.photo = event.photo, photos.save_photo(photo)
-    assign(event, _event_values(values), EVENT_FIELDS, actor_id)
-    db.session.commit()
-    photos.delete_photo(old_photo)
+    values = _event_values(values, partial=True)
+    old_photo = event.photo
+    with photos.new_photo(photo) as image:  # only once the data is valid; removed again if the commit fails
+        if image:
+            event.photo = image
+        assign(event, values, EVENT_FIELDS, actor_id)
+        db.session.commit()
+    if image:
+        photos.delete_photo(old_photo)  # the old photo goes only once no row names it
     return event
 
 

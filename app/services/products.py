@@ -9,6 +9,7 @@ from app.models import Certification, Product, ProductPhoto
 from app.services import photos
 from app.services.calendar import years_after
 from app.services.errors import NotFound, RuleViolation
+from app.services.identifiers import CERTIFICATE_NO, GROWING_AREA_CODE, GTIN, FreeText, clean_values, required
 from app.services.records import assign, create
 
 OCOP_VALID_YEARS = 3  # OCOP certificates last 36 months.
@@ -17,6 +18,12 @@ FIELDS = (
     "ocop_expires_on", "growing_area_code", "description", "shelf_life_days",
 )
 CERT_FIELDS = ("scheme", "number", "issuer", "expires_on")
+RULES = {
+    "name": FreeText(200, required=True), "category": FreeText(40), "gtin": GTIN,
+    "ocop_certificate_no": CERTIFICATE_NO, "growing_area_code": GROWING_AREA_CODE,
+    "description": FreeText(5000, multiline=True),
+}
+CERT_RULES = {"scheme": FreeText(40, required=True), "number": required(CERTIFICATE_NO), "issuer": FreeText(200)}
 
 
 def ocop_expiry(issued_on: date) -> date:
@@ -50,12 +57,13 @@ def get_product(coop_id: int, product_id: int) -> Product:
     return product
 
 
-def _prepare(values: dict) -> dict:
+def _prepare(values: dict, partial: bool = False) -> dict:
+    """The values checked and cleaned (identifiers, free text, OCOP rating), or RuleViolation."""
+    values = clean_values(values, RULES, partial)
     errors = ocop_errors(values)
     if errors:
         field, message = next(iter(errors.items()))
         raise RuleViolation(field, message)
-    values = dict(values)
     if values.get("ocop_issued_on") and not values.get("ocop_expires_on"):
         values["ocop_expires_on"] = ocop_expiry(values["ocop_issued_on"])
     return values
@@ -63,21 +71,22 @@ def _prepare(values: dict) -> dict:
 
 def create_product(coop_id: int, values: dict, actor_id: int, photo=None) -> Product:
     values = _prepare(values)
-    image = photos.save_photo(photo) if photo is not None else None
-    product = create(Product, actor_id, cooperative_id=coop_id, **{k: values.get(k) for k in FIELDS if k in values})
-    if image:
-        create(ProductPhoto, actor_id, product=product, image=image)
-    db.session.commit()
+    with photos.new_photo(photo) as image:  # only once the data is valid; removed again if the commit fails
+        product = create(Product, actor_id, cooperative_id=coop_id, **{k: values.get(k) for k in FIELDS if k in values})
+        if image:
+            create(ProductPhoto, actor_id, product=product, image=image)
+        db.session.commit()
     return product
 
 
 def update_product(coop_id: int, product_id: int, values: dict, actor_id: int, photo=None) -> Product:
     product = get_product(coop_id, product_id)
-    image = photos.save_photo(photo) if photo is not None else None
-    assign(product, _prepare(values), FIELDS, actor_id)
-    if image:
-        create(ProductPhoto, actor_id, product=product, image=image)
-    db.session.commit()
+    values = _prepare(values, partial=True)
+    with photos.new_photo(photo) as image:  # only once the data is valid; removed again if the commit fails
+        assign(product, values, FIELDS, actor_id)
+        if image:
+            create(ProductPhoto, actor_id, product=product, image=image)
+        db.session.commit()
     return product
 
 
@@ -101,6 +110,7 @@ def remove_photo(coop_id: int, product_id: int, photo_id: int, actor_id: int) ->
 
 def add_certification(coop_id: int, product_id: int, values: dict, actor_id: int) -> Certification:
     product = get_product(coop_id, product_id)
+    values = clean_values(values, CERT_RULES)
     cert = create(Certification, actor_id, product=product, **{k: values.get(k) for k in CERT_FIELDS})
     db.session.commit()
     return cert
