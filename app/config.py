@@ -64,6 +64,9 @@ class Config:
     # Unset: counters live in the application's database, shared by all workers (app/rate_limit_storage.py).
     RATELIMIT_STORAGE_URI = os.environ.get("RATELIMIT_STORAGE_URI")
     SIGN_IN_LIMIT = os.environ.get("SIGN_IN_LIMIT", "10 per minute;50 per hour")
+    # Failed sign-ins per account, from any address (behind a proxy every client shares one); the window
+    # always ends, so the real user is never locked out for longer than this.
+    SIGN_IN_ACCOUNT_LIMIT = os.environ.get("SIGN_IN_ACCOUNT_LIMIT", "10 per 15 minutes")
     MAX_RUN_STAMPS = 100_000
     # A stamp looks copied when this many devices scan it on one day, or it is scanned on this many days.
     SCAN_COPY_DEVICES = int(os.environ.get("SCAN_COPY_DEVICES", "3"))

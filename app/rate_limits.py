@@ -3,6 +3,8 @@ database (app/rate_limit_storage.py), so that every worker counts against the sa
 
 The limits are checked only where declared: the scan page is the hottest path and pays nothing for them.
 """
+import hashlib
+import time
 from functools import wraps
 
 from flask import Flask, abort, current_app, request
@@ -24,6 +26,42 @@ def allowed(scope: str, limits_setting: str) -> bool:
     limiter = current_app.extensions["rate_limiter"]
     client = request.remote_addr or ""
     return all([limiter.hit(item, scope, client) for item in parse_many(current_app.config[limits_setting])])
+
+
+class KeyedLimit:
+    """A limit on something other than the client's address (say, failed sign-ins of one account, whatever
+    address they come from), in the same shared storage. The key is stored only as a digest."""
+
+    def __init__(self, scope: str, limits_setting: str):
+        self.scope, self.limits_setting = scope, limits_setting
+
+    def _items(self):
+        return parse_many(current_app.config[self.limits_setting])
+
+    @staticmethod
+    def _key(key: str) -> str:
+        return hashlib.sha256(key.encode()).hexdigest()[:32]
+
+    def used_up(self, key: str) -> bool:
+        """True while the key has no hit left; counts nothing."""
+        limiter = current_app.extensions["rate_limiter"]
+        return not all(limiter.test(item, self.scope, self._key(key)) for item in self._items())
+
+    def hit(self, key: str) -> None:
+        limiter = current_app.extensions["rate_limiter"]
+        for item in self._items():
+            limiter.hit(item, self.scope, self._key(key))
+
+    def clear(self, key: str) -> None:
+        limiter = current_app.extensions["rate_limiter"]
+        for item in self._items():
+            limiter.clear(item, self.scope, self._key(key))
+
+    def seconds_left(self, key: str) -> int:
+        """How long until the key may try again (0 when it may now). A fixed window always ends."""
+        limiter = current_app.extensions["rate_limiter"]
+        waits = [limiter.get_window_stats(item, self.scope, self._key(key)) for item in self._items()]
+        return max((int(w.reset_time - time.time()) + 1 for w in waits if w.remaining == 0), default=0)
 
 
 def rate_limited(limits_setting: str, methods: tuple[str, ...] = ("POST",)):

@@ -3,14 +3,15 @@ from flask_babel import gettext as _, lazy_gettext as _l
 from flask_login import current_user
 
 from app.admin import bp
-from app.admin.forms import ROLE_LABELS, BannedSubstancesForm, UserForm
+from app.admin.forms import ROLE_LABELS, BannedSubstancesForm, UserEditForm, UserForm
+from app.auth.views import reset_link_page
 from app.coop.forms import CooperativeForm
 from app.csv_export import csv_response
 from app.i18n import local_today
-from app.pages import form_page, saved
+from app.pages import form_page, saved, upload
 from app.services import accounts, audit, compliance, cooperatives
 from app.services.errors import RuleViolation
-from app.services.geo import resolve_commune
+from app.services.geo import commune_label, resolve_commune
 from app.vocabulary import AUDIT_ACTIONS
 
 
@@ -33,6 +34,20 @@ def new_cooperative():
     return form_page("admin/cooperative_form.html", form)
 
 
+@bp.route("/cooperatives/<int:coop_id>/edit", methods=["GET", "POST"])
+def edit_cooperative(coop_id: int):
+    """Every field of the creation form, checked by the same service path as the cooperative's own profile."""
+    coop = cooperatives.get_cooperative(coop_id)
+    form = CooperativeForm(obj=coop)
+    if request.method == "GET":
+        form.commune.data = commune_label(coop.commune)
+    if form.validate_on_submit() and saved(
+            form, lambda: cooperatives.update_cooperative(coop.id, form.values(), current_user.id, upload("logo"))):
+        flash(_("Saved."), "success")
+        return redirect(url_for(".index"))
+    return form_page("admin/cooperative_form.html", form, cooperative=coop)
+
+
 def _commune_codes(typed: str) -> list[int]:
     codes = []
     for label in filter(None, (part.strip() for part in typed.replace("\n", ";").split(";"))):
@@ -46,7 +61,7 @@ def _commune_codes(typed: str) -> list[int]:
 @bp.route("/users/new", methods=["GET", "POST"])
 def new_user():
     form = UserForm()
-    form.cooperative_id.choices = [("", "—")] + [(c.id, c.name) for c in cooperatives.list_cooperatives()]
+    form.cooperative_id.choices = _cooperative_choices()
     if form.validate_on_submit():
         def create():
             return accounts.create_user(
@@ -56,6 +71,31 @@ def new_user():
             flash(_("Account created."), "success")
             return redirect(url_for(".index"))
     return form_page("admin/user_form.html", form)
+
+
+def _cooperative_choices() -> list:
+    return [("", "—")] + [(c.id, c.name) for c in cooperatives.list_cooperatives()]
+
+
+@bp.route("/users/<int:user_id>/edit", methods=["GET", "POST"])
+def edit_user(user_id: int):
+    user = accounts.get_user(user_id)
+    form = UserEditForm(obj=user)
+    form.cooperative_id.choices = _cooperative_choices()
+    if request.method == "GET":
+        form.communes.data = "; ".join(commune_label(c) for c in user.communes)
+    if form.validate_on_submit():
+        def update():
+            return accounts.update_user(user.id, form.values(), _commune_codes(form.communes.data or ""), current_user.id)
+        if saved(form, update):
+            flash(_("Account saved."), "success")
+            return redirect(url_for(".index"))
+    return form_page("admin/user_form.html", form, user=user)
+
+
+@bp.route("/users/<int:user_id>/reset-link", methods=["POST"])
+def reset_link(user_id: int):
+    return reset_link_page(accounts.create_reset_link(current_user, user_id))
 
 
 @bp.route("/users/<int:user_id>/disabled", methods=["POST"])
