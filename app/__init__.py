@@ -25,6 +25,8 @@ def create_app(config: type[Config] | None = None) -> Flask:
     register_security_headers(app)
     register_commands(app)
     register_fast_paths(app)
+    register_transport_security(app)
+    register_reverse_proxy(app)
     return app
 
 
@@ -101,6 +103,25 @@ def register_fast_paths(app: Flask) -> None:
     from app.public.fast_path import ScanFastPath
 
     app.wsgi_app = ScanFastPath(app, app.wsgi_app)
+
+
+def register_transport_security(app: Flask) -> None:
+    """HSTS on every response (production), as a WSGI layer so that the scan fast path carries it too."""
+    from app.security import StrictTransportSecurity
+
+    if app.config["STRICT_TRANSPORT_SECURITY"]:
+        app.wsgi_app = StrictTransportSecurity(app.wsgi_app, app.config["STRICT_TRANSPORT_SECURITY"])
+
+
+def register_reverse_proxy(app: Flask) -> None:
+    """Behind TRUSTED_PROXIES reverse proxies, the client's address, scheme and host come from their
+    X-Forwarded-* headers. The outermost layer, so that the scan fast path, the rate limits and the scan
+    log all see the same client address; with 0 proxies the headers are ignored, as any client can send them."""
+    from werkzeug.middleware.proxy_fix import ProxyFix
+
+    proxies = app.config["TRUSTED_PROXIES"]
+    if proxies:
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=proxies, x_proto=proxies, x_host=proxies)
 
 
 def register_commands(app: Flask) -> None:

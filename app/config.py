@@ -77,6 +77,11 @@ class Config:
     FAKE_REPORT_LIMIT = os.environ.get("FAKE_REPORT_LIMIT", "5 per hour")
     # A run whose worker has not reported for this long is shown as interrupted, with a retry button.
     RUN_STALE_SECONDS = 30
+    # How many reverse proxies (nginx…) stand in front of the app and set X-Forwarded-For/-Proto/-Host.
+    # 0: none, the headers are ignored (else any client could pick the address its rate limits count on).
+    TRUSTED_PROXIES = int(os.environ.get("TRUSTED_PROXIES", "0"))
+    # Sent on every response when set; development serves plain http://127.0.0.1, where it has no place.
+    STRICT_TRANSPORT_SECURITY = os.environ.get("STRICT_TRANSPORT_SECURITY", "")
 
     @classmethod
     def load_secret(cls) -> None:
@@ -103,6 +108,7 @@ class TestingConfig(Config):
 class ProductionConfig(Config):
     SESSION_COOKIE_SECURE = os.environ.get("SESSION_COOKIE_SECURE", "1") == "1"
     REMEMBER_COOKIE_SECURE = SESSION_COOKIE_SECURE
+    STRICT_TRANSPORT_SECURITY = os.environ.get("STRICT_TRANSPORT_SECURITY", "max-age=31536000; includeSubDomains")
 
     @classmethod
     def load_secret(cls) -> None:

@@ -1,11 +1,15 @@
 """Error pages in the user's language, with the right status code."""
-from flask import Flask, jsonify, render_template, request
+from flask import Flask, current_app, jsonify, render_template, request
 from flask_babel import gettext as _
 from flask_login import current_user
 from flask_wtf.csrf import CSRFError
+from sqlalchemy.exc import OperationalError
 
-from app.extensions import db
+from app.database import is_lock_timeout
+from app.extensions import db, login_manager
 from app.services.errors import NotFound
+
+BUSY_RETRY_AFTER_SECONDS = 5
 
 MESSAGES = {
     400: lambda: _("The request could not be understood. Please go back and try again."),
@@ -15,6 +19,7 @@ MESSAGES = {
     413: lambda: _("The file is too large. Please choose a smaller photo (at most 8 MB)."),
     429: lambda: _("Too many attempts. Please wait a minute and try again."),
     500: lambda: _("Something went wrong on our side. Nothing you saved was lost; please try again."),
+    503: lambda: _("The system is busy. Please try again in a few seconds."),
 }
 
 
@@ -36,12 +41,32 @@ def refused(status: int):
     return render_error(status)
 
 
+def database_busy(error: OperationalError):
+    """503 with Retry-After when a statement gave up waiting for another transaction's lock: the request's
+    transaction is rolled back whole, so nothing half-done is kept and nothing saved before is touched, and
+    the browser keeps the form as typed for the user to go back and send again. Any other database error
+    goes on to the 500 page (and the log)."""
+    if not is_lock_timeout(error):
+        raise error
+    current_app.logger.warning("database busy, answered 503: %s %s", request.method, request.path)
+    db.session.rollback()
+    # The rollback expires every loaded row, and reading the signed-in user again would queue for the
+    # same lock: the page is drawn as for a visitor, without the database (the sign-in itself is kept).
+    login_manager._update_request_context_with_user()
+    response, status = render_error(503)
+    response = current_app.make_response((response, status))
+    response.headers["Retry-After"] = str(BUSY_RETRY_AFTER_SECONDS)
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
 def register(app: Flask) -> None:
     for status in MESSAGES:
         app.register_error_handler(status, lambda e, s=status: render_error(s))
     app.register_error_handler(403, lambda e: refused(403))
     # A service's NotFound is also what another cooperative's ids get: the same 404 as a missing page.
     app.register_error_handler(NotFound, lambda e: refused(404))
+    app.register_error_handler(OperationalError, database_busy)
     app.register_error_handler(
         CSRFError,
         lambda e: render_error(400, _("This form has expired. Please reload the page and submit it again.")),

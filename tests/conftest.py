@@ -76,6 +76,18 @@ def app(database_url, tmp_path):
 
 
 @pytest.fixture
+def app_with(app, database_url, tmp_path):
+    """Build another application on the test database with some settings changed: app_with(TRUSTED_PROXIES=1).
+    The `app` fixture's context stays the test's, and still empties the tables afterwards."""
+    def make(**settings):
+        other = create_app(type("Config", (_config(database_url, tmp_path),), settings))
+        other.test_client_class = RequestClient
+        return other
+
+    return make
+
+
+@pytest.fixture
 def db(app):
     return _db
 
