@@ -68,9 +68,10 @@ class Config:
     # always ends, so the real user is never locked out for longer than this.
     SIGN_IN_ACCOUNT_LIMIT = os.environ.get("SIGN_IN_ACCOUNT_LIMIT", "10 per 15 minutes")
     MAX_RUN_STAMPS = 100_000
-    # A stamp looks copied when this many devices scan it on one day, or it is scanned on this many days.
-    SCAN_COPY_DEVICES = int(os.environ.get("SCAN_COPY_DEVICES", "3"))
-    SCAN_COPY_DAYS = int(os.environ.get("SCAN_COPY_DAYS", "10"))
+    # A stamp looks copied once this many phones have scanned it, first seen on at least this many different
+    # days: far more than a family and its shop, and more days than a fair (README, "The scan page").
+    SCAN_COPY_PHONES = int(os.environ.get("SCAN_COPY_PHONES", "12"))
+    SCAN_COPY_DAYS = int(os.environ.get("SCAN_COPY_DAYS", "3"))
     # Scans are written behind, in one statement per worker this often (seconds); 0 writes each at once.
     SCAN_WRITE_DELAY = float(os.environ.get("SCAN_WRITE_DELAY", "0.25"))
     UNKNOWN_CODE_LIMIT = os.environ.get("UNKNOWN_CODE_LIMIT", "20 per minute;200 per day")

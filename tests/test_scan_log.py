@@ -18,7 +18,8 @@ def _scans(stamp_id: int, n: int) -> list[dict]:
     from app.models.mixins import utcnow
 
     now = utcnow()
-    return [{"stamp_id": stamp_id, "scanned_at": now, "day": now.date(), "device_class": "android", "device_hash": bytes([i]) * 16} for i in range(n)]
+    return [{"stamp_id": stamp_id, "scanned_at": now, "day": now.date(), "device_class": "android",
+             "device_hash": bytes([i]) * 16, "phone_hash": bytes([i % 2]) * 16} for i in range(n)]
 
 
 def test_scans_are_held_then_written_together(db, coop_a):

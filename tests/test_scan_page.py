@@ -1,13 +1,16 @@
 """The public scan page: origin details and whether the stamp looks genuine."""
-from datetime import date
+from datetime import date, timedelta
 
 import pytest
 from sqlalchemy import func, select
+from stdnum import luhn
 
-from app.models import Batch, BatchStatus, Scan
 from app import create_app
-from app.services import batches, codes, label_runs, products
+from app.i18n import local_today
+from app.models import Batch, Role, Scan
+from app.services import accounts, batches, codes, commune_watch, label_runs, products
 from tests.factories import on_sale_stamps, product_with_batch
+from tests.scan_history import earlier_scans
 
 PHONE = {"User-Agent": "Mozilla/5.0 (Linux; Android 12) Mobile", "Accept-Language": "vi-VN,vi;q=0.9"}
 
@@ -26,8 +29,11 @@ def test_a_genuine_stamp_shows_origin_and_first_check(client, db, stamp_codes):
     page = scan(client, code).get_data(as_text=True)
     assert "Tem chính hãng" in page and "Vải thiều Lục Ngạn" in page and "Xã Lục Ngạn" in page
     assert "Abamectin 3.6EC" in page and "VT-2026-06-A" in page
+    assert "Đây là lần kiểm tra đầu tiên của tem này." in page
     again = scan(client, code.lower()).get_data(as_text=True)
-    assert "Kiểm tra lần đầu ngày" in again
+    assert f"Tem này đã được quét 2 lần (kể cả lần này) trên 1 điện thoại kể từ ngày {local_today():%d/%m/%Y}." in again
+    other_phone = scan(client, code, "10.0.7.9", **{"User-Agent": "Mozilla/5.0 (iPhone; CPU iPhone OS 17_0)"}).get_data(as_text=True)
+    assert "đã được quét 3 lần (kể cả lần này) trên 2 điện thoại" in other_phone
 
 
 def test_printed_grouping_and_misreads_find_the_stamp(client, stamp_codes):
@@ -36,24 +42,88 @@ def test_printed_grouping_and_misreads_find_the_stamp(client, stamp_codes):
     assert response.status_code == 200
 
 
-@pytest.mark.parametrize("typed", ["7KQ4M2XD9PTA3HVBF", "khong-phai-ma"])
-def test_unknown_codes_are_not_genuine_with_404(client, stamp_codes, typed):
-    response = scan(client, typed)
+def well_formed(n: int) -> str:
+    """A code of the right length, alphabet and check character that no stamp has."""
+    body = codes._base32(n.to_bytes(10, "big"))
+    return body + luhn.calc_check_digit(body, alphabet=codes.ALPHABET)
+
+
+def with_wrong_check(code: str) -> str:
+    return code[:-1] + next(c for c in codes.ALPHABET if c != code[-1])
+
+
+def test_a_well_formed_code_of_no_stamp_is_not_genuine_with_404(client, stamp_codes):
+    response = scan(client, well_formed(7))
     assert response.status_code == 404 and "Không phải tem chính hãng" in response.get_data(as_text=True)
 
 
-def test_recalled_void_and_copied(client, db, coop_a, stamp_codes):
-    (first, second, third, *_), run, batch = stamp_codes
-    for address in ("10.0.0.1", "10.0.0.2", "10.0.0.3"):
-        page = scan(client, first, address).get_data(as_text=True)
-    assert "có thể đã bị sao chép" in page
+@pytest.mark.parametrize("path", ["/Q/{typed}", "/check?code={typed}"])
+def test_a_code_with_a_wrong_check_character_is_a_typo_not_a_fake(client, stamp_codes, path):
+    (code, *_), _run, _batch = stamp_codes
+    typed = codes.group(with_wrong_check(code))
+    response = client.get(path.format(typed=typed), headers=PHONE)
+    page = response.get_data(as_text=True)
+    assert response.status_code == (422 if "check" in path else 404)
+    assert "Mã có vẻ bị gõ sai — kiểm tra lại từng ký tự." in page and "Không phải tem chính hãng" not in page
+    assert f'name="code" value="{typed}"' in page  # the box again, with what was typed
+    assert "Báo cáo nghi ngờ hàng giả" not in page
+
+
+@pytest.mark.parametrize("typed, hint", [("7KQ4 M2XD 9PTA 3HV", "Mã tem có 17 ký tự; mã bạn nhập có 15 ký tự."),
+                                         ("7KQ4 M2XD 9PTA 3HU#F", "chỉ gồm các chữ số 0–9 và chữ cái A–Z")])
+def test_a_code_of_the_wrong_length_or_characters_is_a_typo_too(client, typed, hint):
+    response = client.get("/check", query_string={"code": typed}, headers=PHONE)
+    page = response.get_data(as_text=True)
+    assert response.status_code == 422 and "Mã có vẻ bị gõ sai" in page and hint in page
+
+
+def test_a_family_and_its_shop_never_look_like_a_copy(client, db, stamp_codes):
+    """The seller and the buyer, then the spouse and two children, then three guests, each guest twice:
+    eight phones over three days (the old rule called the third phone of a day a copy)."""
+    (code, *_), _run, _batch = stamp_codes
+    earlier_scans(db, code, phones=5, days=2, today=local_today())
+    for address in ["10.0.1.1", "10.0.2.1", "10.0.3.1"] * 2:
+        page = scan(client, code, address).get_data(as_text=True)
+    assert "có thể đã bị sao chép" not in page and 'class="v neutral" id="verdict"' in page
+    assert "đã được quét 11 lần (kể cả lần này) trên 8 điện thoại" in page
+
+
+def test_a_copy_is_many_phones_over_several_days_with_the_evidence_in_words(client, db, stamp_codes):
+    (code, *_), _run, _batch = stamp_codes
+    earlier_scans(db, code, phones=11, days=3, today=local_today())
+    page = scan(client, code).get_data(as_text=True)
+    since = (local_today() - timedelta(days=3)).strftime("%d/%m/%Y")
+    assert "có thể đã bị sao chép" in page and 'class="v bad" id="verdict"' in page
+    assert f"Tem này đã được quét 12 lần (kể cả lần này) trên 12 điện thoại kể từ ngày {since}." in page
+    assert "có thể đã bị sao chép" in scan(client, code).get_data(as_text=True)  # and stays so
+
+
+def test_many_phones_on_one_day_are_not_a_copy(client, db, stamp_codes):
+    """A fair or a shop's display box: many phones, but all on a day or two."""
+    (code, *_), _run, _batch = stamp_codes
+    for n in range(15):
+        page = scan(client, code, f"10.{n}.0.1").get_data(as_text=True)
+    assert "có thể đã bị sao chép" not in page and "trên 15 điện thoại" in page
+
+
+def test_one_phone_on_another_address_of_its_network_counts_once(client, stamp_codes):
+    (code, *_), _run, _batch = stamp_codes
+    for address in ("10.1.2.3", "10.1.2.200", "2001:db8:1:2::1", "2001:db8:1:2:aaaa::9"):
+        page = scan(client, code, address).get_data(as_text=True)
+    assert "đã được quét 4 lần (kể cả lần này) trên 2 điện thoại" in page
+
+
+def test_void_and_recalled(client, db, coop_a, stamp_codes):
+    (_first, second, third, *_), run, batch = stamp_codes
     label_runs.void_range(coop_a.id, run.id, 2, 2, None)
     assert "đã bị hợp tác xã hủy" in scan(client, second).get_data(as_text=True)
-    stored = db.session.get(Batch, batch.id)
-    stored.status, stored.recall_reason, stored.recalled_on = BatchStatus.RECALLED, "Dư lượng thuốc", date(2026, 6, 20)
-    db.session.commit()
-    assert "Dư lượng thuốc" in scan(client, third).get_data(as_text=True)
-    assert db.session.scalar(select(func.count()).select_from(Scan)) == 5
+    officer = accounts.create_user(name="Cán bộ", login="cb@xa.vn", password="mat-khau-dai-du", role=Role.OFFICER, commune_codes=[coop_a.commune_code])
+    commune_watch.recall(officer.id, batch.id, "Dư lượng thuốc vượt ngưỡng. Không sử dụng.", local_today())
+    page = scan(client, third).get_data(as_text=True)
+    assert page.count("Dư lượng thuốc vượt ngưỡng. Không sử dụng.") == 1  # quoted as written, once
+    assert "<q>Dư lượng thuốc vượt ngưỡng. Không sử dụng.</q>" in page and "Không sử dụng.." not in page
+    assert f"Lô hàng này đã bị thu hồi ngày {local_today():%d/%m/%Y}." in page
+    assert db.session.scalar(select(func.count()).select_from(Scan)) == 2
 
 
 def test_no_ip_address_is_stored(client, db, stamp_codes):
@@ -76,16 +146,24 @@ def test_past_best_before_is_a_notice(client, db, stamp_codes):
     stored.best_before = date(2026, 6, 25)
     db.session.commit()
     page = scan(client, code).get_data(as_text=True)
-    assert "đã quá hạn sử dụng (25/06/2026)" in page
+    assert "Tem chính hãng. Sản phẩm đã quá hạn sử dụng (25/06/2026)." in page and 'class="v warn" id="verdict"' in page
 
 
 def test_guessing_unknown_codes_is_throttled_but_genuine_scans_are_not(client, stamp_codes):
     (code, *_), _run, _batch = stamp_codes
-    statuses = [scan(client, f"GUESS{i:012d}").status_code for i in range(21)]
+    statuses = [scan(client, well_formed(i)).status_code for i in range(21)]
     assert statuses[:20] == [404] * 20 and statuses[20] == 429
     assert scan(client, code).status_code == 200  # a real stamp still opens
-    other = scan(client, "GUESS000000000099", address="10.9.9.9")
+    typo = scan(client, with_wrong_check(code))
+    assert typo.status_code == 404 and "Mã có vẻ bị gõ sai" in typo.get_data(as_text=True)  # a typo is not refused
+    other = scan(client, well_formed(99), address="10.9.9.9")
     assert other.status_code == 404  # another client is not affected
+
+
+def test_typos_are_not_counted_against_the_unknown_code_limit(client, stamp_codes):
+    (code, *_), _run, _batch = stamp_codes
+    assert {scan(client, with_wrong_check(well_formed(i))).status_code for i in range(25)} == {404}
+    assert scan(client, well_formed(1)).status_code == 404
 
 
 def test_security_headers(client, stamp_codes):
@@ -180,6 +258,6 @@ def test_unknown_code_limits_are_shared_by_all_workers(database_url, tmp_path, d
         worker = create_app(_config(database_url, tmp_path / f"worker{n}"))
         worker.test_client_class = RequestClient
         workers.append(worker.test_client())
-    statuses = [scan(workers[i % 2], f"GUESS{i:012d}").status_code for i in range(21)]
+    statuses = [scan(workers[i % 2], well_formed(i)).status_code for i in range(21)]
     assert statuses[:20] == [404] * 20 and statuses[20] == 429
     assert scan(workers[1], stamp_codes[0][0]).status_code == 200

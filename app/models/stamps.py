@@ -61,7 +61,7 @@ class Stamp(db.Model):
 
 class Scan(db.Model):
     """One look at a stamp's page. No IP address is kept: only a coarse device class and a salted
-    hash that changes every day, enough to count distinct devices."""
+    hash that changes every day."""
 
     __tablename__ = "scans"
     __table_args__ = (Index("ix_scans_stamp_at", "stamp_id", "scanned_at"),)
@@ -74,13 +74,19 @@ class Scan(db.Model):
 
 
 class ScanDevice(db.Model):
-    """Which devices scanned a stamp on which day, once each: what the copy check and "first checked on"
-    read, so that a stamp scanned a thousand times costs no more to judge than one scanned twice."""
+    """The phones that scanned a stamp, once each, with the day each first did and how many times: what the
+    copy check and the page's "scanned N times on M phones since …" read, so that a stamp scanned a thousand
+    times by a few phones costs no more to judge than one scanned twice.
+
+    A phone is a keyed hash of the stamp and the client's network and browser (see scans.phone_hash): the
+    same phone gets the same hash on every scan of one stamp, and unrelated hashes on two stamps, so phones
+    can be counted per stamp without following anyone from one product to the next."""
 
     __tablename__ = "scan_devices"
     stamp_id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), ForeignKey("stamps.id", ondelete="CASCADE"), primary_key=True)
-    day: Mapped[date] = mapped_column(primary_key=True)
     device_hash: Mapped[bytes] = mapped_column(LargeBinary(16), primary_key=True)
+    first_day: Mapped[date]
+    scans: Mapped[int] = mapped_column(default=1)
 
 
 class FakeReport(db.Model):

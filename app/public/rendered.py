@@ -1,10 +1,11 @@
 """Rendered parts of the scan page, kept per worker in an LRU cache.
 
 Thousands of stamps share one batch, so almost all of their page is the same: it is rendered once per listing
-revision, verdict, day and language, and only the stamp's own code is filled in per scan. Keys hold the
-`updated_at` of the product, batch and cooperative (a change to a diary entry, certificate or photo moves its
-parent's, see app/models/revisions.py) and the latest commune decision, so an edit or a verification shows
-on the next scan, in every worker.
+revision, state of the stamp and its scans, day and language, and only the stamp's own code is filled in per
+scan. Keys hold the `updated_at` of the product, batch and cooperative (a change to a diary entry, certificate
+or photo moves its parent's, see app/models/revisions.py, and a recall moves the batch's), the latest commune
+decision and gate override, and everything verdict.judge() reads of the scan (verdict.scan_key), so an edit, a
+decision or a new scan shows on the next scan, in every worker.
 """
 from datetime import date
 from threading import Lock
@@ -17,7 +18,7 @@ from markupsafe import Markup, escape
 from app.extensions import db
 from app.i18n import language_code
 from app.models import Batch, Product
-from app.services import listings
+from app.services import verdict
 from app.services.scans import ScanResult, StampFacts
 
 CACHED_PARTS = 4096
@@ -37,14 +38,22 @@ def cached(key: Hashable, render: Callable[[], str]) -> str:
 
 
 def listing_key(stamp: StampFacts, today: date, language: str) -> tuple:
-    """What the origin part of a stamp's page depends on."""
+    """What the origin part of a stamp's page, and the listing's side of its verdict, depend on."""
     return (stamp.product_id, stamp.batch_id, stamp.product_revision, stamp.batch_revision,
-            stamp.cooperative_revision, stamp.decision_id, today, language)
+            stamp.cooperative_revision, stamp.decision_id, stamp.override_id, today, language)
 
 
 def page_key(result: ScanResult, language: str, query: tuple) -> tuple:
     """What a whole scan page depends on, but for the stamp's own code."""
-    return ("page", listing_key(result.stamp, result.today, language), result.verdict, result.first_checked, query)
+    return ("page", listing_key(result.stamp, result.today, language), verdict.scan_key(result), query)
+
+
+def render_scan_page(result: ScanResult, render: Callable[[verdict.Verdict], str]) -> str:
+    """The page for one verdict: judged and rendered in one go, then the session handed back."""
+    try:
+        return render(verdict.judge(result))
+    finally:
+        db.session.rollback()  # a read: hand the connection (and, on SQLite, the write lock) back at once
 
 
 def origin_html(stamp: StampFacts, today: date) -> Markup:
@@ -55,9 +64,8 @@ def origin_html(stamp: StampFacts, today: date) -> Markup:
 def _render_origin(product_id: int, batch_id: int | None, today: date) -> str:
     product = db.session.get(Product, product_id)
     batch = db.session.get(Batch, batch_id) if batch_id else None
-    verified = listings.current_verification(batch, today) if batch else None
     try:
-        return render_template("public/_origin.html", p=product, b=batch, today=today, verified=verified)
+        return render_template("public/_origin.html", p=product, b=batch, today=today)
     finally:
         db.session.rollback()  # a read: hand the connection (and, on SQLite, the write lock) back at once
 

@@ -7,9 +7,10 @@ from app.i18n import language_code, local_today
 from app.models import Product
 from app.public import bp
 from app.public.forms import FakeReportForm
-from app.public.rendered import CODE_SLOT, origin_html, page_key, page_with_code
+from app.public.rendered import CODE_SLOT, origin_html, page_key, page_with_code, render_scan_page
 from app.rate_limits import allowed, rate_limited
 from app.services import codes, scans
+from app.services.codes import Shape
 from app.services.gtin import normalise_gtin
 from app.services.photos import photo_path
 
@@ -46,14 +47,24 @@ def _not_genuine(typed: str):
     return render_template("public/not_genuine.html", typed=typed), 404
 
 
-def _scan_page(typed: str, accept=lambda stamp: True):
+def _mistyped(typed: str, read: codes.Typed, status: int):
+    """A code no stamp can have (wrong check character, length or characters): a typo, not a fake. It needs
+    no lookup and tells a guesser nothing, so it is neither counted against the unknown-code limit nor
+    refused by it: a buyer retyping a smudged code is never locked out."""
+    return render_template("public/not_genuine.html", typed=typed, mistyped=read, code_length=codes.CODE_LENGTH), status
+
+
+def _scan_page(typed: str, accept=lambda stamp: True, mistyped_status: int = 404):
+    read = codes.read(typed)
+    if read.shape is not Shape.WELL_FORMED:
+        return _mistyped(typed, read, mistyped_status)
     r = scans.scan(typed, request.remote_addr or "", request.headers.get("User-Agent", ""), accept)
     if r is None:
         return _not_genuine(typed)
     key = page_key(r, language_code(), tuple(sorted(request.args.items(multi=True))))
-    page = page_with_code(key, lambda: render_template(
-        "public/scan.html", r=r, Verdict=scans.Verdict, origin=origin_html(r.stamp, r.today), report_code=CODE_SLOT,
-    ), codes.group(r.code))
+    page = page_with_code(key, lambda: render_scan_page(r, lambda verdict: render_template(
+        "public/scan.html", r=r, v=verdict, origin=origin_html(r.stamp, r.today), report_code=CODE_SLOT,
+    )), codes.group(r.code))
     response = make_response(page)
     response.headers["Cache-Control"] = "no-store"  # every look is counted and the verdict can change
     return response
@@ -70,7 +81,7 @@ def check():
     typed = request.args.get("code", "").strip()
     if not typed:
         return render_template("public/check.html")
-    return _scan_page(typed)
+    return _scan_page(typed, mistyped_status=422)  # a form: the box comes back with what was typed
 
 
 @bp.route("/report", methods=["POST"])
@@ -94,8 +105,10 @@ def _gtin14(raw: str) -> str | None:
 @bp.route("/01/<gtin>/10/<lot>/21/<code>")
 def gs1_stamp(gtin: str, lot: str, code: str):
     """A GS1 Digital Link to one stamp: the same page as /q/<code>, if GTIN and lot agree with it."""
+    wanted = _gtin14(gtin)
+
     def matches(stamp) -> bool:
-        return bool(stamp.batch_id) and stamp.gtin == _gtin14(gtin) and stamp.lot_code.upper() == lot.upper()
+        return wanted is not None and bool(stamp.batch_id) and stamp.gtin == wanted and stamp.lot_code.upper() == lot.upper()
 
     if _wants_linkset():
         stamp = scans.find_stamp(code)
@@ -108,7 +121,10 @@ def gs1_stamp(gtin: str, lot: str, code: str):
 @bp.route("/01/<gtin>")
 def gs1_product(gtin: str):
     """A GS1 Digital Link to a product: its public page, or its linkset (RFC 9264)."""
-    product = db.session.scalar(select(Product).where(Product.gtin == _gtin14(gtin), Product.is_archived.is_(False)))
+    wanted = _gtin14(gtin)
+    if wanted is None:  # not a GTIN: "gtin IS NULL" would find a product that has none
+        abort(404)
+    product = db.session.scalar(select(Product).where(Product.gtin == wanted, Product.is_archived.is_(False)))
     if product is None:
         abort(404)
     if _wants_linkset():

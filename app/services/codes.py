@@ -7,6 +7,8 @@ Knowing some codes reveals nothing about the others.
 import base64
 import hashlib
 import hmac
+from dataclasses import dataclass
+from enum import Enum
 
 from stdnum import luhn
 
@@ -44,9 +46,38 @@ def group(code: str) -> str:
     return " ".join(parts)
 
 
+class Shape(str, Enum):
+    """What a typed or scanned text is, before any lookup."""
+    WELL_FORMED = "well_formed"  # right length, alphabet and check character: it may name a stamp
+    WRONG_CHECK = "wrong_check"  # right length and alphabet, wrong check character: a typo
+    WRONG_LENGTH = "wrong_length"  # a character left out or added
+    WRONG_CHARACTERS = "wrong_characters"  # a character no code contains (U, punctuation, letters of another script)
+
+
+@dataclass(frozen=True)
+class Typed:
+    shape: Shape
+    code: str | None  # the canonical code, only when well-formed
+    length: int  # characters typed, grouping spaces and dashes left out
+
+
+def _canonical_text(typed: str) -> str:
+    return "".join(c for c in typed.upper() if c not in " -.").translate(MISREADS)
+
+
+def read(typed: str) -> Typed:
+    """What a person typed or a scanner read. Only a well-formed code can name a stamp; anything else is
+    a mistake in typing or reading, told apart without a lookup."""
+    text = _canonical_text(typed)
+    if any(c not in ALPHABET for c in text):
+        return Typed(Shape.WRONG_CHARACTERS, None, len(text))
+    if len(text) != CODE_LENGTH:
+        return Typed(Shape.WRONG_LENGTH, None, len(text))
+    if not luhn.is_valid(text, alphabet=ALPHABET):
+        return Typed(Shape.WRONG_CHECK, None, len(text))
+    return Typed(Shape.WELL_FORMED, text, len(text))
+
+
 def normalise(typed: str) -> str | None:
     """The canonical code for what a person typed or a scanner read, or None when it cannot be one."""
-    text = "".join(c for c in typed.upper() if c not in " -.").translate(MISREADS)
-    if len(text) != CODE_LENGTH or any(c not in ALPHABET for c in text):
-        return None
-    return text if luhn.is_valid(text, alphabet=ALPHABET) else None
+    return read(typed).code

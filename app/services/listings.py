@@ -16,7 +16,7 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 
 from app.extensions import db
-from app.models import Batch, Cooperative, Outcome, Product, User, Verification
+from app.models import Batch, BatchStatus, Cooperative, Outcome, Product, User, Verification
 from app.services.calendar import years_after
 from app.services.errors import NotFound, RuleViolation
 
@@ -24,6 +24,7 @@ VALID_YEARS = 1  # a verification holds for 12 months unless the officer sets an
 
 
 class ListingStatus(str, Enum):
+    RECALLED = "recalled"  # the batch was recalled: whatever was decided before, it is not for sale
     AWAITING = "awaiting"  # never decided
     CHANGED = "changed"  # a verified or rejected fact changed since the decision
     VERIFIED = "verified"
@@ -79,6 +80,8 @@ def decisions(batch_id: int) -> list[Verification]:
 
 
 def status(batch: Batch, decision: Verification | None, today: date) -> ListingStatus:
+    if batch.status is BatchStatus.RECALLED:
+        return ListingStatus.RECALLED
     if decision is None:
         return ListingStatus.AWAITING
     if decision.facts_hash != fingerprint(facts(batch)):
@@ -94,7 +97,7 @@ def listing(batch: Batch, today: date) -> Listing:
 
 
 def current_verification(batch: Batch, today: date) -> Verification | None:
-    """The verification the scan page may show: verified, unchanged since, and still valid."""
+    """The verification that holds: verified, unchanged since, still valid, and the batch not recalled."""
     found = listing(batch, today)
     return found.decision if found.status is ListingStatus.VERIFIED else None
 
@@ -124,6 +127,8 @@ def officer_listings(officer_id: int, today: date) -> list[Listing]:
 
 def verify(officer_id: int, batch_id: int, valid_until: date | None, today: date) -> Verification:
     batch = officer_batch(officer_id, batch_id)
+    if batch.status is BatchStatus.RECALLED:
+        raise RuleViolation("valid_until", _l("This batch has been recalled: it cannot be verified."))
     until = valid_until or years_after(today, VALID_YEARS)
     if until <= today:
         raise RuleViolation("valid_until", _l("The validity date must be after today."))

@@ -1,5 +1,6 @@
-"""Scans written behind: each worker collects the scans it serves and writes them in one statement every
-SCAN_WRITE_DELAY seconds, so that a scan never waits for the database's write lock.
+"""Scans written behind: each worker collects the scans it serves and writes them (the scan log, and each
+phone's count in scan_devices) in one transaction every SCAN_WRITE_DELAY seconds, so that a scan never waits
+for the database's write lock.
 
 A worker stopped normally writes what it holds before it exits; one killed outright loses at most the last
 SCAN_WRITE_DELAY seconds of scan records (never a stamp, batch or anything a cooperative typed). With a delay
@@ -16,6 +17,7 @@ from sqlalchemy import Engine, insert
 from app.database import insert_for
 from app.models import Scan, ScanDevice
 
+SCAN_COLUMNS = ("stamp_id", "scanned_at", "day", "device_class", "device_hash")
 MAX_HELD = 100_000  # if the database stays unreachable, keep at most this many scans in memory
 log = logging.getLogger(__name__)
 
@@ -52,12 +54,27 @@ class ScanLog:
                 self._held = (scans + self._held)[-MAX_HELD:]
 
     def _write(self, scans: list[dict]) -> None:
-        devices = [{key: scan[key] for key in ("stamp_id", "day", "device_hash")} for scan in scans]
+        rows = [{key: scan[key] for key in SCAN_COLUMNS} for scan in scans]
+        upsert = insert_for(self.engine)(ScanDevice)
+        upsert = upsert.on_conflict_do_update(index_elements=["stamp_id", "device_hash"],
+                                              set_={"scans": ScanDevice.scans + upsert.excluded.scans})
         with self.engine.begin() as conn:
-            conn.execute(insert(Scan), scans)
-            conn.execute(insert_for(self.engine)(ScanDevice).on_conflict_do_nothing(), devices)
+            conn.execute(insert(Scan), rows)
+            conn.execute(upsert, _phones(scans))
 
     def _write_every_delay(self) -> None:
         while True:
             time.sleep(self.delay)
             self.flush()
+
+
+def _phones(scans: list[dict]) -> list[dict]:
+    """One row per stamp and phone, with its scans added up: one upsert may not touch a row twice."""
+    phones: dict[tuple, dict] = {}
+    for scan in scans:
+        key = (scan["stamp_id"], scan["phone_hash"])
+        if key in phones:
+            phones[key]["scans"] += 1
+        else:
+            phones[key] = {"stamp_id": scan["stamp_id"], "device_hash": scan["phone_hash"], "first_day": scan["day"], "scans": 1}
+    return list(phones.values())

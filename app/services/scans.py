@@ -1,51 +1,55 @@
-"""What a scan tells the consumer: is this stamp genuine, and where does the product come from.
+"""What a scan tells: which stamp a code names, and what its scans so far say about it.
 
-A scan is recorded with a coarse device class and a salted hash of the client that changes every day:
-enough to count distinct devices, never an IP address.
+A scan is recorded with a coarse device class and a salted hash of the client that changes every day (the
+scan log), and counted once per phone in `scan_devices` under a hash keyed per stamp (see phone_hash): enough
+to count the phones that scanned one stamp, never an IP address, and nothing that follows a person from one
+stamp to another. What the page then says is decided in app/services/verdict.py.
 """
 import hashlib
 import hmac
+import ipaddress
 from dataclasses import dataclass
 from datetime import date, datetime
-from enum import Enum
 from functools import lru_cache
 from typing import Callable
 
 from flask import current_app
-from sqlalchemy import bindparam, func, select, update
+from sqlalchemy import bindparam, func, literal_column, select, update
 
 from app.database import single_statement_connection
 from app.extensions import db
 from app.i18n import local_today
-from app.models import Batch, BatchStatus, Cooperative, FakeReport, LabelRun, Product, ScanDevice, Stamp, Verification
+from app.models import Batch, Cooperative, FakeReport, GateOverride, LabelRun, Product, ScanDevice, Stamp, Verification
 from app.models.mixins import utcnow
 from app.services import codes
 from app.services.hot_query import HotQuery
 from app.services.scan_log import ScanLog
 
-
-class Verdict(str, Enum):
-    GENUINE = "genuine"
-    VOID = "void"  # the stamp or its roll was voided (lost)
-    INACTIVE = "inactive"  # a blank stamp not yet put on a batch
-    RECALLED = "recalled"
-    COPIED = "copied"  # scanned by too many devices or over too many days
-    EXPIRED = "expired"  # past best-before
-
-
 StampFacts = tuple  # a named tuple of the columns of STAMP_FACTS or SCAN_FACTS (see HotQuery)
 
 
 @dataclass(frozen=True)
+class ScanEvidence:
+    """What the stamp's scans tell, this one included."""
+    scans: int
+    phones: int
+    since: date  # the day of its first scan
+
+    @property
+    def first_check(self) -> bool:
+        return self.scans == 1
+
+
+@dataclass(frozen=True)
 class ScanResult:
-    verdict: Verdict
     stamp: StampFacts
     code: str  # as normalised
-    first_checked: date | None  # the day of the earliest scan before this one
     today: date
+    copied: bool  # judged copied, now or earlier
+    evidence: ScanEvidence
 
 
-# Everything the verdict needs, and the revision of what the origin part shows, in one indexed query.
+# Everything the verdict needs, and the revision of what the page shows, in one indexed query.
 STAMP_FACTS = (
     select(
         Stamp.id, Stamp.voided_at, Stamp.batch_id, LabelRun.voided_at.label("run_voided_at"), LabelRun.product_id,
@@ -53,6 +57,7 @@ STAMP_FACTS = (
         Product.updated_at.label("product_revision"), Batch.updated_at.label("batch_revision"),
         Cooperative.updated_at.label("cooperative_revision"),
         select(func.max(Verification.id)).where(Verification.batch_id == Stamp.batch_id).scalar_subquery().label("decision_id"),
+        select(func.max(GateOverride.id)).where(GateOverride.batch_id == Stamp.batch_id).scalar_subquery().label("override_id"),
     )
     .join(LabelRun, LabelRun.id == Stamp.run_id)
     .join(Product, Product.id == LabelRun.product_id)
@@ -62,18 +67,19 @@ STAMP_FACTS = (
 )
 
 
-def _devices_of_this_stamp(*columns, today_only: bool = False):
-    query = select(*columns).where(ScanDevice.stamp_id == Stamp.id)
-    return query.where(ScanDevice.day == bindparam("today")) if today_only else query
+def _phones_of_this_stamp(*columns):
+    return select(*columns).where(ScanDevice.stamp_id == Stamp.id)
 
 
 # The stamp's facts and what its scans so far tell, in one statement over a few index entries.
 SCAN_FACTS = STAMP_FACTS.add_columns(
     Stamp.copy_suspected_at,
-    _devices_of_this_stamp(func.min(ScanDevice.day)).scalar_subquery().label("first_day"),
-    _devices_of_this_stamp(func.count(func.distinct(ScanDevice.day))).scalar_subquery().label("scan_days"),
-    _devices_of_this_stamp(func.count(), today_only=True).scalar_subquery().label("devices_today"),
-    _devices_of_this_stamp(ScanDevice.day, today_only=True).where(ScanDevice.device_hash == bindparam("device")).exists().label("seen_today"),
+    _phones_of_this_stamp(func.min(ScanDevice.first_day)).scalar_subquery().label("first_day"),
+    _phones_of_this_stamp(func.coalesce(func.sum(ScanDevice.scans), literal_column("0"))).scalar_subquery().label("earlier_scans"),
+    _phones_of_this_stamp(func.count()).scalar_subquery().label("earlier_phones"),
+    _phones_of_this_stamp(func.count(func.distinct(ScanDevice.first_day))).scalar_subquery().label("phone_days"),
+    _phones_of_this_stamp(ScanDevice.first_day).where(ScanDevice.device_hash == bindparam("phone")).exists().label("phone_seen"),
+    _phones_of_this_stamp(ScanDevice.first_day).where(ScanDevice.first_day == bindparam("today")).exists().label("new_phone_today"),
 )
 
 
@@ -89,7 +95,7 @@ def device_class(user_agent: str) -> str:
 
 
 def device_hash(client_address: str, user_agent: str, day: date) -> bytes:
-    """A per-day pseudonym of the client: the salt is derived from the secret key and the date."""
+    """A per-day pseudonym of the client for the scan log: the salt is derived from the secret key and the date."""
     salt = _daily_salt(current_app.config["SECRET_KEY"], day)
     return hashlib.sha256(salt + client_address.encode() + b"\0" + user_agent.encode()).digest()[:16]
 
@@ -97,6 +103,32 @@ def device_hash(client_address: str, user_agent: str, day: date) -> bytes:
 @lru_cache(maxsize=4)
 def _daily_salt(secret_key: str, day: date) -> bytes:
     return hmac.digest(secret_key.encode(), f"scan-salt:{day.isoformat()}".encode(), "sha256")
+
+
+def phone_hash(code_hash: bytes, client_address: str, user_agent: str) -> bytes:
+    """One phone as seen by one stamp: HMAC(key, stamp ‖ network ‖ browser). The same on every scan of that
+    stamp by that phone, unrelated across stamps. The network is the address's /24 (IPv4) or /64 (IPv6), so
+    that a phone whose carrier or IPv6 privacy addresses change between scans still counts once."""
+    key = _phone_key(current_app.config["SECRET_KEY"])
+    message = code_hash + b"\0" + client_network(client_address).encode() + b"\0" + user_agent.encode()
+    return hmac.digest(key, message, "sha256")[:16]
+
+
+@lru_cache(maxsize=2)
+def _phone_key(secret_key: str) -> bytes:
+    return hmac.digest(secret_key.encode(), b"scan-phone", "sha256")
+
+
+@lru_cache(maxsize=4096)
+def client_network(client_address: str) -> str:
+    try:
+        address = ipaddress.ip_address(client_address)
+    except ValueError:
+        return client_address
+    if address.version == 6 and address.ipv4_mapped:
+        address = address.ipv4_mapped
+    prefix = 24 if address.version == 4 else 64
+    return str(ipaddress.ip_network(f"{address}/{prefix}", strict=False))
 
 
 def find_stamp(typed: str) -> StampFacts | None:
@@ -108,19 +140,23 @@ def find_stamp(typed: str) -> StampFacts | None:
 
 
 def look(typed: str, client_address: str, user_agent: str, accept: Callable[[StampFacts], bool] = lambda stamp: True) -> tuple[ScanResult, dict] | None:
-    """Judge the stamp a code names from its scans so far and this one; with the record of this scan, for
-    record(). None when no stamp has this code, or `accept` refuses its facts (a GS1 link whose GTIN or lot
-    does not match)."""
+    """The stamp a code names and what its scans so far and this one tell; with the record of this scan,
+    for record(). None when no stamp has this code, or `accept` refuses its facts (a GS1 link whose GTIN or
+    lot does not match)."""
     code = codes.normalise(typed)
     if code is None:
         return None
-    now, today = utcnow(), local_today()  # days are Vietnam's: "first checked on", best-before, devices per day
-    device = device_hash(client_address, user_agent, today)
-    stamp = _hot(SCAN_FACTS).first(code_hash=codes.code_hash(code), today=today, device=device)
+    now, today = utcnow(), local_today()  # days are Vietnam's: "since", best-before, the copy check's days
+    code_hash = codes.code_hash(code)
+    phone = phone_hash(code_hash, client_address, user_agent)
+    stamp = _hot(SCAN_FACTS).first(code_hash=code_hash, phone=phone, today=today)
     if stamp is None or not accept(stamp):
         return None
-    this_scan = {"stamp_id": stamp.id, "scanned_at": now, "day": today, "device_class": device_class(user_agent), "device_hash": device}
-    return ScanResult(_verdict(stamp, _looks_copied(stamp, now), today), stamp, code, stamp.first_day, today), this_scan
+    evidence = ScanEvidence(scans=stamp.earlier_scans + 1, phones=stamp.earlier_phones + (not stamp.phone_seen), since=stamp.first_day or today)
+    phone_days = stamp.phone_days + (not stamp.phone_seen and not stamp.new_phone_today)
+    this_scan = {"stamp_id": stamp.id, "scanned_at": now, "day": today, "device_class": device_class(user_agent),
+                 "device_hash": device_hash(client_address, user_agent, today), "phone_hash": phone}
+    return ScanResult(stamp, code, today, _looks_copied(stamp, evidence, phone_days, now), evidence), this_scan
 
 
 def record(this_scan: dict) -> None:
@@ -128,7 +164,7 @@ def record(this_scan: dict) -> None:
 
 
 def scan(typed: str, client_address: str, user_agent: str, accept: Callable[[StampFacts], bool] = lambda stamp: True) -> ScanResult | None:
-    """look() and record() in one: the verdict, with this scan recorded."""
+    """look() and record() in one: what the scans tell, with this scan recorded."""
     looked = look(typed, client_address, user_agent, accept)
     if looked is None:
         return None
@@ -143,33 +179,25 @@ def _hot(statement) -> HotQuery:
     return queries[statement]
 
 
-def _looks_copied(stamp: StampFacts, now: datetime) -> bool:
-    """Already suspect, or so with this scan: too many devices today, or scans on too many days."""
+def looks_copied(phones: int, phone_days: int) -> bool:
+    """The copy rule: at least SCAN_COPY_PHONES phones, first seen on at least SCAN_COPY_DAYS different days.
+    A family and its shop (seller, buyer, spouse, children, a guest) stay well below the phones; a fair or a
+    shop's display box scanned by many on one or two days stays below the days; a stamp copied onto many
+    boxes keeps meeting new phones, day after day."""
+    config = current_app.config
+    return phones >= config["SCAN_COPY_PHONES"] and phone_days >= config["SCAN_COPY_DAYS"]
+
+
+def _looks_copied(stamp: StampFacts, evidence: ScanEvidence, phone_days: int, now: datetime) -> bool:
+    """Already suspect, or so with this scan; a stamp once judged copied stays so."""
     if stamp.copy_suspected_at:
         return True
-    config = current_app.config
-    days = stamp.scan_days + (stamp.devices_today == 0)
-    devices_today = stamp.devices_today + (not stamp.seen_today)
-    if days < config["SCAN_COPY_DAYS"] and devices_today < config["SCAN_COPY_DEVICES"]:
+    if not looks_copied(evidence.phones, phone_days):
         return False
     with single_statement_connection(db.engine) as conn:  # once per copied stamp
         conn.execute(update(Stamp).where(Stamp.id == stamp.id).values(copy_suspected_at=now))
         conn.commit()
     return True
-
-
-def _verdict(stamp: StampFacts, copied: bool, today: date) -> Verdict:
-    if stamp.voided_at or stamp.run_voided_at:
-        return Verdict.VOID
-    if stamp.batch_id is None:
-        return Verdict.INACTIVE
-    if stamp.status is BatchStatus.RECALLED:
-        return Verdict.RECALLED
-    if copied:
-        return Verdict.COPIED
-    if stamp.best_before and stamp.best_before < today:
-        return Verdict.EXPIRED
-    return Verdict.GENUINE
 
 
 def scan_log() -> ScanLog:
