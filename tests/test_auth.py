@@ -1,4 +1,6 @@
 """Signing in and out: logins, disabled accounts, a fresh session, rate limits and safe redirects."""
+import time
+
 import pytest
 from sqlalchemy import select
 
@@ -87,3 +89,30 @@ def test_sign_out_needs_post_with_csrf(member_client):
 def test_passwords_are_stored_as_scrypt_hashes(db, coop_a):
     user = db.session.scalar(select(User).where(User.login == "a@htx.vn"))
     assert user.password_hash.startswith("scrypt:32768:8:1$") and PASSWORD not in user.password_hash
+
+
+def _attempt(app, address: str, login: str = "a@htx.vn", password: str = "sai-mat-khau"):
+    """One sign-in from a fresh browser at this client address."""
+    client = app.test_client()
+    token = csrf_token(client, "/sign-in")
+    data = {"csrf_token": token, "login": login, "password": password}
+    return client.post("/sign-in", data=data, environ_base={"REMOTE_ADDR": address})
+
+
+def test_failed_sign_ins_are_limited_per_account_from_any_address(app, coop_a, coop_b):
+    app.config["SIGN_IN_ACCOUNT_LIMIT"] = "3 per 2 seconds"
+    assert [_attempt(app, f"10.0.0.{n}").status_code for n in range(3)] == [422] * 3  # each address well under SIGN_IN_LIMIT
+    refused = _attempt(app, "10.0.0.9", "A@HTX.VN", PASSWORD)  # even the right password, from yet another address
+    page = refused.get_data(as_text=True)
+    assert refused.status_code == 429 and "Tài khoản này đã đăng nhập sai quá nhiều lần. Vui lòng thử lại sau 1 phút" in page
+    assert _attempt(app, "10.0.0.9", "b@htx.vn", PASSWORD).status_code == 302  # other accounts are not affected
+    time.sleep(2.1)
+    assert _attempt(app, "10.0.0.10", "a@htx.vn", PASSWORD).status_code == 302  # the window ends: never locked out for good
+
+
+def test_a_successful_sign_in_starts_the_account_count_again(app, coop_a):
+    app.config["SIGN_IN_ACCOUNT_LIMIT"] = "3 per 15 minutes"
+    assert [_attempt(app, "10.0.1.1").status_code for _ in range(2)] == [422, 422]
+    assert _attempt(app, "10.0.1.2", password=PASSWORD).status_code == 302
+    assert [_attempt(app, "10.0.1.3").status_code for _ in range(3)] == [422, 422, 422]
+    assert _attempt(app, "10.0.1.4", password=PASSWORD).status_code == 429

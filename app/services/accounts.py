@@ -344,11 +344,11 @@ def update_user(user_id: int, values: dict, commune_codes: Iterable[int], actor_
     user = get_user(user_id)
     login = normalise_login(values["login"])
     role = values["role"]
-    communes = _check_account(user.id, login, role, values.get("cooperative_id"), commune_codes)
     if user.id == actor_id and role is not user.role:
         raise RuleViolation("role", _l("You cannot change your own role."))
     if user.id == actor_id and values.get("is_disabled"):
         raise RuleViolation("is_disabled", _l("You cannot disable your own account."))
+    communes = _check_account(user.id, login, role, values.get("cooperative_id"), commune_codes)
     assign(user, {**values, "name": values["name"].strip(), "login": login,
                   "cooperative_id": values.get("cooperative_id") if role is Role.MEMBER else None}, USER_FIELDS, actor_id)
     _set_communes(user, communes)
