@@ -7,13 +7,17 @@ import subprocess
 import sys
 import time
 
+from decimal import Decimal
+
 import pytest
 from sqlalchemy import func, select
+from stdnum import ean
 
-from app.models import LabelRun, RunStatus, Stamp
+from app.models import AuditEvent, LabelRun, RunStatus, Stamp
 from app.services import codes, label_runs
 from tests.conftest import post_form
 from tests.factories import minted_run, product_with_batch
+from tests.test_labels_engine import decoded_in_reading_order
 
 
 @pytest.fixture
@@ -55,16 +59,31 @@ def test_bad_counts_are_refused(member_client, db, lychee, count):
     assert db.session.scalar(select(func.count()).select_from(LabelRun)) == 0
 
 
-def test_csv_export_lists_every_code_and_url(member_client, db, coop_a, lychee):
+def test_csv_export_lists_every_serial_code_and_url(member_client, db, coop_a, lychee):
     product, batch = lychee
     run = minted_run(coop_a, product, batch, count=25)
     response = member_client.get(f"/coop/runs/{run.id}/stamps.csv")
     rows = list(csv.reader(io.StringIO(response.get_data(as_text=True))))
-    assert rows[0] == ["sequence", "code", "url"] and len(rows) == 26
+    assert rows[0] == ["serial", "printed_serial", "code", "url"] and len(rows) == 26
     hashes = set(db.session.scalars(select(Stamp.code_hash).where(Stamp.run_id == run.id)))
-    for sequence, code, url in rows[1:]:
+    for number, (serial, printed, code, url) in enumerate(rows[1:], start=1):
+        assert (serial, printed) == (str(number), f"Nº {number:06d}")
         assert codes.normalise(code) == code and codes.code_hash(code) in hashes
         assert url.endswith(f"/Q/{code}") and url == url.upper()
+
+
+@pytest.mark.parametrize("gs1_link", [False, True])
+def test_each_csv_url_is_what_the_printed_qr_encodes(member_client, db, coop_a, lychee, gs1_link):
+    product, batch = lychee
+    product.gtin = "0" + ean.calc_check_digit("893456789012").join(("893456789012", ""))  # a GTIN-14
+    db.session.commit()
+    run, _ = label_runs.create_run(coop_a.id, product_id=product.id, batch_id=batch.id, count=70, template="a4-65",
+                                   options={"gs1_link": gs1_link}, request_token=f"gs1-{gs1_link}", actor_id=None)
+    label_runs.render(run.id)
+    scanned = decoded_in_reading_order(label_runs.pdf_path(run.id).read_bytes())
+    rows = list(csv.reader(io.StringIO(member_client.get(f"/coop/runs/{run.id}/stamps.csv").get_data(as_text=True))))[1:]
+    assert [url for _serial, _printed, _code, url in rows] == scanned and len(scanned) == 70
+    assert all(("/01/08934567890" in url) == gs1_link for url in scanned)
 
 
 def test_csv_cells_that_look_like_formulas_are_defused():
@@ -79,13 +98,76 @@ def test_voiding_and_activating_ranges_from_the_run_page(member_client, db, coop
     assert "Kích hoạt cho lô hàng" in page
     response = post_form(member_client, f"/coop/runs/{run.id}/range", {"first": "1", "last": "20", "batch_id": str(batch.id), "action": "activate"})
     assert response.status_code == 302
-    response = post_form(member_client, f"/coop/runs/{run.id}/range", {"first": "41", "last": "60", "batch_id": str(batch.id), "action": "void"})
+    response = post_form(member_client, f"/coop/runs/{run.id}/range", {"first": "41", "last": "60", "batch_id": str(batch.id), "action": "void", "reason": "Rách"})
     assert response.status_code == 422 and "Số sê-ri từ 1 đến 50" in response.get_data(as_text=True)
-    post_form(member_client, f"/coop/runs/{run.id}/range", {"first": "41", "last": "50", "batch_id": str(batch.id), "action": "void"})
+    post_form(member_client, f"/coop/runs/{run.id}/range", {"first": "41", "last": "50", "batch_id": str(batch.id), "action": "void", "reason": "Rách"})
     assert label_runs.stamp_counts(run.id) == {"minted": 50, "active": 20, "voided": 10}
     response = post_form(member_client, f"/coop/runs/{run.id}/void", {"reason": "Mất cuộn tem"})
     assert response.status_code == 302
     assert "Mất cuộn tem" in member_client.get(f"/coop/runs/{run.id}").get_data(as_text=True)
+
+
+REASON_MISSING = "Hãy ghi lý do hủy các tem này (ví dụ: mất cuộn tem khi vận chuyển)."
+
+
+def _error_of(page: str, field: str) -> str:
+    """The error message shown in the form field whose input has this id."""
+    block = page.split(f'id="{field}"')[1].split("</div>")[0]
+    return block.split('<p class="error">')[1].split("</p>")[0] if '<p class="error">' in block else ""
+
+
+def test_voiding_without_a_reason_says_so_next_to_the_field_and_keeps_what_was_typed(member_client, db, coop_a, lychee):
+    product, batch = lychee
+    run = minted_run(coop_a, product, batch, count=30)
+    response = post_form(member_client, f"/coop/runs/{run.id}/range", {"first": "3", "last": "7", "action": "void", "reason": "  "})
+    page = response.get_data(as_text=True)
+    assert response.status_code == 422 and _error_of(page, "reason") == REASON_MISSING
+    assert 'name="first" type="text" value="3"' in page or 'value="3"' in page.split('id="first"')[1][:80]
+    response = post_form(member_client, f"/coop/runs/{run.id}/void", {"reason": ""})
+    assert response.status_code == 422 and REASON_MISSING in response.get_data(as_text=True)
+    assert label_runs.stamp_counts(run.id)["voided"] == 0
+
+
+def test_the_run_page_lists_activations_and_voids(member_client, db, coop_a, lychee):
+    product, batch = lychee
+    run = minted_run(coop_a, product, None, count=50, token="blank")
+    post_form(member_client, f"/coop/runs/{run.id}/range", {"first": "1", "last": "20", "batch_id": str(batch.id), "action": "activate", "reason": "Đóng hộp sáng 11/6"})
+    post_form(member_client, f"/coop/runs/{run.id}/range", {"first": "15", "last": "25", "batch_id": str(batch.id), "action": "void", "reason": "Tem bị ướt"})
+    page = member_client.get(f"/coop/runs/{run.id}").get_data(as_text=True)
+    history = page.split('id="range-history"')[1]
+    rows = [row.split("</tr>")[0] for row in history.split("<tr>")[2:]]
+    assert len(rows) == 2
+    voided, activated = rows
+    assert all("Thành viên HTX Vải thiều Lục Ngạn" in row for row in rows)
+    assert "Hủy tem" in voided and "15–25" in voided and "Tem bị ướt" in voided and ">11<" in voided
+    assert "Kích hoạt" in activated and "1–20" in activated and batch.lot_code in activated and "Đóng hộp sáng 11/6" in activated
+
+
+def _new_run_form(client, batch_id: int, count: str, **extra):
+    form = client.get(f"/coop/batches/{batch_id}/runs/new").get_data(as_text=True)
+    token = form.split('name="request_token" type="hidden" value="')[1].split('"')[0]
+    data = {"count": count, "template": "a4-65", "ecc": "M", "offset_x_mm": "0", "offset_y_mm": "0", "request_token": token, **extra}
+    return post_form(client, f"/coop/batches/{batch_id}/runs/new", data)
+
+
+def test_printing_more_stamps_than_bottles_is_confirmed_with_a_checkbox(member_client, db, coop_a, lychee):
+    _product, batch = lychee
+    batch.quantity, batch.unit = Decimal("12"), "chai"
+    db.session.commit()
+    trail_so_far = db.session.scalar(select(func.max(AuditEvent.id))) or 0
+    response = _new_run_form(member_client, batch.id, "15")
+    page = response.get_data(as_text=True)
+    assert response.status_code == 422
+    assert "Lô này có 12 chai; bạn đang in 15 tem." in _error_of(page, "more_than_quantity")
+    assert 'value="15"' in page.split('id="count"')[1][:80]  # what was typed stays
+    assert db.session.scalar(select(func.count()).select_from(LabelRun)) == 0
+    response = _new_run_form(member_client, batch.id, "15", more_than_quantity="y")
+    assert response.status_code == 302
+    run_id = int(response.headers["Location"].rsplit("/", 1)[1])
+    event = db.session.scalar(select(AuditEvent).where(AuditEvent.id > trail_so_far, AuditEvent.action == "print_over_quantity"))
+    assert event.actor_name == "Thành viên HTX Vải thiều Lục Ngạn" and event.entity_id == run_id
+    assert (event.after["quantity"], event.after["unit"], event.after["count"]) == ("12", "chai", 15)
+    wait_until_done(member_client, run_id)
 
 
 def test_printer_offset_and_calibration_page(member_client, db, coop_a):

@@ -5,8 +5,8 @@ import secrets
 from flask import flash, jsonify, redirect, render_template, request, send_file, url_for
 from flask_babel import gettext as _, lazy_gettext as _l
 from flask_login import current_user
-from wtforms import BooleanField, DecimalField, HiddenField, SelectField
-from wtforms.validators import NumberRange, Optional
+from wtforms import BooleanField, DecimalField, HiddenField, SelectField, StringField
+from wtforms.validators import InputRequired, Length, NumberRange, Optional
 
 from app.coop import bp
 from app.csv_export import csv_response
@@ -32,6 +32,7 @@ class RunForm(ServiceForm):
     crop_marks = BooleanField(_l("Crop marks (for a print shop)"))
     outlines = BooleanField(_l("Label outlines (test print on plain paper)"))
     gs1_link = BooleanField(_l("GS1 Digital Link (products with a GTIN)"))
+    more_than_quantity = BooleanField(_l("Yes, print more stamps than the batch has"))
     request_token = HiddenField()
 
     def options(self) -> dict:
@@ -47,10 +48,12 @@ class RangeForm(ServiceForm):
     first = whole_number(_l("From serial"), 1, is_required=True)
     last = whole_number(_l("To serial"), 1, is_required=True)
     batch_id = SelectField(_l("Batch"), coerce=int, validate_choice=False)
+    reason = text(_l("Reason (required to void; a note when activating)"), 300)
 
 
 class VoidForm(ServiceForm):
-    reason = text(_l("Reason (e.g. roll lost in transport)"), 300, is_required=True)
+    reason = StringField(_l("Reason (e.g. roll lost in transport)"), filters=[lambda v: v.strip() if isinstance(v, str) else v],
+                         validators=[InputRequired(label_runs.REASON_REQUIRED), Length(max=300)])
 
 
 class OffsetForm(ServiceForm):
@@ -77,6 +80,7 @@ def _new_run(product_id: int, batch_id: int | None):
             coop_id(), product_id=product.id, batch_id=batch.id if batch else None, count=form.count.data,
             template=form.template.data, options=form.options(),
             request_token=form.request_token.data or secrets.token_urlsafe(24), actor_id=current_user.id,
+            more_than_quantity=form.more_than_quantity.data,
         ))
         if result:
             run, created = result
@@ -106,7 +110,7 @@ def _run_page(run, range_form=None, void_form=None, status=200):
     range_form.batch_id.choices = [(b.id, b.lot_code) for b in batches.list_batches(coop_id(), run.product_id)]
     return render_template(
         "coop/run.html", run=run, stale=label_runs.is_stale(run), counts=label_runs.stamp_counts(run.id),
-        range_form=range_form, void_form=void_form or VoidForm(formdata=None),
+        range_form=range_form, void_form=void_form or VoidForm(formdata=None), history=label_runs.range_history(run.id),
     ), status
 
 
@@ -143,15 +147,14 @@ def run_pdf(run_id: int):
 @bp.route("/runs/<int:run_id>/stamps.csv")
 def run_csv(run_id: int):
     item = label_runs.get_run(coop_id(), run_id)
-    return csv_response(["sequence", "code", "url"], label_runs.export_rows(item), f"tem-{run_id}.csv")
+    return csv_response(label_runs.EXPORT_HEADER, label_runs.export_rows(item), f"tem-{run_id}.csv")
 
 
 @bp.route("/runs/<int:run_id>/void", methods=["POST"])
 def void_run(run_id: int):
     item = label_runs.get_run(coop_id(), run_id)
     form = VoidForm()
-    if form.validate_on_submit():
-        label_runs.void_run(coop_id(), run_id, form.reason.data, current_user.id)
+    if form.validate_on_submit() and saved(form, lambda: label_runs.void_run(coop_id(), run_id, form.reason.data, current_user.id)):
         flash(_("All stamps of this run are void."), "success")
         return redirect(url_for(".run", run_id=run_id))
     return _run_page(item, void_form=form, status=422)
@@ -164,11 +167,12 @@ def run_range(run_id: int):
     form = RangeForm()
     form.batch_id.choices = [(b.id, b.lot_code) for b in batches.list_batches(coop_id(), item.product_id)]
     if form.validate_on_submit():
+        first, last, reason = form.first.data, form.last.data, form.reason.data or ""
         if request.form.get("action") == "void":
-            done = saved(form, lambda: label_runs.void_range(coop_id(), run_id, form.first.data, form.last.data, current_user.id))
+            done = saved(form, lambda: label_runs.void_range(coop_id(), run_id, first, last, current_user.id, reason=reason))
             message = _("%(n)s stamps are now void.", n=done)
         else:
-            done = saved(form, lambda: label_runs.activate_range(coop_id(), run_id, form.first.data, form.last.data, form.batch_id.data, current_user.id))
+            done = saved(form, lambda: label_runs.activate_range(coop_id(), run_id, first, last, form.batch_id.data, current_user.id, reason))
             message = _("%(n)s stamps activated.", n=done)
         if done is not None:
             flash(message, "success")

@@ -8,7 +8,7 @@ from app.models.geo import Commune, Province
 from app.models.product import Certification, Product, ProductPhoto
 from app.models.rate_limits import rate_limit_counters
 from app.models import revisions  # noqa: F401  (registers the session hook)
-from app.models.stamps import FakeReport, LabelRun, RunStatus, Scan, ScanDevice, Stamp
+from app.models.stamps import FakeReport, LabelRun, RangeAction, RunStatus, Scan, ScanDevice, Stamp, StampRangeEvent
 from app.models.user import Role, User, officer_communes
 from app.models.verification import Outcome, Verification
 
@@ -16,6 +16,7 @@ __all__ = [
     "AuditEvent", "PasswordReset", "UserSession",
     "BannedSubstance", "GateOverride",
     "Batch", "BatchStatus", "FakeReport", "Certification", "Commune", "Cooperative", "DiaryEvent", "EventKind",
-    "LabelRun", "Product", "ProductPhoto", "Province", "Role", "RunStatus", "Scan", "ScanDevice", "Stamp", "User",
+    "LabelRun", "Product", "ProductPhoto", "Province", "RangeAction", "Role", "RunStatus", "Scan", "ScanDevice", "Stamp",
+    "StampRangeEvent", "User",
     "officer_communes", "rate_limit_counters", "Outcome", "Verification",
 ]

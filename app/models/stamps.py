@@ -42,6 +42,34 @@ class LabelRun(Tracked, db.Model):
     batch = relationship("Batch")
 
 
+class RangeAction(str, Enum):
+    ACTIVATE = "activate"
+    VOID = "void"
+    VOID_RUN = "void_run"  # every stamp of the run
+
+
+class StampRangeEvent(db.Model):
+    """One activation or void of a serial range of a run, as the run page lists it: who, when, which serials,
+    how many stamps changed, onto which batch, and why. Written in the same transaction as the stamps it
+    changes (and as its audit event). Who is kept as a number and a name, as in the audit trail, so that the
+    line outlives the account."""
+
+    __tablename__ = "stamp_range_events"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    run_id: Mapped[int] = mapped_column(ForeignKey("label_runs.id", ondelete="CASCADE"), index=True)
+    action: Mapped[RangeAction] = mapped_column(db.Enum(RangeAction, native_enum=False, length=16))
+    first_serial: Mapped[int]
+    last_serial: Mapped[int]
+    stamp_count: Mapped[Optional[int]]  # stamps changed (already void or active ones excluded); unknown: None
+    batch_id: Mapped[Optional[int]] = mapped_column(ForeignKey("batches.id"))
+    reason: Mapped[str] = mapped_column(Text, default="")
+    actor_id: Mapped[Optional[int]]
+    actor_name: Mapped[str] = mapped_column(String(120), default="")
+    at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    batch = relationship("Batch")
+
+
 class Stamp(db.Model):
     __tablename__ = "stamps"
     __table_args__ = (

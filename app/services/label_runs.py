@@ -10,16 +10,21 @@ import os
 import subprocess
 import sys
 import threading
-from datetime import timedelta
+import unicodedata
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta, timezone
+from decimal import Decimal
 from pathlib import Path
 from typing import Callable, Iterator, Sequence
+from zoneinfo import ZoneInfo
 
 from flask import current_app
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, insert, select, update
 
 from app.extensions import db
-from app.models import Batch, BatchStatus, LabelRun, Product, RunStatus, Stamp
+from app.i18n import format_quantity
+from app.models import Batch, BatchStatus, LabelRun, Product, RangeAction, RunStatus, Stamp, StampRangeEvent, User
 from app.models.mixins import utcnow
 from app.services import audit, codes, compliance
 from app.services.batches import get_batch
@@ -78,8 +83,58 @@ def get_run(coop_id: int, run_id: int) -> LabelRun:
     return run
 
 
-def _check_request(coop_id: int, product_id: int, batch_id: int | None, count: int, template: str) -> None:
+# A batch counted in these units says nothing about how many packs (and so stamps) it makes.
+MEASURE_UNITS = frozenset({
+    "mg", "g", "gr", "gam", "gram", "lạng", "kg", "kí", "ký", "kilogram", "yến", "tạ", "tấn",
+    "ml", "l", "lít", "lit", "m3", "m³",
+})
+
+
+def is_measure_unit(unit: str) -> bool:
+    """Whether a batch's unit is a weight or volume ("kg", "Tấn", "lít"), not a count of pieces ("chai", "hộp")."""
+    return unicodedata.normalize("NFC", (unit or "").strip().lower().rstrip(".")) in MEASURE_UNITS
+
+
+@dataclass(frozen=True)
+class OverQuantity:
+    """A run that would give a batch more stamps than it has pieces."""
+
+    quantity: Decimal  # pieces in the batch
+    unit: str
+    count: int  # stamps in the new run
+    already: int  # stamps already valid on the batch (earlier runs, activated ranges), not void
+
+    def message(self):
+        values = {"quantity": format_quantity(self.quantity), "unit": self.unit, "count": format_quantity(self.count)}
+        if self.already:
+            return _l("This batch has %(quantity)s %(unit)s and already %(already)s valid stamps; you are printing "
+                      "%(count)s more. One stamp per %(unit)s is usual: check the number, or tick the box to print "
+                      "them anyway.", already=format_quantity(self.already), **values)
+        return _l("This batch has %(quantity)s %(unit)s; you are printing %(count)s stamps. One stamp per %(unit)s "
+                  "is usual: check the number, or tick the box to print them anyway.", **values)
+
+    def audit_values(self, batch: Batch) -> dict:
+        return {"batch_id": batch.id, "lot_code": batch.lot_code, "quantity": format(self.quantity.normalize(), "f"),
+                "unit": self.unit, "count": self.count, "already": self.already}
+
+
+def over_quantity(batch: Batch | None, count: int) -> OverQuantity | None:
+    """What is wrong when this run would give the batch more stamps than pieces; None when nothing is, or when
+    nobody can tell: a blank run, a batch without a quantity, or one counted by weight or volume (kg, lít)."""
+    if batch is None or batch.quantity is None or is_measure_unit(batch.unit):
+        return None
+    already = db.session.scalar(
+        select(func.count()).select_from(Stamp).where(Stamp.batch_id == batch.id, Stamp.voided_at.is_(None))
+    )
+    if already + count <= batch.quantity:
+        return None
+    return OverQuantity(batch.quantity, batch.unit.strip(), count, already)
+
+
+def _check_request(coop_id: int, product_id: int, batch_id: int | None, count: int, template: str) -> Batch | None:
+    """The batch the run is for (None: blank stamps), once everything about the request is allowed."""
     product = get_product(coop_id, product_id)
+    batch = None
     if product.is_archived:
         raise RuleViolation("product_id", _l("This product is archived: restore it before printing stamps."))
     if batch_id is not None:
@@ -93,24 +148,36 @@ def _check_request(coop_id: int, product_id: int, batch_id: int | None, count: i
         raise RuleViolation("count", _l("A run has between 1 and %(max)s stamps.", max=f"{current_app.config['MAX_RUN_STAMPS']:,}".replace(",", ".")))
     if template not in templates():
         raise RuleViolation("template", _l("Choose a label sheet from the list."))
+    return batch
 
 
 def create_run(
     coop_id: int, *, product_id: int, batch_id: int | None, count: int, template: str,
-    options: dict, request_token: str, actor_id: int | None,
+    options: dict, request_token: str, actor_id: int | None, more_than_quantity: bool = False,
 ) -> tuple[LabelRun, bool]:
-    """Create a run, or return the one this request token already created (a double submit)."""
+    """Create a run, or return the one this request token already created (a double submit).
+
+    A run that would give its batch more stamps than pieces is refused unless more_than_quantity confirms
+    it; the confirmation is written to the audit trail with the batch's quantity and the count.
+    """
     existing = db.session.scalar(select(LabelRun).where(LabelRun.request_token == request_token))
     if existing is not None:
         if existing.cooperative_id != coop_id:
             raise NotFound
         return existing, False
-    _check_request(coop_id, product_id, batch_id, count, template)
+    batch = _check_request(coop_id, product_id, batch_id, count, template)
+    excess = over_quantity(batch, count)
+    if excess and not more_than_quantity:
+        raise RuleViolation("more_than_quantity", excess.message())
     run = create(
         LabelRun, actor_id, cooperative_id=coop_id, product_id=product_id, batch_id=batch_id,
         count=count, template=template, request_token=request_token,
         options={k: options[k] for k in OPTION_KEYS if k in options},
     )
+    if excess:
+        db.session.flush()  # the run's id, for the trail
+        audit.record("print_over_quantity", entity="label_run", entity_id=run.id, cooperative_id=coop_id,
+                     after=excess.audit_values(batch), actor=_user(actor_id))
     db.session.commit()
     return run, True
 
@@ -121,7 +188,10 @@ def _set_state(run_id: int, **values) -> None:
 
 
 def payload_prefix(run: LabelRun) -> str:
-    """What comes before the code in each QR: /Q/, or a GS1 Digital Link when asked and possible."""
+    """What comes before the code in each QR: /Q/, or a GS1 Digital Link when asked and possible.
+
+    The one place a stamp's URL is made: the PDF's QR codes and the print shop's CSV both use it.
+    """
     product, batch = run.product, run.batch
     if run.options.get("gs1_link") and product.gtin and batch:
         base = current_app.config["PUBLIC_BASE_URL"].rstrip("/")
@@ -166,23 +236,35 @@ def run_labels(run: LabelRun, run_codes: Sequence[str] | None = None) -> Iterato
         "lot": batch.lot_code if batch else "",
         "packing_date": batch.packing_date.strftime("%d/%m/%Y") if batch and batch.packing_date else None,
         "best_before": batch.best_before.strftime("%d/%m/%Y") if batch and batch.best_before else None,
-        "ocop_stars": _valid_stars(product, batch),
+        "ocop_stars": valid_stars(product, label_day(run)),
     }
     key, run_id, count, url_prefix = stamp_key(), run.id, run.count, payload_prefix(run)
 
     def generate():
         for serial in range(1, count + 1):
             code = run_codes[serial - 1] if run_codes is not None else codes.derive_code(key, run_id, serial)
-            yield lib.Label(qr_payload=url_prefix + code, code_text=codes.group(code), **common)
+            yield lib.Label(qr_payload=url_prefix + code, code_text=codes.group(code), serial=serial, **common)
 
     return generate()
 
 
-def _valid_stars(product: Product, batch: Batch | None) -> int | None:
-    """OCOP stars are printed only while the certificate is valid on the packing day (or today)."""
+def vietnam_day(moment: datetime) -> date:
+    """The day in Vietnam of a stored (UTC) moment."""
+    zone = ZoneInfo(current_app.config["BABEL_DEFAULT_TIMEZONE"])
+    return moment.replace(tzinfo=timezone.utc).astimezone(zone).date()
+
+
+def label_day(run: LabelRun) -> date:
+    """The day a run's labels speak for: its batch's packing day, else the day in Vietnam it was ordered.
+    Never the day it happens to be rendered, so that a retry or a later download is the same PDF."""
+    batch = run.batch
+    return batch.packing_date if batch and batch.packing_date else vietnam_day(run.created_at)
+
+
+def valid_stars(product: Product, day: date) -> int | None:
+    """The OCOP stars to print: only while the certificate is valid on that day (its expiry day included)."""
     if not product.ocop_stars:
         return None
-    day = (batch.packing_date if batch and batch.packing_date else None) or utcnow().date()
     if product.ocop_expires_on and product.ocop_expires_on < day:
         return None
     return product.ocop_stars
@@ -308,11 +390,44 @@ def start_worker(run_id: int) -> subprocess.Popen:
         return subprocess.Popen(command, cwd=root, env=worker_environment(), stdout=log, stderr=log, start_new_session=True)
 
 
-def void_run(coop_id: int, run_id: int, reason: str, actor_id: int) -> LabelRun:
+REASON_REQUIRED = _l("Write why these stamps are voided (for example: roll lost in transport).")
+
+
+def _required_reason(reason: str | None) -> str:
+    reason = (reason or "").strip()
+    if not reason:
+        raise RuleViolation("reason", REASON_REQUIRED)
+    return reason
+
+
+def _user(actor_id: int | None) -> User | None:
+    return db.session.get(User, actor_id) if actor_id else None
+
+
+def _record_range(run: LabelRun, action: RangeAction, first: int, last: int, stamp_count: int, actor: User | None,
+                  reason: str = "", batch_id: int | None = None) -> None:
+    """A line of the run's range history, in the caller's transaction."""
+    db.session.add(StampRangeEvent(
+        run_id=run.id, action=action, first_serial=first, last_serial=last, stamp_count=stamp_count,
+        batch_id=batch_id, reason=reason, actor_id=actor.id if actor else None, actor_name=actor.name if actor else "",
+        at=utcnow(),
+    ))
+
+
+def range_history(run_id: int) -> list[StampRangeEvent]:
+    """A run's activations and voids, newest first."""
+    stmt = select(StampRangeEvent).where(StampRangeEvent.run_id == run_id).order_by(StampRangeEvent.id.desc())
+    return list(db.session.scalars(stmt))
+
+
+def void_run(coop_id: int, run_id: int, reason: str, actor_id: int | None) -> LabelRun:
+    """Void every stamp of the run; a reason is required. The trail records the change to the run's row."""
     run = get_run(coop_id, run_id)
+    reason = _required_reason(reason)
     now = utcnow()
     run.voided_at, run.void_reason, run.updated_by_id = now, reason, actor_id
-    db.session.execute(update(Stamp).where(Stamp.run_id == run_id, Stamp.voided_at.is_(None)).values(voided_at=now))
+    result = db.session.execute(update(Stamp).where(Stamp.run_id == run_id, Stamp.voided_at.is_(None)).values(voided_at=now))
+    _record_range(run, RangeAction.VOID_RUN, 1, run.count, result.rowcount, _user(actor_id), reason)
     db.session.commit()
     return run
 
@@ -322,21 +437,26 @@ def _check_range(run: LabelRun, first: int, last: int) -> None:
         raise RuleViolation("first", _l("Serial numbers run from 1 to %(count)s, first ≤ last.", count=run.count))
 
 
-def void_range(coop_id: int, run_id: int, first: int, last: int, actor_id: int) -> int:
+def void_range(coop_id: int, run_id: int, first: int, last: int, actor_id: int | None, *, reason: str) -> int:
+    """Void the stamps first..last of a run (those not void already); a reason is required."""
     run = get_run(coop_id, run_id)
     _check_range(run, first, last)
+    reason = _required_reason(reason)
     result = db.session.execute(
         update(Stamp).where(Stamp.run_id == run_id, Stamp.serial.between(first, last), Stamp.voided_at.is_(None)).values(voided_at=utcnow())
     )
+    actor = _user(actor_id)
     audit.record("void", entity="label_run", entity_id=run.id, cooperative_id=run.cooperative_id,
-                 after={"first": first, "last": last, "stamps": result.rowcount})
+                 after={"first": first, "last": last, "stamps": result.rowcount, "reason": reason}, actor=actor)
+    _record_range(run, RangeAction.VOID, first, last, result.rowcount, actor, reason)
     run.updated_by_id = actor_id
     db.session.commit()
     return result.rowcount
 
 
-def activate_range(coop_id: int, run_id: int, first: int, last: int, batch_id: int, actor_id: int) -> int:
-    """Put a serial range of a blank run onto a batch of the run's product (at packing time)."""
+def activate_range(coop_id: int, run_id: int, first: int, last: int, batch_id: int, actor_id: int | None,
+                   reason: str = "") -> int:
+    """Put a serial range of a blank run onto a batch of the run's product (at packing time); a note is optional."""
     run = get_run(coop_id, run_id)
     batch = get_batch(coop_id, batch_id)
     if run.batch_id is not None:
@@ -358,8 +478,12 @@ def activate_range(coop_id: int, run_id: int, first: int, last: int, batch_id: i
         update(Stamp).where(Stamp.run_id == run_id, Stamp.serial.between(first, last), Stamp.voided_at.is_(None))
         .values(batch_id=batch.id, activated_at=utcnow())
     )
+    reason = (reason or "").strip()
+    actor = _user(actor_id)
     audit.record("activate", entity="label_run", entity_id=run.id, cooperative_id=run.cooperative_id,
-                 after={"first": first, "last": last, "batch_id": batch.id, "stamps": result.rowcount})
+                 after={"first": first, "last": last, "batch_id": batch.id, "stamps": result.rowcount, "reason": reason},
+                 actor=actor)
+    _record_range(run, RangeAction.ACTIVATE, first, last, result.rowcount, actor, reason, batch.id)
     run.updated_by_id = actor_id
     db.session.commit()
     return result.rowcount
@@ -374,9 +498,13 @@ def stamp_counts(run_id: int) -> dict[str, int]:
     }
 
 
-def export_rows(run: LabelRun) -> Iterator[tuple[int, str, str]]:
-    """Sequence, code and URL of every stamp, for a print shop."""
-    key, url_prefix = stamp_key(), stamp_url("")
+EXPORT_HEADER = ["serial", "printed_serial", "code", "url"]
+
+
+def export_rows(run: LabelRun) -> Iterator[tuple[int, str, str, str]]:
+    """Every stamp as a print shop needs it: serial, the serial as printed ("Nº 000123"), code, and the URL
+    its QR encodes (the same function as the PDF's)."""
+    key, url_prefix, printed = stamp_key(), payload_prefix(run), library().serial_text
     for serial in range(1, run.count + 1):
         code = codes.derive_code(key, run.id, serial)
-        yield serial, code, url_prefix + code
+        yield serial, printed(serial), code, url_prefix + code
