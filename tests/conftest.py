@@ -159,3 +159,7 @@ def admin_client(client, db):
     accounts.create_user(name="Quản trị", login="admin@ocop.vn", password=PASSWORD, role=Role.ADMIN)
     sign_in(client, "admin@ocop.vn")
     return client
+
+
+def pytest_configure(config):
+    config.addinivalue_line("markers", "served: starts the application under gunicorn (tests/served.py)")
