@@ -64,9 +64,9 @@ def test_csv_export_lists_every_serial_code_and_url(member_client, db, coop_a, l
     run = minted_run(coop_a, product, batch, count=25)
     response = member_client.get(f"/coop/runs/{run.id}/stamps.csv")
     rows = list(csv.reader(io.StringIO(response.get_data(as_text=True))))
-    assert rows[0] == ["serial", "printed_serial", "code", "url"] and len(rows) == 26
+    assert rows[0] == ["sequence", "code", "url", "printed_serial"] and len(rows) == 26
     hashes = set(db.session.scalars(select(Stamp.code_hash).where(Stamp.run_id == run.id)))
-    for number, (serial, printed, code, url) in enumerate(rows[1:], start=1):
+    for number, (serial, code, url, printed) in enumerate(rows[1:], start=1):
         assert (serial, printed) == (str(number), f"Nº {number:06d}")
         assert codes.normalise(code) == code and codes.code_hash(code) in hashes
         assert url.endswith(f"/Q/{code}") and url == url.upper()
@@ -82,7 +82,7 @@ def test_each_csv_url_is_what_the_printed_qr_encodes(member_client, db, coop_a, 
     label_runs.render(run.id)
     scanned = decoded_in_reading_order(label_runs.pdf_path(run.id).read_bytes())
     rows = list(csv.reader(io.StringIO(member_client.get(f"/coop/runs/{run.id}/stamps.csv").get_data(as_text=True))))[1:]
-    assert [url for _serial, _printed, _code, url in rows] == scanned and len(scanned) == 70
+    assert [url for _serial, _code, url, _printed in rows] == scanned and len(scanned) == 70
     assert all(("/01/08934567890" in url) == gs1_link for url in scanned)
 
 

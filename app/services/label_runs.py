@@ -498,13 +498,14 @@ def stamp_counts(run_id: int) -> dict[str, int]:
     }
 
 
-EXPORT_HEADER = ["serial", "printed_serial", "code", "url"]
+# The first three columns are as they always were, so a print shop's variable-data set-up keeps working.
+EXPORT_HEADER = ["sequence", "code", "url", "printed_serial"]
 
 
 def export_rows(run: LabelRun) -> Iterator[tuple[int, str, str, str]]:
-    """Every stamp as a print shop needs it: serial, the serial as printed ("Nº 000123"), code, and the URL
-    its QR encodes (the same function as the PDF's)."""
+    """Every stamp as a print shop needs it: serial number, code, the URL its QR encodes (made by the same
+    function as the PDF's), and the serial as the label prints it ("Nº 000123")."""
     key, url_prefix, printed = stamp_key(), payload_prefix(run), library().serial_text
     for serial in range(1, run.count + 1):
         code = codes.derive_code(key, run.id, serial)
-        yield serial, printed(serial), code, url_prefix + code
+        yield serial, code, url_prefix + code, printed(serial)
