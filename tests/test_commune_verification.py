@@ -10,7 +10,7 @@ from app.services import batches, compliance, listings, products, scans
 from app.services.listings import ListingStatus
 from tests.conftest import post_form, sign_in
 from tests.factories import on_sale_stamps, product_with_batch
-from tests.scan_history import earlier_scans
+from tests.scan_setups import earlier_scans
 
 BADGE = "Đã xác minh bởi UBND xã Lục Ngạn"
 PHONE = {"User-Agent": "Mozilla/5.0 (Linux; Android 12) Mobile", "Accept-Language": "vi-VN"}
@@ -127,3 +127,23 @@ def test_the_officer_recalls_a_batch_and_sees_reports_and_copy_warnings_of_their
     assert empty.status_code == 422
     post_form(officer_client, f"/commune/listings/{batch.id}/recall", {"reason": "Dư lượng thuốc vượt ngưỡng"})
     assert "Dư lượng thuốc vượt ngưỡng" in _scan(officer_client, code)
+
+
+def test_a_recalled_batch_is_shown_as_recalled_and_cannot_be_verified(officer_client, db, coop_a):
+    from app.services import commune_watch
+    from app.services.errors import RuleViolation
+
+    _product, batch = product_with_batch(coop_a)
+    listings.verify(_officer_id(db), batch.id, None, local_today())
+    commune_watch.recall(_officer_id(db), batch.id, "Dư lượng thuốc vượt ngưỡng", local_today())
+    recalled_on = f"Đã thu hồi ngày {local_today():%d/%m/%Y}"
+    for path in ("/commune/listings", f"/commune/listings/{batch.id}"):
+        page = officer_client.get(path).get_data(as_text=True)
+        assert recalled_on in page and "Đã xác minh, hiệu lực đến" not in page, path
+    page = officer_client.get(f"/commune/listings/{batch.id}").get_data(as_text=True)
+    assert f'action="/commune/listings/{batch.id}/verify"' not in page and "Lô hàng này đã bị thu hồi: không thể xác minh." in page
+    with pytest.raises(RuleViolation):
+        listings.verify(_officer_id(db), batch.id, None, local_today())
+    refused = post_form(officer_client, f"/commune/listings/{batch.id}/verify", {"valid_until": ""})
+    assert refused.status_code == 422 and len(listings.decisions(batch.id)) == 1
+    assert listings.listing(batch, local_today()).status is ListingStatus.RECALLED

@@ -56,3 +56,27 @@ def test_everything_else_goes_to_the_view(app, client, db, coop_a):
         passed_on, _response, _body = _call(app, path, **extra)
         assert passed_on == 1, (path, extra)
     assert _scans(db) == before  # what the fast path passes on, it has not recorded
+
+
+def test_a_page_is_not_served_from_the_cache_once_an_input_of_its_verdict_changed(app, client, db, coop_a):
+    """Decisions, overrides, recalls and the stamp's own scans all change what the page says first."""
+    from app.i18n import local_today
+    from app.models import Role
+    from app.services import accounts, commune_watch, compliance, listings
+
+    officer = accounts.create_user(name="Cán bộ", login="canbo@xa.vn", password="mat-khau-thu-nghiem", role=Role.OFFICER, commune_codes=[coop_a.commune_code])
+    stamp_codes, _run, batch = on_sale_stamps(db, coop_a, 6)
+    client.get(f"/Q/{stamp_codes[0]}", headers=PHONE)
+    assert _call(app, f"/Q/{stamp_codes[1]}")[0] == 0  # a first scan of another stamp: the same page
+    assert _call(app, f"/Q/{stamp_codes[1]}")[0] == 1  # its second scan says "scanned 2 times": not rendered yet
+    changes = [
+        lambda: listings.verify(officer.id, batch.id, None, local_today()),
+        lambda: compliance.override_gate(officer.id, batch.id, "Đã kiểm nghiệm"),
+        lambda: commune_watch.recall(officer.id, batch.id, "Dư lượng thuốc", local_today()),
+    ]
+    for code, change in zip(stamp_codes[2:], changes):
+        change()
+        passed_on, _response, _body = _call(app, f"/Q/{code}")
+        assert passed_on == 1
+        client.get(f"/Q/{code}", headers=PHONE)  # the view renders the page for the new key, for the next change to miss
+    assert "đã bị thu hồi" in client.get(f"/Q/{stamp_codes[5]}", headers=PHONE).get_data(as_text=True)

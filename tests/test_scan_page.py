@@ -1,4 +1,5 @@
 """The public scan page: origin details and whether the stamp looks genuine."""
+import re
 from datetime import date, timedelta
 
 import pytest
@@ -10,7 +11,7 @@ from app.i18n import local_today
 from app.models import Batch, Role, Scan
 from app.services import accounts, batches, codes, commune_watch, label_runs, products
 from tests.factories import on_sale_stamps, product_with_batch
-from tests.scan_history import earlier_scans
+from tests.scan_setups import earlier_scans, full_listing
 
 PHONE = {"User-Agent": "Mozilla/5.0 (Linux; Android 12) Mobile", "Accept-Language": "vi-VN,vi;q=0.9"}
 
@@ -115,7 +116,7 @@ def test_one_phone_on_another_address_of_its_network_counts_once(client, stamp_c
 
 def test_void_and_recalled(client, db, coop_a, stamp_codes):
     (_first, second, third, *_), run, batch = stamp_codes
-    label_runs.void_range(coop_a.id, run.id, 2, 2, None)
+    label_runs.void_range(coop_a.id, run.id, 2, 2, None, reason="Mất cuộn tem")
     assert "đã bị hợp tác xã hủy" in scan(client, second).get_data(as_text=True)
     officer = accounts.create_user(name="Cán bộ", login="cb@xa.vn", password="mat-khau-dai-du", role=Role.OFFICER, commune_codes=[coop_a.commune_code])
     commune_watch.recall(officer.id, batch.id, "Dư lượng thuốc vượt ngưỡng. Không sử dụng.", local_today())
@@ -261,3 +262,32 @@ def test_unknown_code_limits_are_shared_by_all_workers(database_url, tmp_path, d
     statuses = [scan(workers[i % 2], well_formed(i)).status_code for i in range(21)]
     assert statuses[:20] == [404] * 20 and statuses[20] == 429
     assert scan(workers[1], stamp_codes[0][0]).status_code == 200
+
+
+def test_the_page_shows_the_cooperatives_phone_and_address_the_ocop_certificate_diary_photos_and_intervals(client, db, coop_a):
+    (code,), _run, _batch = full_listing(db, coop_a)
+    page = scan(client, code).get_data(as_text=True)
+    assert '<a href="tel:02043882123">0204 3882 123</a>' in page
+    assert "Thôn Hồng Xuân, Xã Lục Ngạn, Bắc Ninh" in page
+    assert "Quả tròn, vỏ đỏ tươi, cùi dày" in page
+    assert "4 sao · giấy chứng nhận số OCOP-1 · hiệu lực đến 15/08/2027" in page
+    assert "thời gian cách ly: 7 ngày" in page and "thời gian cách ly: 10 ngày" in page
+    thumbnails = re.findall(r'<img src="/media/[0-9a-f]+\.jpg\?size=thumb" alt="[^"]+" width="160" loading="lazy">', page)
+    assert len(thumbnails) == 8
+
+
+def test_an_expired_ocop_certificate_says_so_and_loses_its_stars(client, db, coop_a, stamp_codes):
+    (code, *_), run, _batch = stamp_codes
+    products.update_product(coop_a.id, run.product_id, {"ocop_issued_on": date(2022, 1, 1), "ocop_expires_on": date(2025, 1, 1)}, None)
+    page = scan(client, code).get_data(as_text=True)
+    assert "giấy chứng nhận số OCOP-1 · đã hết hạn ngày 01/01/2025" in page and "★" not in page
+
+
+def test_a_path_that_is_not_a_gtin_is_not_found(client, db, coop_a, stamp_codes):
+    """A product without a GTIN must not answer /01/<anything that is not a GTIN> (None compared with None)."""
+    (code, *_), _run, _batch = stamp_codes
+    for gtin in ("12345678", "8938501234567", "abc"):
+        response = client.get(f"/01/{gtin}", headers=PHONE)
+        assert response.status_code == 404 and "Vải thiều Lục Ngạn" not in response.get_data(as_text=True), gtin
+    stamp_link = client.get(f"/01/12345678/10/VT-2026-06-A/21/{code}", headers=PHONE)
+    assert stamp_link.status_code == 404 and "Vải thiều Lục Ngạn" not in stamp_link.get_data(as_text=True)

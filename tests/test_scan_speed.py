@@ -5,21 +5,28 @@ import pytest
 
 from tests.browser import browser, live_server, needs_chromium  # noqa: F401 (fixtures)
 from tests.factories import on_sale_stamps
+from tests.scan_setups import full_listing
 
 # Chrome DevTools' "Slow 3G" preset: 400 kbit/s each way (× 0.8) and 400 ms round trips (× 5).
 SLOW_3G = {"offline": False, "latency": 2000, "downloadThroughput": 50_000, "uploadThroughput": 50_000}
 
 
-@pytest.fixture
-def stamp_code(db, coop_a):
-    (code,), _run, _batch = on_sale_stamps(db, coop_a, 1)
+@pytest.fixture(params=["plain", "every_field"])
+def stamp_code(request, db, coop_a):
+    """A stamp of a bare listing, and of one with every field the page shows (phone, address, description,
+    OCOP certificate, eight diary entries with photos and intervals)."""
+    make = on_sale_stamps if request.param == "plain" else full_listing
+    (code,), _run, _batch = make(db, coop_a, 1)
     return code
 
 
 def test_the_page_is_small(client, stamp_code):
     response = client.get(f"/Q/{stamp_code}", headers={"User-Agent": "Android"})
-    assert len(gzip.compress(response.data)) <= 14 * 1024
+    size = len(gzip.compress(response.data))
+    print(f"scan page: {len(response.data)} bytes, {size} gzipped")
+    assert size <= 14 * 1024
     assert b"<script" not in response.data and b"<link" not in response.data  # nothing else to fetch first
+    assert all('loading="lazy"' in tag for tag in response.get_data(as_text=True).split("<img")[1:])  # photos after the first paint
 
 
 @needs_chromium

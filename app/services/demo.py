@@ -1,5 +1,10 @@
-"""Demo data from the field: Lục Ngạn lychee, Phồn Nhi honey, Lục Ngạn oranges and pomelo."""
-from datetime import date
+"""Demo data from the field: Lục Ngạn lychee, Phồn Nhi honey, Lục Ngạn oranges and pomelo.
+
+Every date is counted back (or forward) from the day the demo is loaded, so that the demo always shows what a
+user would see that day: the lychee harvested a few days ago, before its best-before and verified; the honey
+awaiting verification; the oranges harvested too soon after a spray, failing the compliance gate.
+"""
+from datetime import date, timedelta
 from decimal import Decimal
 
 from sqlalchemy import func, select
@@ -18,120 +23,126 @@ OFFICERS = [
 ]
 DEMO_STAMPS = 65  # one A4 sheet
 
-COOPERATIVES = [
-    {
-        "key": "lychee",
-        "values": {
-            "name": "Hợp tác xã Hồng Xuân", "registration_no": "2401000123", "commune_code": LUC_NGAN,
-            "address_line": "Thôn Hồng Xuân", "phone": "0204 3882 123", "email": "htxhongxuan@example.vn",
-            "representative": "Nguyễn Văn Hùng",
-            "description": "Vải thiều Lục Ngạn trồng theo VietGAP trên vùng trồng đã cấp mã số.",
-        },
-        "member": ("Trần Thị Lan", "lan@hongxuan.vn"),
-        "products": [
-            {
-                "values": {
-                    "name": "Vải thiều Lục Ngạn", "category": "fruit", "gtin": "8938501234568",
-                    "ocop_stars": 4, "ocop_certificate_no": "OCOP-BG-2024-0187",
-                    "ocop_issued_on": date(2024, 8, 15), "growing_area_code": "VN-BGLN-0012",
-                    "shelf_life_days": 14,
-                    "description": "Quả tròn, vỏ đỏ tươi, cùi dày, hạt nhỏ, vị ngọt đậm.",
-                },
-                "certifications": [{"scheme": "VietGAP", "number": "VietGAP-TT-23-12-24-0035", "issuer": "Trung tâm Chứng nhận Phù hợp", "expires_on": date(2027, 3, 1)}],
-                "batches": [
-                    {
-                        "values": {
-                            "lot_code": "VT-2026-06-A", "harvest_date": date(2026, 6, 10), "packing_date": date(2026, 6, 11),
-                            "quantity": Decimal("4200"), "unit": "kg", "growing_area": "Đội 3 và đội 5, 12 hộ",
+
+def demo_cooperatives(today: date) -> list[dict]:
+    """The demo cooperatives, their products, batches and diaries, dated from `today`."""
+    def ago(days: int) -> date:
+        return today - timedelta(days=days)
+
+    return [
+        {
+            "key": "lychee",
+            "values": {
+                "name": "Hợp tác xã Hồng Xuân", "registration_no": "2401000123", "commune_code": LUC_NGAN,
+                "address_line": "Thôn Hồng Xuân", "phone": "0204 3882 123", "email": "htxhongxuan@example.vn",
+                "representative": "Nguyễn Văn Hùng",
+                "description": "Vải thiều Lục Ngạn trồng theo VietGAP trên vùng trồng đã cấp mã số.",
+            },
+            "member": ("Trần Thị Lan", "lan@hongxuan.vn"),
+            "products": [
+                {
+                    "values": {
+                        "name": "Vải thiều Lục Ngạn", "category": "fruit", "gtin": "8938501234568",
+                        "ocop_stars": 4, "ocop_certificate_no": "OCOP-BG-2024-0187",
+                        "ocop_issued_on": ago(300), "growing_area_code": "VN-BGLN-0012",
+                        "shelf_life_days": 14,
+                        "description": "Quả tròn, vỏ đỏ tươi, cùi dày, hạt nhỏ, vị ngọt đậm.",
+                    },
+                    "certifications": [{"scheme": "VietGAP", "number": "VietGAP-TT-23-12-24-0035", "issuer": "Trung tâm Chứng nhận Phù hợp", "expires_on": ago(-400)}],
+                    "batches": [
+                        {
+                            "values": {
+                                "lot_code": f"VT-{ago(3):%Y-%m}-A", "harvest_date": ago(3), "packing_date": ago(2),
+                                "quantity": Decimal("4200"), "unit": "kg", "growing_area": "Đội 3 và đội 5, 12 hộ",
+                            },
+                            "events": [
+                                (ago(140), EventKind.FERTILISING, "Bón phân hữu cơ vi sinh sau thu hoạch vụ trước", "Phân hữu cơ vi sinh Sông Gianh", "2 kg/cây", None),
+                                (ago(70), EventKind.IRRIGATION, "Tưới nhỏ giọt giai đoạn ra hoa", "", "", None),
+                                (ago(12), EventKind.SPRAYING, "Phun phòng sâu đục cuống quả", "Abamectin 3.6EC", "10 ml/bình 16 lít", 7),
+                                (ago(3), EventKind.HARVEST, "Thu hái sáng sớm, quả chín đỏ đều", "", "", None),
+                                (ago(2), EventKind.PACKING, "Đóng thùng xốp 10 kg, bảo quản lạnh", "", "", None),
+                            ],
                         },
-                        "events": [
-                            (date(2026, 1, 12), EventKind.FERTILISING, "Bón phân hữu cơ vi sinh sau thu hoạch vụ trước", "Phân hữu cơ vi sinh Sông Gianh", "2 kg/cây", None),
-                            (date(2026, 3, 20), EventKind.IRRIGATION, "Tưới nhỏ giọt giai đoạn ra hoa", "", "", None),
-                            (date(2026, 5, 18), EventKind.SPRAYING, "Phun phòng sâu đục cuống quả", "Abamectin 3.6EC", "10 ml/bình 16 lít", 7),
-                            (date(2026, 6, 10), EventKind.HARVEST, "Thu hái sáng sớm, quả chín đỏ đều", "", "", None),
-                            (date(2026, 6, 11), EventKind.PACKING, "Đóng thùng xốp 10 kg, bảo quản lạnh", "", "", None),
-                        ],
-                    },
-                ],
-            },
-        ],
-    },
-    {
-        "key": "honey",
-        "values": {
-            "name": "Hợp tác xã nuôi ong Phồn Nhi", "registration_no": "2401000456", "commune_code": PHUC_HOA,
-            "address_line": "Thôn Phồn Nhi", "phone": "0912 345 678", "email": "ongphonnhi@example.vn",
-            "representative": "Lê Văn Phồn",
-            "description": "Mật ong hoa vải và hoa rừng, nuôi ong tại vườn vải và đồi rừng Phúc Hòa.",
-        },
-        "member": ("Lê Thị Nhi", "0987654321"),
-        "products": [
-            {
-                "values": {
-                    "name": "Mật ong Phồn Nhi", "category": "honey", "ocop_stars": 3,
-                    "ocop_certificate_no": "OCOP-BG-2023-0542", "ocop_issued_on": date(2023, 12, 5),
-                    "shelf_life_days": 730, "description": "Mật ong hoa vải nguyên chất, chai thủy tinh 500 ml.",
+                    ],
                 },
-                "certifications": [],
-                "batches": [
-                    {
-                        "values": {
-                            "lot_code": "MO-2026-04", "harvest_date": date(2026, 4, 15), "packing_date": date(2026, 4, 20),
-                            "quantity": Decimal("1800"), "unit": "chai", "growing_area": "Đàn ong 240 thùng, 9 hộ",
+            ],
+        },
+        {
+            "key": "honey",
+            "values": {
+                "name": "Hợp tác xã nuôi ong Phồn Nhi", "registration_no": "2401000456", "commune_code": PHUC_HOA,
+                "address_line": "Thôn Phồn Nhi", "phone": "0912 345 678", "email": "ongphonnhi@example.vn",
+                "representative": "Lê Văn Phồn",
+                "description": "Mật ong hoa vải và hoa rừng, nuôi ong tại vườn vải và đồi rừng Phúc Hòa.",
+            },
+            "member": ("Lê Thị Nhi", "0987654321"),
+            "products": [
+                {
+                    "values": {
+                        "name": "Mật ong Phồn Nhi", "category": "honey", "ocop_stars": 3,
+                        "ocop_certificate_no": "OCOP-BG-2023-0542", "ocop_issued_on": ago(700),
+                        "shelf_life_days": 730, "description": "Mật ong hoa vải nguyên chất, chai thủy tinh 500 ml.",
+                    },
+                    "certifications": [],
+                    "batches": [
+                        {
+                            "values": {
+                                "lot_code": f"MO-{ago(30):%Y-%m}", "harvest_date": ago(30), "packing_date": ago(25),
+                                "quantity": Decimal("1800"), "unit": "chai", "growing_area": "Đàn ong 240 thùng, 9 hộ",
+                            },
+                            "events": [
+                                (ago(80), EventKind.OTHER, "Đưa đàn ong vào vườn vải ra hoa", "", "", None),
+                                (ago(30), EventKind.HARVEST, "Quay mật khi mật đã vít nắp", "", "", None),
+                                (ago(28), EventKind.INSPECTION, "Kiểm tra độ ẩm mật: 19,5 %", "", "", None),
+                                (ago(25), EventKind.PACKING, "Lọc và đóng chai 500 ml", "", "", None),
+                            ],
                         },
-                        "events": [
-                            (date(2026, 2, 25), EventKind.OTHER, "Đưa đàn ong vào vườn vải ra hoa", "", "", None),
-                            (date(2026, 4, 15), EventKind.HARVEST, "Quay mật khi mật đã vít nắp", "", "", None),
-                            (date(2026, 4, 17), EventKind.INSPECTION, "Kiểm tra độ ẩm mật: 19,5 %", "", "", None),
-                            (date(2026, 4, 20), EventKind.PACKING, "Lọc và đóng chai 500 ml", "", "", None),
-                        ],
-                    },
-                ],
-            },
-        ],
-    },
-    {
-        "key": "citrus",
-        "values": {
-            "name": "Hợp tác xã Cây ăn quả Nam Dương", "registration_no": "2401000789", "commune_code": NAM_DUONG,
-            "address_line": "Thôn Đồng Giao", "phone": "0204 3881 789", "email": "",
-            "representative": "Hoàng Văn Cam",
-            "description": "Cam lòng vàng và bưởi da xanh trồng trên đồi Nam Dương.",
+                    ],
+                },
+            ],
         },
-        "member": ("Hoàng Thị Bưởi", "buoi@namduong.vn"),
-        "products": [
-            {
-                "values": {
-                    "name": "Cam lòng vàng Lục Ngạn", "category": "fruit", "ocop_stars": 3,
-                    "ocop_certificate_no": "OCOP-BG-2024-0311", "ocop_issued_on": date(2024, 10, 1),
-                    "growing_area_code": "VN-BGLN-0027", "shelf_life_days": 30,
-                    "description": "Cam ruột vàng, mọng nước, vị ngọt thanh.",
-                },
-                "certifications": [],
-                "batches": [
-                    {
-                        "values": {"lot_code": "CAM-2026-11", "harvest_date": date(2026, 11, 10), "packing_date": date(2026, 11, 11), "quantity": Decimal("2500"), "unit": "kg"},
-                        # Fails the compliance gate: harvested 10 November, but the spray of 25 October needs 21 days.
-                        "events": [
-                            (date(2026, 9, 1), EventKind.FERTILISING, "Bón thúc kali trước thu hoạch", "Kali clorua", "0,5 kg/cây", None),
-                            (date(2026, 10, 25), EventKind.SPRAYING, "Phun trừ ruồi vàng đục quả", "Chlorantraniliprole 5SC", "10 ml/bình 16 lít", 21),
-                            (date(2026, 11, 10), EventKind.HARVEST, "Thu hoạch cam chín vàng", "", "", None),
-                        ],
+        {
+            "key": "citrus",
+            "values": {
+                "name": "Hợp tác xã Cây ăn quả Nam Dương", "registration_no": "2401000789", "commune_code": NAM_DUONG,
+                "address_line": "Thôn Đồng Giao", "phone": "0204 3881 789", "email": "",
+                "representative": "Hoàng Văn Cam",
+                "description": "Cam lòng vàng và bưởi da xanh trồng trên đồi Nam Dương.",
+            },
+            "member": ("Hoàng Thị Bưởi", "buoi@namduong.vn"),
+            "products": [
+                {
+                    "values": {
+                        "name": "Cam lòng vàng Lục Ngạn", "category": "fruit", "ocop_stars": 3,
+                        "ocop_certificate_no": "OCOP-BG-2024-0311", "ocop_issued_on": ago(420),
+                        "growing_area_code": "VN-BGLN-0027", "shelf_life_days": 30,
+                        "description": "Cam ruột vàng, mọng nước, vị ngọt thanh.",
                     },
-                ],
-            },
-            {
-                "values": {
-                    "name": "Bưởi da xanh", "category": "fruit", "ocop_stars": 3,
-                    "ocop_certificate_no": "OCOP-BG-2024-0312", "ocop_issued_on": date(2024, 10, 1),
-                    "shelf_life_days": 45, "description": "Bưởi da xanh ruột hồng, múi ráo.",
+                    "certifications": [],
+                    "batches": [
+                        {
+                            "values": {"lot_code": f"CAM-{ago(4):%Y-%m}", "harvest_date": ago(4), "packing_date": ago(3), "quantity": Decimal("2500"), "unit": "kg"},
+                            # Fails the compliance gate: harvested 4 days ago, but the spray of 10 days ago needs 21 days.
+                            "events": [
+                                (ago(60), EventKind.FERTILISING, "Bón thúc kali trước thu hoạch", "Kali clorua", "0,5 kg/cây", None),
+                                (ago(10), EventKind.SPRAYING, "Phun trừ ruồi vàng đục quả", "Chlorantraniliprole 5SC", "10 ml/bình 16 lít", 21),
+                                (ago(4), EventKind.HARVEST, "Thu hoạch cam chín vàng", "", "", None),
+                            ],
+                        },
+                    ],
                 },
-                "certifications": [],
-                "batches": [],
-            },
-        ],
-    },
-]
+                {
+                    "values": {
+                        "name": "Bưởi da xanh", "category": "fruit", "ocop_stars": 3,
+                        "ocop_certificate_no": "OCOP-BG-2024-0312", "ocop_issued_on": ago(420),
+                        "shelf_life_days": 45, "description": "Bưởi da xanh ruột hồng, múi ráo.",
+                    },
+                    "certifications": [],
+                    "batches": [],
+                },
+            ],
+        },
+    ]
 
 
 def _load_cooperative(spec: dict, admin_id: int) -> Cooperative:
@@ -157,7 +168,7 @@ def load_demo() -> str:
     if db.session.scalar(select(func.count(Cooperative.id))):
         return "The database already has cooperatives: demo data not loaded."
     admin = accounts.create_user(name="Quản trị viên", login="admin@ocop.vn", password=DEMO_PASSWORD, role=Role.ADMIN)
-    coops = {spec["key"]: _load_cooperative(spec, admin.id) for spec in COOPERATIVES}
+    coops = {spec["key"]: _load_cooperative(spec, admin.id) for spec in demo_cooperatives(local_today())}
     officers = {code: accounts.create_user(name=name, login=login, password=DEMO_PASSWORD, role=Role.OFFICER, commune_codes=[code], actor_id=admin.id)
                 for code, name, login in OFFICERS}
     _verified_listing_with_stamps(coops["lychee"], officers[LUC_NGAN])
