@@ -96,7 +96,12 @@ class ServedApp:
     database: Path
     env: dict
     process: subprocess.Popen
-    log: Path
+    log: Path  # gunicorn's own output and the application's log
+
+    @property
+    def access_log(self) -> str:
+        """gunicorn's access log (ACCESS_LOG): one line per request, with its status."""
+        return Path(self.env["ACCESS_LOG"]).read_text(errors="replace")
 
     def visitor(self) -> Visitor:
         return Visitor(self.base)

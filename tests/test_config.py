@@ -43,3 +43,19 @@ def test_sqlite_is_set_up_for_a_web_server(db):
         assert connection.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
         assert connection.exec_driver_sql("PRAGMA foreign_keys").scalar() == 1
         assert connection.exec_driver_sql("PRAGMA busy_timeout").scalar() >= 5000
+
+
+def test_the_sqlite_busy_timeout_comes_from_the_environment(monkeypatch, tmp_path):
+    from sqlalchemy import create_engine
+
+    def busy_timeout() -> int:
+        engine = create_engine(f"sqlite:///{tmp_path / 'busy.db'}")
+        with engine.connect() as connection:
+            value = connection.exec_driver_sql("PRAGMA busy_timeout").scalar()
+        engine.dispose()
+        return value
+
+    monkeypatch.delenv("SQLITE_BUSY_TIMEOUT_MS", raising=False)
+    assert busy_timeout() == 10_000
+    monkeypatch.setenv("SQLITE_BUSY_TIMEOUT_MS", "1500")
+    assert busy_timeout() == 1500
