@@ -49,3 +49,18 @@ def test_a_failed_write_keeps_the_scans_for_the_next_try(db, coop_a):
     log._held[1]["stamp_id"] = stamp_id
     log.flush()
     assert _count(db) == 2 and log._held == []
+
+
+def test_each_phone_is_one_row_per_stamp_with_its_scans_added_up(db, coop_a):
+    from app.models import ScanDevice
+
+    _codes, run, _batch = on_sale_stamps(db, coop_a, 1)
+    stamp_id = db.session.execute(text("SELECT id FROM stamps")).scalar_one()
+    db.session.commit()  # let the writer in
+    log = ScanLog(db.engine, delay=0)
+    log._write(_scans(stamp_id, 3))  # phones 0, 1, 0: one write may not touch a row twice
+    log._write(_scans(stamp_id, 1))  # phone 0 again
+    rows = db.session.execute(select(ScanDevice.device_hash, ScanDevice.scans).order_by(ScanDevice.device_hash)).all()
+    db.session.commit()
+    assert rows == [(bytes([0]) * 16, 3), (bytes([1]) * 16, 1)]
+    assert _count(db) == 4
