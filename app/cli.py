@@ -12,6 +12,10 @@ from app.extensions import db
 from app.models import Batch, Role
 from app.services import accounts, demo, label_runs
 from app.services.errors import RuleViolation
+from app.services.identifiers import LOGIN, FreeText, clean_values
+
+# What the command accepts from the terminal: the same rules as the administrator's account form.
+USER_RULES = {"name": FreeText(120, required=True), "login": LOGIN}
 
 users = AppGroup("users", help="Manage user accounts.")
 
@@ -26,8 +30,9 @@ users = AppGroup("users", help="Manage user accounts.")
 def create_user(name, login, password, role, cooperative_id, communes):
     """Create a user account."""
     try:
+        typed = clean_values({"name": name, "login": login}, USER_RULES)
         user = accounts.create_user(
-            name=name, login=login, password=password, role=Role(role),
+            name=typed["name"], login=typed["login"], password=password, role=Role(role),
             cooperative_id=cooperative_id, commune_codes=communes,
         )
     except RuleViolation as exc:

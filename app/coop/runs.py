@@ -15,6 +15,7 @@ from app.pages import form_page, saved
 from app.forms import ServiceForm, text, whole_number
 from app.models import RunStatus
 from app.services import batches, cooperatives, label_runs, products
+from app.services.identifiers import filename_part
 
 ECC_CHOICES = [("M", _l("M: normal (recommended)")), ("Q", _l("Q: stronger")), ("H", _l("H: strongest")), ("L", _l("L: smallest code"))]
 
@@ -140,7 +141,8 @@ def run_pdf(run_id: int):
     if item.status is not RunStatus.DONE or not path.exists():
         flash(_("The PDF is not ready yet."), "info")
         return redirect(url_for(".run", run_id=run_id))
-    name = f"tem-{item.batch.lot_code if item.batch else 'trang'}-{run_id}.pdf"
+    # A lot code saved before codes were checked may hold anything: only a safe form goes into the header.
+    name = f"tem-{filename_part(item.batch.lot_code) if item.batch else 'trang'}-{run_id}.pdf"
     return send_file(path, mimetype="application/pdf", as_attachment=True, download_name=name, max_age=0)
 
 

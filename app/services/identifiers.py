@@ -158,4 +158,4 @@ def clean_values(values: Mapping[str, Any], rules: Mapping[str, Rule], partial: 
 def filename_part(text: str) -> str:
     """User text made safe inside a download's file name: no controls, no path or quote characters.
     (Non-ASCII letters stay: Werkzeug sends them in the RFC 5987 `filename*` parameter.)"""
-    return re.sub(r"[\\/:*?\"<>|\s]+", "_", _UNWANTED.sub("", _nfc(text))).strip("._") or "_"
+    return re.sub(r"[\\/:*?\"<>|\s]+", "_", _UNWANTED.sub(" ", _nfc(text))).strip("._") or "_"
