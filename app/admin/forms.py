@@ -3,10 +3,8 @@ from wtforms import BooleanField, PasswordField, SelectField
 from wtforms.validators import InputRequired, Length
 
 from app.coop.forms import identifier
-from app.coop.forms import identifier
 from app.forms import ServiceForm, long_text, text
 from app.models import Role
-from app.services.identifiers import LOGIN
 from app.services.identifiers import LOGIN
 
 ROLE_LABELS = {Role.MEMBER: _l("Cooperative member"), Role.OFFICER: _l("Commune officer"), Role.ADMIN: _l("Administrator")}
