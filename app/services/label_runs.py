@@ -19,7 +19,6 @@ from typing import Callable, Iterator, Sequence
 from zoneinfo import ZoneInfo
 
 from flask import current_app
-from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, insert, select, update
 
 from app.extensions import db
@@ -28,7 +27,7 @@ from app.models import Batch, BatchStatus, LabelRun, Product, RangeAction, RunSt
 from app.models.mixins import utcnow
 from app.services import audit, codes, compliance
 from app.services.batches import get_batch
-from app.services.errors import NotFound, RuleViolation
+from app.services.errors import NotFound, RuleViolation, lazy_text as _l
 from app.services.products import get_product
 from app.services.records import create
 
