@@ -64,3 +64,37 @@ def test_each_phone_is_one_row_per_stamp_with_its_scans_added_up(db, coop_a):
     db.session.commit()
     assert rows == [(bytes([0]) * 16, 3), (bytes([1]) * 16, 1)]
     assert _count(db) == 4
+
+
+def test_migration_0012_carries_scans_over_and_judges_old_copy_warnings_again(tmp_path):
+    """Before 0012, the third phone of a day made a copy: such stamps are cleared, real copies stay."""
+    from datetime import timedelta
+
+    from flask_migrate import downgrade, upgrade
+
+    from app import create_app
+    from app.extensions import db as _db
+    from app.i18n import local_today
+    from app.models import ScanDevice, Stamp
+    from app.models.mixins import utcnow
+    from tests.conftest import _config, make_cooperative
+    from tests.scan_setups import earlier_scans
+
+    app = create_app(_config(f"sqlite:///{tmp_path / 'old.db'}", tmp_path))
+    with app.app_context():
+        upgrade()
+        coop = make_cooperative("HTX Vải thiều Lục Ngạn", "2401000001")
+        (family, copied), _run, _batch = on_sale_stamps(_db, coop, 2)
+        earlier_scans(_db, family, phones=3, days=1, today=local_today())  # judged copied by the old rule
+        earlier_scans(_db, copied, phones=12, days=3, today=local_today() + timedelta(days=1))
+        _db.session.execute(text("UPDATE stamps SET copy_suspected_at = :now"), {"now": utcnow()})
+        _db.session.commit()
+        downgrade(revision="0011")
+        assert _db.session.execute(text("SELECT count(*) FROM scan_devices")).scalar_one() == 15
+        _db.session.commit()
+        upgrade()
+        phones = dict(_db.session.execute(select(ScanDevice.stamp_id, func.count()).group_by(ScanDevice.stamp_id)).all())
+        suspected = {stamp.serial: stamp.copy_suspected_at is not None for stamp in _db.session.scalars(select(Stamp))}
+        assert sorted(phones.values()) == [3, 12] and suspected == {1: False, 2: True}
+        _db.session.remove()
+        _db.engine.dispose()

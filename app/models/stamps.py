@@ -111,6 +111,8 @@ class ScanDevice(db.Model):
     can be counted per stamp without following anyone from one product to the next."""
 
     __tablename__ = "scan_devices"
+    # On SQLite the rows live in the primary key's b-tree: a stamp's phones are read in one range, no lookups.
+    __table_args__ = {"sqlite_with_rowid": False}
     stamp_id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), ForeignKey("stamps.id", ondelete="CASCADE"), primary_key=True)
     device_hash: Mapped[bytes] = mapped_column(LargeBinary(16), primary_key=True)
     first_day: Mapped[date]

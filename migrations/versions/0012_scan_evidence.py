@@ -38,7 +38,8 @@ def upgrade():
     sa.Column('first_day', sa.Date(), nullable=False),
     sa.Column('scans', sa.Integer(), nullable=False),
     sa.ForeignKeyConstraint(['stamp_id'], ['stamps.id'], name=op.f('fk_scan_devices_stamp_id_stamps'), ondelete='CASCADE'),
-    sa.PrimaryKeyConstraint('stamp_id', 'device_hash', name=op.f('pk_scan_devices'))
+    sa.PrimaryKeyConstraint('stamp_id', 'device_hash', name=op.f('pk_scan_devices')),
+    sqlite_with_rowid=False,
     )
     op.execute(
         "INSERT INTO scan_devices (stamp_id, device_hash, first_day, scans) "
