@@ -117,6 +117,9 @@ def test_every_row_of_the_table_on_the_real_page(client, db, coop_a, row, langua
     for expected in WORDS[row][language]:
         assert expected in words, (row, language, words)
     assert ('id="badge"' in page) is badge
+    assert not re.search(r'<p class="v \w+">\s*</p>', page)  # no empty notice
+    if row == "past_best_before":
+        assert WORDS["awaiting"][language][-1] in html.unescape(page)  # and the listing's state in words
     assert (BADGE[language] in html.unescape(page)) is badge
     if row == "recalled":
         assert 'class="v ok"' not in page and "✓" not in page  # nothing green

@@ -110,7 +110,7 @@ class Verdict:
     badge: Badge | None  # shown only when set
     stamp: StampState
     listing: ListingStatus | None  # None for a blank stamp (no batch)
-    also: Headline | None  # the listing's state, when the headline is about best-before
+    also: Headline | None  # the listing's state when the headline is about best-before, unless the badge shows it
     evidence: ScanEvidence
     recall: Recall | None
     decision: Decision | None
@@ -136,7 +136,7 @@ def judge(result: ScanResult) -> Verdict:
     headline = _headline(stamp, found, past_best_before)
     holds = found is not None and found.status is ListingStatus.VERIFIED
     badge = _badge(found) if holds and headline in (Headline.VERIFIED, Headline.PAST_BEST_BEFORE) else None
-    also = LISTING_HEADLINES.get(found.status) if found and headline is Headline.PAST_BEST_BEFORE else None
+    also = _listing_line(found) if headline is Headline.PAST_BEST_BEFORE else None
     return Verdict(
         headline=headline, tone=TONES[headline], badge=badge, stamp=stamp, listing=found.status if found else None,
         also=also, evidence=result.evidence, recall=_recall(batch), decision=_decision(found),
@@ -161,6 +161,11 @@ def _headline(stamp: StampState, found: listings.Listing | None, past_best_befor
     if past_best_before:
         return Headline.PAST_BEST_BEFORE
     return LISTING_HEADLINES[found.status]
+
+
+def _listing_line(found: listings.Listing) -> Headline | None:
+    """The listing's state in words under a best-before headline; a verification that holds shows as the badge."""
+    return None if found.status is ListingStatus.VERIFIED else LISTING_HEADLINES[found.status]
 
 
 def _badge(found: listings.Listing) -> Badge:
