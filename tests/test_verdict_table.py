@@ -9,7 +9,7 @@ import pytest
 
 from app.i18n import local_today
 from app.models import Role
-from app.services import accounts, batches, commune_watch, compliance, label_runs, listings
+from app.services import accounts, batches, codes, commune_watch, compliance, label_runs, listings
 from tests.conftest import LUC_NGAN, PASSWORD
 from tests.factories import minted_run, on_sale_stamps
 from tests.scan_setups import earlier_scans
@@ -94,7 +94,6 @@ def build(row: str, db, coop) -> str:
 
 
 def _code(run_id: int, serial: int) -> str:
-    from app.services import codes
     return codes.derive_code(label_runs.stamp_key(), run_id, serial)
 
 
