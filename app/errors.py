@@ -16,7 +16,10 @@ MESSAGES = {
     403: lambda: _("You do not have permission to do this."),
     404: lambda: _("We could not find this page. It may have been removed, or the address is wrong."),
     405: lambda: _("This action is not allowed here."),
-    413: lambda: _("The file is too large. Please choose a smaller photo (at most 8 MB)."),
+    413: lambda: _(
+        "The file is too large (at most %(size)s MB). Nothing was saved: go back, choose a smaller photo and send the form again.",
+        size=current_app.config["MAX_CONTENT_LENGTH"] // (1024 * 1024),
+    ),
     429: lambda: _("Too many attempts. Please wait a minute and try again."),
     500: lambda: _("Something went wrong on our side. Nothing you saved was lost; please try again."),
     503: lambda: _("The system is busy. Please try again in a few seconds."),

@@ -57,7 +57,7 @@ def test_photo_is_reencoded_without_exif_and_resized(app, db, member_client):
 def test_oversized_upload_is_refused_with_413(app, db, member_client):
     response = upload(member_client, b"\xff" * (app.config["MAX_CONTENT_LENGTH"] + 1), "big.jpg")
     assert response.status_code == 413
-    assert "Tệp quá lớn" in response.get_data(as_text=True)
+    assert "Tệp quá lớn (tối đa 8 MB). Chưa có gì được lưu" in response.get_data(as_text=True)
     assert db.session.scalar(select(func.count()).select_from(Product)) == 0 and stored_files(app) == []
 
 
