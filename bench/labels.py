@@ -73,7 +73,7 @@ count = int(sys.argv[1])
 def records():
     for i in range(count):
         code = derive_code(b"k" * 32, 1, i + 1)
-        yield Label(f"HTTPS://OCOP.EXAMPLE.VN/Q/{code}", group(code), "Vải thiều Lục Ngạn", "Hợp tác xã Hồng Xuân", "VT-2026-06-A", "11/06/2026", "25/06/2026", 4)
+        yield Label(f"HTTPS://OCOP.EXAMPLE.VN/Q/{code}", group(code), "Vải thiều Lục Ngạn", "Hợp tác xã Hồng Xuân", "VT-2026-06-A", "11/06/2026", "25/06/2026", 4, serial=i + 1)
 class Sink(io.RawIOBase):
     size = 0
     def writable(self): return True

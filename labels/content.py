@@ -67,11 +67,19 @@ WHOLE_OR_NOTHING = {"lot", "dates", "stars"}
 CODE_FACTOR, CODE_MIN, CODE_SMALLEST = 1.0, 4.6, 3.6
 SERIAL_FACTOR, SERIAL_MIN = 0.72, 3.5  # of the code's size; points
 SERIAL_DIGITS = 6  # a run has at most 100,000 stamps: every serial of a run prints the same width
+serial_digits = f"{{:0{SERIAL_DIGITS}d}}".format  # 123 → "000123"
 
 
 def serial_parts(serial: int, texts: LabelTexts = LabelTexts()) -> tuple[str, str]:
     """The printed serial as (prefix, digits): "Nº " and "000123". The prefix is the same on every label."""
-    return f"{texts.serial} ", f"{serial:0{SERIAL_DIGITS}d}"
+    return f"{texts.serial} ", serial_digits(serial)
+
+
+def serial_shape(serial: int | None) -> int:
+    """What a label's layout depends on in its serial: none (-1), padded (0), or wider than padding (its length)."""
+    if serial is None:
+        return -1
+    return 0 if serial < 10 ** SERIAL_DIGITS else len(str(serial))
 
 
 def serial_text(serial: int, texts: LabelTexts = LabelTexts()) -> str:

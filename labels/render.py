@@ -11,8 +11,8 @@ from reportlab.pdfbase import pdfmetrics
 from reportlab.pdfgen.canvas import Canvas
 
 from labels import drawing, geometry, streaming
-from labels.content import (CODE_ALPHABET, Composition, Label, LabelTexts, Line, compose, normalise, serial_parts,
-                            serial_text, split_code)
+from labels.content import (CODE_ALPHABET, Composition, Label, LabelTexts, Line, compose, normalise, serial_digits,
+                            serial_parts, serial_shape, serial_text, split_code)
 from labels.fonts import register_fonts
 from labels.qr import Encoder, QRMatrix, encode
 from labels.specs import SheetSpec, validate
@@ -63,7 +63,7 @@ class _Sheet:
         self.cell = 0
         self.pages = 0
         self.code_subsets: dict[str, str] = {}  # font → TrueType subset name for direct code text
-        self.serial_prefixes: dict[tuple[str, float], str] = {}  # (font, size) → operators that show "Nº "
+        self.serial_prefixes: dict[int, tuple[str, str]] = {}  # id of a form's serial line → its prefix, ready
 
     def layout(self, modules: int) -> geometry.Layout:
         if modules not in self.layouts:
@@ -74,7 +74,7 @@ class _Sheet:
     def form_for(self, label: Label, layout: geometry.Layout) -> tuple[str, Composition]:
         key = (label.product, label.cooperative, label.lot, label.packing_date, label.best_before,
                label.ocop_stars, label.tagline, tuple(len(w) for w in label.code_text.split(" ")),
-               label.serial is not None and len(serial_parts(label.serial)[1]), id(layout))
+               serial_shape(label.serial), id(layout))
         found = self.forms.get(key)
         if found is None:
             composition = compose(normalise(label), layout, self.options.texts)
@@ -128,13 +128,12 @@ class _Sheet:
         self.canvas.restoreState()
 
     def draw_serial(self, line: Line, serial: int, x: float, y: float) -> None:
-        """The serial, e.g. "Nº 000123": the prefix's text operators are built once per font and size (its
-        "º" is not ASCII, so its bytes are whatever the subset assigned), the digits are their own bytes."""
-        key = (line.font, line.size)
-        prefix = self.serial_prefixes[key] if key in self.serial_prefixes else self._serial_prefix(line)
-        if prefix:
-            digits = serial_parts(serial, self.options.texts)[1]
-            self.canvas.addLiteral(f"BT 1 0 0 1 {x:.3f} {y:.3f} Tm {prefix} ({digits}) Tj ET")
+        """The serial, e.g. "Nº 000123", as one run of text: the prefix's bytes are looked up once per serial line
+        (its "º" is not ASCII, so they are whatever code the font subset gave it), the digits are their own bytes."""
+        found = self.serial_prefixes.get(id(line)) or self._serial_prefix(line)
+        if found:
+            operators, prefix = found
+            self.canvas.addLiteral(f"BT 1 0 0 1 {x:.3f} {y:.3f} Tm {operators}({prefix}{serial_digits(serial)}) Tj ET")
             return
         self.canvas.saveState()
         self.canvas.setFillGray(0)
@@ -142,18 +141,20 @@ class _Sheet:
         drawing.draw_text(self.canvas, Line(text, line.font, line.size, x / drawing.PT_PER_MM, y / drawing.PT_PER_MM))
         self.canvas.restoreState()
 
-    def _serial_prefix(self, line: Line) -> str:
-        """Operators that show the serial's prefix and leave the digits' subset selected; "" if not possible."""
+    def _serial_prefix(self, line: Line) -> tuple[str, str] | None:
+        """The operators that show the serial's prefix and select the digits' subset, and the escaped bytes of
+        the prefix's end when they share that subset (so prefix and digits make one string); None when the
+        font's subset does not keep ASCII digits as themselves."""
         subset = self.code_subsets.get(line.font) or self._register_code_font(line.font)
-        operators = ""
-        if subset:
-            font, doc = pdfmetrics.getFont(line.font), self.canvas._doc
-            prefix = serial_parts(0, self.options.texts)[0]
-            for number, chunk in font.splitString(prefix, doc):
-                operators += f"{font.getSubsetInternalName(number, doc)} {line.size:.2f} Tf ({self.canvas._escape(chunk)}) Tj "
-            operators += f"{subset} {line.size:.2f} Tf"
-        self.serial_prefixes[(line.font, line.size)] = operators
-        return operators
+        if not subset:
+            return None
+        font, doc, size = pdfmetrics.getFont(line.font), self.canvas._doc, f"{line.size:.2f}"
+        parts = [(font.getSubsetInternalName(number, doc), self.canvas._escape(chunk))
+                 for number, chunk in font.splitString(serial_parts(0, self.options.texts)[0], doc)]
+        tail = parts.pop()[1] if parts and parts[-1][0] == subset else ""
+        operators = "".join(f"{name} {size} Tf ({chunk}) Tj " for name, chunk in parts)
+        found = self.serial_prefixes[id(line)] = (f"{operators}{subset} {size} Tf ", tail)
+        return found
 
     def _register_code_font(self, font_name: str) -> str:
         """The subset resource name under which code characters are their own bytes, or "" if not."""
