@@ -1,6 +1,7 @@
 """Stamp runs through the dashboard and the worker process: once per submit, crash-safe, exports, voids."""
 import csv
 import io
+import re
 import os
 import signal
 import subprocess
@@ -17,6 +18,7 @@ from app.models import AuditEvent, LabelRun, RunStatus, Stamp
 from app.services import codes, label_runs
 from tests.conftest import post_form
 from tests.factories import minted_run, product_with_batch
+from tests.browser import browser, live_server, needs_chromium, page, sign_in_page  # noqa: F401 (fixtures)
 from tests.test_labels_engine import decoded_in_reading_order
 
 
@@ -121,7 +123,7 @@ def test_voiding_without_a_reason_says_so_next_to_the_field_and_keeps_what_was_t
     run = minted_run(coop_a, product, batch, count=30)
     response = post_form(member_client, f"/coop/runs/{run.id}/range", {"first": "3", "last": "7", "action": "void", "reason": "  "})
     page = response.get_data(as_text=True)
-    assert response.status_code == 422 and _error_of(page, "reason") == REASON_MISSING
+    assert response.status_code == 422 and _error_of(page, "range_reason") == REASON_MISSING
     assert 'name="first" type="text" value="3"' in page or 'value="3"' in page.split('id="first"')[1][:80]
     response = post_form(member_client, f"/coop/runs/{run.id}/void", {"reason": ""})
     assert response.status_code == 422 and REASON_MISSING in response.get_data(as_text=True)
@@ -158,7 +160,8 @@ def test_printing_more_stamps_than_bottles_is_confirmed_with_a_checkbox(member_c
     response = _new_run_form(member_client, batch.id, "15")
     page = response.get_data(as_text=True)
     assert response.status_code == 422
-    assert "Lô này có 12 chai; bạn đang in 15 tem." in _error_of(page, "more_than_quantity")
+    box = page.split('id="more-than-quantity"')[1].split("</div>")[0]  # the message, then the checkbox it asks for
+    assert "Lô này có 12 chai; bạn đang in 15 tem." in box and 'type="checkbox"' in box
     assert 'value="15"' in page.split('id="count"')[1][:80]  # what was typed stays
     assert db.session.scalar(select(func.count()).select_from(LabelRun)) == 0
     response = _new_run_form(member_client, batch.id, "15", more_than_quantity="y")
@@ -217,3 +220,47 @@ def test_a_batch_with_printed_stamps_cannot_be_deleted(member_client, db, coop_a
     assert "không thể xóa" in page
     db.session.expire_all()
     assert db.session.get(type(batch), batch.id) is not None
+
+
+@needs_chromium
+@pytest.mark.browser
+def test_in_a_browser_over_printing_is_confirmed_and_a_void_needs_a_reason(live_server, page, db, tmp_path):
+    from app.services import demo
+
+    demo.load_demo()
+    db.session.commit()
+    base = live_server
+    sign_in_page(page, base, "0987654321", demo.DEMO_PASSWORD)
+    page.get_by_role("link", name=re.compile(r"^MO-")).first.click()
+    page.get_by_role("link", name="In tem QR").click()
+    assert page.locator("text=Số lượng của lô này: 1.800 chai.").is_visible()
+    assert page.locator("#more_than_quantity").count() == 0  # asked only when needed
+    page.get_by_label("Số lượng tem").fill("2000")
+    page.get_by_role("button", name="Tạo tem").click()
+    warning = page.locator("#more-than-quantity .error")
+    assert warning.inner_text().startswith("Lô này có 1.800 chai; bạn đang in 2.000 tem.")
+    assert page.get_by_label("Số lượng tem").input_value() == "2000"
+    page.screenshot(path=str(tmp_path / "run-form-over-quantity.png"), full_page=True)
+    page.get_by_label("Tôi xác nhận in nhiều tem hơn số lượng của lô").check()
+    page.get_by_role("button", name="Tạo tem").click()
+    page.wait_for_url(re.compile(r".*/coop/runs/\d+$"))
+    page.wait_for_selector("#run-downloads:not([hidden])", timeout=60_000)
+    page.reload()
+
+    page.get_by_label("Từ số sê-ri").fill("11")
+    page.get_by_label("Đến số sê-ri").fill("20")
+    page.once("dialog", lambda dialog: dialog.accept())
+    page.get_by_role("button", name="Hủy khoảng tem").click()
+    page.wait_for_selector("#range_reason[aria-invalid=true]")
+    assert "Hãy ghi lý do hủy các tem này" in page.locator(".field.has-error").inner_text()
+    assert page.locator("label[for=range_reason]").inner_text() == "Lý do (ví dụ: mất cuộn tem khi vận chuyển)"  # a batch run: voids only
+    assert page.get_by_label("Từ số sê-ri").input_value() == "11"
+    page.screenshot(path=str(tmp_path / "run-void-needs-reason.png"), full_page=True)
+    page.locator("#range_reason").fill("Tem dán hỏng khi đóng chai")
+    page.once("dialog", lambda dialog: dialog.accept())
+    page.get_by_role("button", name="Hủy khoảng tem").click()
+    page.wait_for_selector("text=Đã hủy 10 tem.")
+    row = page.locator("#range-history tbody tr")
+    assert row.count() == 1
+    assert re.search(r"Lê Thị Nhi\s+Hủy tem\s+11–20\s+10\s+—\s+Tem dán hỏng khi đóng chai", row.inner_text())
+    page.screenshot(path=str(tmp_path / "run-history.png"), full_page=True)

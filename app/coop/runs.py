@@ -45,16 +45,28 @@ class RunForm(ServiceForm):
         }
 
 
+REASON_TOO_LONG = _l("This is too long (at most %(max)d characters).", max=300)
+
+
+def _stripped(value):
+    return value.strip() if isinstance(value, str) else value
+
+
 class RangeForm(ServiceForm):
     first = whole_number(_l("From serial"), 1, is_required=True)
     last = whole_number(_l("To serial"), 1, is_required=True)
     batch_id = SelectField(_l("Batch"), coerce=int, validate_choice=False)
-    reason = text(_l("Reason (required to void; a note when activating)"), 300)
+    # Its own id: the page also shows the whole-run void form, whose field is "reason" too.
+    reason = StringField(_l("Reason (required to void; a note when activating)"), id="range_reason", filters=[_stripped],
+                         validators=[Optional(), Length(max=300, message=REASON_TOO_LONG)])
+
+
+VOID_REASON = _l("Reason (e.g. roll lost in transport)")
 
 
 class VoidForm(ServiceForm):
-    reason = StringField(_l("Reason (e.g. roll lost in transport)"), filters=[lambda v: v.strip() if isinstance(v, str) else v],
-                         validators=[InputRequired(label_runs.REASON_REQUIRED), Length(max=300)])
+    reason = StringField(VOID_REASON, filters=[_stripped],
+                         validators=[InputRequired(label_runs.REASON_REQUIRED), Length(max=300, message=REASON_TOO_LONG)])
 
 
 class OffsetForm(ServiceForm):
@@ -106,9 +118,18 @@ def runs():
     return render_template("coop/runs.html", runs=label_runs.list_runs(coop_id()))
 
 
+def _range_form(run, **kwargs) -> RangeForm:
+    """The serial-range form of this run: a blank run's can activate onto its product's batches; a batch
+    run's can only void, so its reason field says just that."""
+    form = RangeForm(**kwargs)
+    form.batch_id.choices = [(b.id, b.lot_code) for b in batches.list_batches(coop_id(), run.product_id)]
+    if run.batch_id is not None:
+        form.reason.label.text = VOID_REASON
+    return form
+
+
 def _run_page(run, range_form=None, void_form=None, status=200):
-    range_form = range_form or RangeForm(formdata=None)
-    range_form.batch_id.choices = [(b.id, b.lot_code) for b in batches.list_batches(coop_id(), run.product_id)]
+    range_form = range_form or _range_form(run, formdata=None)
     return render_template(
         "coop/run.html", run=run, stale=label_runs.is_stale(run), counts=label_runs.stamp_counts(run.id),
         range_form=range_form, void_form=void_form or VoidForm(formdata=None), history=label_runs.range_history(run.id),
@@ -166,8 +187,7 @@ def void_run(run_id: int):
 def run_range(run_id: int):
     """Activate a serial range onto a batch, or void it, depending on the button pressed."""
     item = label_runs.get_run(coop_id(), run_id)
-    form = RangeForm()
-    form.batch_id.choices = [(b.id, b.lot_code) for b in batches.list_batches(coop_id(), item.product_id)]
+    form = _range_form(item)
     if form.validate_on_submit():
         first, last, reason = form.first.data, form.last.data, form.reason.data or ""
         if request.form.get("action") == "void":
