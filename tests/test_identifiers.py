@@ -248,4 +248,4 @@ def test_runs_download_their_pdf_and_csv_whatever_the_lot_code(member_client, db
         name = f"tem-{safe}-{run.id}.pdf"  # non-ASCII names travel in RFC 5987's filename*
         assert (f"filename={name}" if name.isascii() else f"filename*=UTF-8''{quote(name)}") in disposition
         rows = list(csv.reader(io.StringIO(member_client.get(f"/coop/runs/{run.id}/stamps.csv").get_data(as_text=True))))
-        assert len(rows) == 4 and rows[0] == ["sequence", "code", "url"]
+        assert len(rows) == 4 and rows[0][:3] == ["sequence", "code", "url"]
