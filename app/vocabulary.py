@@ -16,4 +16,7 @@ AUDIT_ACTIONS = {
     "rejected": _l("Rejected"), "gate_override": _l("Gate overridden"), "recall": _l("Recalled"),
     "label_run": _l("Stamps printed"), "activate": _l("Stamps activated"), "void": _l("Stamps voided"),
     "banned_list": _l("Banned substances changed"), "sign_in": _l("Signed in"), "sign_in_failed": _l("Failed sign-in"), "refused": _l("Access refused"),
+    "sign_out_others": _l("Signed out of other devices"), "password_changed": _l("Password changed"),
+    "password_reset_link": _l("Password reset link made"), "password_reset": _l("Password reset"),
+    "print_over_quantity": _l("More stamps than the batch's quantity"),
 }

@@ -6,11 +6,12 @@ import re
 from datetime import timedelta
 
 import pytest
-from sqlalchemy import select, text
+from sqlalchemy import func, select, text
 
 from app.models import AuditEvent, PasswordReset, Role, User
 from app.models.mixins import utcnow
 from app.services import accounts
+from app.services.errors import RuleViolation
 from tests.browser import browser, live_server, needs_chromium, page, sign_in_page  # noqa: F401 (fixtures)
 from tests.conftest import LUC_NGAN, PASSWORD, PHUC_HOA
 from tests.test_sessions import HttpClient, http  # noqa: F401 (fixture)
@@ -192,3 +193,10 @@ def test_admin_makes_a_reset_link_and_the_member_uses_it_on_another_phone(live_s
     phone.goto(url)
     assert phone.locator("text=Đường link này không còn dùng được").is_visible()
     phone.context.close()
+
+
+def test_the_account_service_refuses_a_login_with_accents_whatever_path_calls_it(db):
+    with pytest.raises(RuleViolation) as refused:
+        accounts.create_user(name="Lân", login="lân@htx.vn", password=PASSWORD, role=Role.ADMIN)
+    assert refused.value.field == "login"
+    assert db.session.scalar(select(func.count()).select_from(User).where(User.name == "Lân")) == 0

@@ -147,3 +147,14 @@ def test_a_recalled_batch_is_shown_as_recalled_and_cannot_be_verified(officer_cl
     refused = post_form(officer_client, f"/commune/listings/{batch.id}/verify", {"valid_until": ""})
     assert refused.status_code == 422 and len(listings.decisions(batch.id)) == 1
     assert listings.listing(batch, local_today()).status is ListingStatus.RECALLED
+
+
+def test_officers_reasons_lose_control_characters_and_one_made_of_them_alone_is_refused(officer_client, db, coop_a):
+    from app.services import commune_watch
+    from app.services.errors import RuleViolation
+
+    _product, batch = product_with_batch(coop_a)
+    with pytest.raises(RuleViolation):
+        listings.reject(_officer_id(db), batch.id, "\x00\x07 \u202e")
+    commune_watch.recall(_officer_id(db), batch.id, "Dư lượng\x00 thuốc\u202e vượt mức", local_today())
+    assert batch.recall_reason == "Dư lượng thuốc vượt mức"

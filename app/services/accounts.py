@@ -20,7 +20,7 @@ from flask_babel import lazy_gettext as _l
 from app.extensions import db
 from app.models import Commune, Cooperative, PasswordReset, Role, User, UserSession
 from app.models.mixins import utcnow
-from app.services import audit
+from app.services import audit, identifiers
 from app.services.errors import NotFound, RuleViolation
 from app.services.records import assign, create
 
@@ -50,6 +50,7 @@ def normalise_login(raw: str) -> str:
 
 
 def check_login_format(login: str) -> None:
+    identifiers.LOGIN.check(login, "login")  # the same characters as the forms and the CLI allow
     if "@" in login:
         try:
             validate_email(login, check_deliverability=False)

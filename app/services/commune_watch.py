@@ -8,7 +8,7 @@ from sqlalchemy import func, select
 
 from app.extensions import db
 from app.models import Batch, BatchStatus, Cooperative, FakeReport, LabelRun, Product, Scan, Stamp
-from app.services import listings
+from app.services import identifiers, listings
 from app.services.errors import RuleViolation
 
 
@@ -85,8 +85,9 @@ def scans_per_product(commune_codes: list[int], today: date, days: int = 30) -> 
 
 def recall(officer_id: int, batch_id: int, reason: str, today: date) -> Batch:
     batch = listings.officer_batch(officer_id, batch_id)
-    if not reason.strip():
+    reason = identifiers.clean_multiline(reason)
+    if not reason:
         raise RuleViolation("reason", _l("Write the reason: the scan page shows it to every buyer."))
-    batch.status, batch.recall_reason, batch.recalled_on, batch.updated_by_id = BatchStatus.RECALLED, reason.strip(), today, officer_id
+    batch.status, batch.recall_reason, batch.recalled_on, batch.updated_by_id = BatchStatus.RECALLED, reason, today, officer_id
     db.session.commit()
     return batch

@@ -14,7 +14,7 @@ from sqlalchemy import delete, select
 from app.extensions import db
 from app.i18n import format_day
 from app.models import Batch, BannedSubstance, DiaryEvent, EventKind, GateOverride
-from app.services import audit, listings
+from app.services import audit, identifiers, listings
 from app.services.errors import LazyText, RuleViolation, lazy_text as _l
 from app.services.geo import fold
 
@@ -82,9 +82,10 @@ def check_passes(batch: Batch) -> None:
 
 def override_gate(officer_id: int, batch_id: int, reason: str) -> GateOverride:
     batch = listings.officer_batch(officer_id, batch_id)
-    if not reason.strip():
+    reason = identifiers.clean_multiline(reason)
+    if not reason:
         raise RuleViolation("reason", _l("Write why these stamps may be activated anyway."))
-    record = GateOverride(batch_id=batch.id, officer_id=officer_id, reason=reason.strip(),
+    record = GateOverride(batch_id=batch.id, officer_id=officer_id, reason=reason,
                           facts_hash=listings.fingerprint(listings.facts(batch)))
     db.session.add(record)
     db.session.commit()

@@ -25,7 +25,7 @@ from app.extensions import db
 from app.i18n import format_quantity
 from app.models import Batch, BatchStatus, LabelRun, Product, RangeAction, RunStatus, Stamp, StampRangeEvent, User
 from app.models.mixins import utcnow
-from app.services import audit, codes, compliance
+from app.services import audit, codes, compliance, identifiers
 from app.services.batches import get_batch
 from app.services.errors import NotFound, RuleViolation, lazy_text as _l
 from app.services.products import get_product
@@ -393,7 +393,7 @@ REASON_REQUIRED = _l("Write why these stamps are voided (for example: roll lost 
 
 
 def _required_reason(reason: str | None) -> str:
-    reason = (reason or "").strip()
+    reason = identifiers.clean_multiline(reason or "")
     if not reason:
         raise RuleViolation("reason", REASON_REQUIRED)
     return reason
@@ -477,7 +477,7 @@ def activate_range(coop_id: int, run_id: int, first: int, last: int, batch_id: i
         update(Stamp).where(Stamp.run_id == run_id, Stamp.serial.between(first, last), Stamp.voided_at.is_(None))
         .values(batch_id=batch.id, activated_at=utcnow())
     )
-    reason = (reason or "").strip()
+    reason = identifiers.clean_multiline(reason or "")
     actor = _user(actor_id)
     audit.record("activate", entity="label_run", entity_id=run.id, cooperative_id=run.cooperative_id,
                  after={"first": first, "last": last, "batch_id": batch.id, "stamps": result.rowcount, "reason": reason},

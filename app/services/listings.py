@@ -17,6 +17,7 @@ from sqlalchemy import select
 
 from app.extensions import db
 from app.models import Batch, BatchStatus, Cooperative, Outcome, Product, User, Verification
+from app.services import identifiers
 from app.services.calendar import years_after
 from app.services.errors import NotFound, RuleViolation
 
@@ -137,9 +138,10 @@ def verify(officer_id: int, batch_id: int, valid_until: date | None, today: date
 
 def reject(officer_id: int, batch_id: int, reason: str) -> Verification:
     batch = officer_batch(officer_id, batch_id)
-    if not reason.strip():
+    reason = identifiers.clean_multiline(reason)
+    if not reason:
         raise RuleViolation("reason", _l("Write the reason, so that the cooperative knows what to correct."))
-    return _decide(officer_id, batch, Outcome.REJECTED, reason.strip(), None)
+    return _decide(officer_id, batch, Outcome.REJECTED, reason, None)
 
 
 def _decide(officer_id: int, batch: Batch, outcome: Outcome, reason: str, valid_until: date | None) -> Verification:
