@@ -19,17 +19,17 @@ def _strip(value):
     return value.strip() if isinstance(value, str) else value
 
 
-def _too_long(max_length):
+def too_long(max_length):
     return Length(max=max_length, message=_l("This is too long (at most %(max)d characters).", max=max_length))
 
 
 def text(label, max_length=200, is_required=False, extra=(), **render_kw):
-    validators = [required() if is_required else Optional(), _too_long(max_length), *extra]
+    validators = [required() if is_required else Optional(), too_long(max_length), *extra]
     return StringField(label, validators=validators, filters=[_strip], render_kw=render_kw or None)
 
 
 def long_text(label, max_length=5000):
-    return TextAreaField(label, validators=[Optional(), _too_long(max_length)], filters=[_strip])
+    return TextAreaField(label, validators=[Optional(), too_long(max_length)], filters=[_strip])
 
 
 def day(label, is_required=False):

@@ -6,13 +6,13 @@ from flask import flash, jsonify, redirect, render_template, request, send_file,
 from flask_babel import gettext as _, lazy_gettext as _l
 from flask_login import current_user
 from wtforms import BooleanField, DecimalField, HiddenField, SelectField, StringField
-from wtforms.validators import InputRequired, Length, NumberRange, Optional
+from wtforms.validators import InputRequired, NumberRange, Optional
 
 from app.coop import bp
 from app.csv_export import csv_response
 from app.coop.views import coop_id
 from app.pages import form_page, saved
-from app.forms import ServiceForm, text, whole_number
+from app.forms import ServiceForm, text, too_long, whole_number
 from app.models import RunStatus
 from app.services import batches, cooperatives, label_runs, products
 from app.services.identifiers import filename_part
@@ -45,9 +45,6 @@ class RunForm(ServiceForm):
         }
 
 
-REASON_TOO_LONG = _l("This is too long (at most %(max)d characters).", max=300)
-
-
 def _stripped(value):
     return value.strip() if isinstance(value, str) else value
 
@@ -58,7 +55,7 @@ class RangeForm(ServiceForm):
     batch_id = SelectField(_l("Batch"), coerce=int, validate_choice=False)
     # Its own id: the page also shows the whole-run void form, whose field is "reason" too.
     reason = StringField(_l("Reason (required to void; a note when activating)"), id="range_reason", filters=[_stripped],
-                         validators=[Optional(), Length(max=300, message=REASON_TOO_LONG)])
+                         validators=[Optional(), too_long(300)])
 
 
 VOID_REASON = _l("Reason (e.g. roll lost in transport)")
@@ -66,7 +63,7 @@ VOID_REASON = _l("Reason (e.g. roll lost in transport)")
 
 class VoidForm(ServiceForm):
     reason = StringField(VOID_REASON, filters=[_stripped],
-                         validators=[InputRequired(label_runs.REASON_REQUIRED), Length(max=300, message=REASON_TOO_LONG)])
+                         validators=[InputRequired(label_runs.REASON_REQUIRED), too_long(300)])
 
 
 class OffsetForm(ServiceForm):
