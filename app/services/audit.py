@@ -160,7 +160,8 @@ CSV_HEADER = ["id", "at_utc", "actor_id", "actor_name", "action", "entity", "ent
 
 
 def csv_rows(commune_codes: list[int] | None = None):
-    for e in events(commune_codes, limit=None):
+    """Every event, read a thousand rows at a time so that a long trail never sits in memory whole."""
+    for e in events(commune_codes, limit=None).yield_per(1000):
         yield [e.id, e.at.isoformat(), e.actor_id, e.actor_name, e.action, e.entity, e.entity_id, e.cooperative_id,
                e.commune_code, json.dumps(e.before, ensure_ascii=False) if e.before else "",
                json.dumps(e.after, ensure_ascii=False) if e.after else "", e.detail]
