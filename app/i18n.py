@@ -3,9 +3,9 @@ from datetime import date, datetime, timezone
 from functools import lru_cache
 from zoneinfo import ZoneInfo
 
-from babel import Locale
+from babel import Locale, dates as babel_dates
 from flask import current_app, g, has_request_context, request, session
-from flask_babel import format_date, format_datetime, format_decimal, get_locale, to_user_timezone
+from flask_babel import format_datetime, format_decimal, get_locale, to_user_timezone
 from werkzeug.datastructures import LanguageAccept
 from werkzeug.http import parse_accept_header
 
@@ -63,9 +63,14 @@ def format_day(value: date | None) -> str:
         return ""
     if isinstance(value, datetime):
         value = to_user_timezone(value.replace(tzinfo=timezone.utc) if value.tzinfo is None else value).date()
-    if str(get_locale()) == "vi":
+    return format_day_in(value, str(get_locale()))
+
+
+def format_day_in(value: date, language: str) -> str:
+    """A day in a language, without a request (the scan page's fast path fills cached pages with it)."""
+    if language == "vi":
         return value.strftime("%d/%m/%Y")
-    return format_date(value, "medium")
+    return babel_dates.format_date(value, "medium", locale=language)
 
 
 def format_moment(value: datetime | None) -> str:

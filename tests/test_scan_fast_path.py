@@ -80,3 +80,23 @@ def test_a_page_is_not_served_from_the_cache_once_an_input_of_its_verdict_change
         assert passed_on == 1
         client.get(f"/Q/{code}", headers=PHONE)  # the view renders the page for the new key, for the next change to miss
     assert "đã bị thu hồi" in client.get(f"/Q/{stamp_codes[5]}", headers=PHONE).get_data(as_text=True)
+
+
+def test_repeated_scans_share_one_cached_page_and_each_gets_its_own_numbers(app, client, db, coop_a):
+    from app.i18n import local_today
+
+    (first, second), _run, _batch = on_sale_stamps(db, coop_a, 2)
+    client.get(f"/Q/{first}", headers=PHONE)
+    client.get(f"/Q/{first}", headers=PHONE)  # the view renders the page of a stamp's second scan by one phone
+    pages = len(app.extensions["rendered_parts"])
+    since = local_today().strftime("%d/%m/%Y")
+    for code, times in ((second, 1), (second, 2), (first, 3), (first, 4), (second, 3)):
+        passed_on, _response, body = _call(app, f"/Q/{code}", environ_base={"REMOTE_ADDR": "127.0.0.1"})  # one phone, as above
+        assert passed_on == 0, (code, times)
+        assert codes.group(code) in body and "\x00" not in body
+        if times == 1:
+            assert "Đây là lần kiểm tra đầu tiên của tem này." in body
+        else:
+            assert f"Tem này đã được quét {times} lần (kể cả lần này) trên 1 điện thoại kể từ ngày {since}." in body
+    assert len(app.extensions["rendered_parts"]) == pages  # no page rendered per scan
+    assert _scans(db) == 7

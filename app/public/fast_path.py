@@ -12,9 +12,9 @@ import re
 from flask import Flask
 
 from app.i18n import phone_language
-from app.public.rendered import cached_page_with_code, page_key
+from app.public.rendered import cached_page_for_scan, page_key
 from app.security import SECURITY_HEADERS
-from app.services import codes, scans
+from app.services import scans
 
 SCAN_PATH = re.compile(r"/[qQ]/([^/]+)")
 
@@ -47,8 +47,8 @@ class ScanFastPath:
             if looked is None:
                 return None
             result, this_scan = looked
-            key = page_key(result, phone_language(environ.get("HTTP_ACCEPT_LANGUAGE", "")), ())
-            page = cached_page_with_code(key, codes.group(result.code))
+            language = phone_language(environ.get("HTTP_ACCEPT_LANGUAGE", ""))
+            page = cached_page_for_scan(page_key(result, language, ()), result, language)
             if page is not None:
                 scans.record(this_scan)  # only now: a miss goes to the view, which records the scan itself
             return page

@@ -7,6 +7,7 @@ or photo moves its parent's, see app/models/revisions.py, and a recall moves the
 decision and gate override, and everything verdict.judge() reads of the scan (verdict.scan_key), so an edit, a
 decision or a new scan shows on the next scan, in every worker.
 """
+from dataclasses import dataclass
 from datetime import date
 from threading import Lock
 from typing import Callable, Hashable
@@ -16,13 +17,15 @@ from flask import current_app, render_template
 from markupsafe import Markup, escape
 
 from app.extensions import db
-from app.i18n import language_code
+from app.i18n import format_day_in, language_code
 from app.models import Batch, Product
-from app.services import verdict
-from app.services.scans import ScanResult, StampFacts
+from app.services import codes, verdict
+from app.services.scans import ScanEvidence, ScanResult, StampFacts
 
 CACHED_PARTS = 4096
-CODE_SLOT = "\x00code\x00"  # stands for the stamp's code in a cached page; no typed code can contain it
+# What stands in a cached page for what differs from scan to scan; no typed text can contain a NUL.
+CODE_SLOT = "\x00code\x00"
+SCANS_SLOT, PHONES_SLOT, SINCE_SLOT = "\x00scans\x00", "\x00phones\x00", "\x00since\x00"
 _lock = Lock()
 
 
@@ -70,18 +73,38 @@ def _render_origin(product_id: int, batch_id: int | None, today: date) -> str:
         db.session.rollback()  # a read: hand the connection (and, on SQLite, the write lock) back at once
 
 
-def page_with_code(key: Hashable, render: Callable[[], str], code: str) -> str:
-    """A page rendered once per key with CODE_SLOT where the code goes, and this stamp's code put in."""
-    return _with_code(cached(key, render), code)
+@dataclass(frozen=True)
+class EvidenceSlots:
+    """A scan's evidence as a cached page is rendered with it: the words its wording decides, and slots for the
+    numbers and the day, which each scan fills in. So a stamp's tenth scan is served from the same page as
+    every other stamp's tenth, or hundredth."""
+    first_check: bool
+    phones: int  # 1 or 2: all ngettext needs to choose its words
+    scans: str = SCANS_SLOT
+    phones_text: str = PHONES_SLOT
+    since: str = SINCE_SLOT
+
+    @classmethod
+    def of(cls, evidence: ScanEvidence) -> "EvidenceSlots":
+        first_check, one_phone = evidence.wording
+        return cls(first_check, 1 if one_phone else 2)
 
 
-def cached_page_with_code(key: Hashable, code: str) -> str | None:
-    """The page if it is already rendered, with this stamp's code put in; else None."""
+def page_for_scan(key: Hashable, render: Callable[[], str], result: ScanResult, language: str) -> str:
+    """A page rendered once per key with slots for what differs between scans, filled in for this one."""
+    return _fill_in(cached(key, render), result, language)
+
+
+def cached_page_for_scan(key: Hashable, result: ScanResult, language: str) -> str | None:
+    """The page if it is already rendered, filled in for this scan; else None."""
     cache = current_app.extensions.get("rendered_parts")
     with _lock:
         text = cache.get(key) if cache is not None else None
-    return None if text is None else _with_code(text, code)
+    return None if text is None else _fill_in(text, result, language)
 
 
-def _with_code(page: str, code: str) -> str:
-    return page.replace(CODE_SLOT, str(escape(code)))
+def _fill_in(page: str, result: ScanResult, language: str) -> str:
+    evidence = result.evidence
+    return (page.replace(CODE_SLOT, str(escape(codes.group(result.code))))
+            .replace(SCANS_SLOT, str(evidence.scans)).replace(PHONES_SLOT, str(evidence.phones))
+            .replace(SINCE_SLOT, format_day_in(evidence.since, language)))

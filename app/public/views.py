@@ -7,7 +7,7 @@ from app.i18n import language_code, local_today
 from app.models import Product
 from app.public import bp
 from app.public.forms import FakeReportForm
-from app.public.rendered import CODE_SLOT, origin_html, page_key, page_with_code, render_scan_page
+from app.public.rendered import CODE_SLOT, EvidenceSlots, origin_html, page_for_scan, page_key, render_scan_page
 from app.rate_limits import allowed, rate_limited
 from app.services import codes, scans
 from app.services.codes import Shape
@@ -61,10 +61,12 @@ def _scan_page(typed: str, accept=lambda stamp: True, mistyped_status: int = 404
     r = scans.scan(typed, request.remote_addr or "", request.headers.get("User-Agent", ""), accept)
     if r is None:
         return _not_genuine(typed)
-    key = page_key(r, language_code(), tuple(sorted(request.args.items(multi=True))))
-    page = page_with_code(key, lambda: render_scan_page(r, lambda verdict: render_template(
-        "public/scan.html", r=r, v=verdict, origin=origin_html(r.stamp, r.today), report_code=CODE_SLOT,
-    )), codes.group(r.code))
+    language = language_code()
+    key = page_key(r, language, tuple(sorted(request.args.items(multi=True))))
+    page = page_for_scan(key, lambda: render_scan_page(r, lambda verdict: render_template(
+        "public/scan.html", r=r, v=verdict, evidence=EvidenceSlots.of(r.evidence), origin=origin_html(r.stamp, r.today),
+        report_code=CODE_SLOT,
+    )), r, language)
     response = make_response(page)
     response.headers["Cache-Control"] = "no-store"  # every look is counted and the verdict can change
     return response
@@ -102,9 +104,12 @@ def _gtin14(raw: str) -> str | None:
         return None
 
 
-@bp.route("/01/<gtin>/10/<lot>/21/<code>")
+@bp.route("/01/<gtin>/10/<path:lot>/21/<code>")
 def gs1_stamp(gtin: str, lot: str, code: str):
-    """A GS1 Digital Link to one stamp: the same page as /q/<code>, if GTIN and lot agree with it."""
+    """A GS1 Digital Link to one stamp: the same page as /q/<code>, if GTIN and lot agree with it.
+
+    The lot is a path: one saved before lot codes were restricted may hold a "/", which the URL carries
+    percent-encoded but the server decodes before routing."""
     wanted = _gtin14(gtin)
 
     def matches(stamp) -> bool:

@@ -39,6 +39,11 @@ class ScanEvidence:
     def first_check(self) -> bool:
         return self.scans == 1
 
+    @property
+    def wording(self) -> tuple[bool, bool]:
+        """What of the evidence decides the words of its sentence; the numbers and the day are filled in."""
+        return (self.first_check, self.phones == 1)
+
 
 @dataclass(frozen=True)
 class ScanResult:

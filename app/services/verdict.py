@@ -122,7 +122,7 @@ class Verdict:
 def scan_key(result: ScanResult) -> tuple:
     """What judge() reads of a scan result besides the listing (rendered.listing_key has that)."""
     stamp = result.stamp
-    return (bool(stamp.voided_at or stamp.run_voided_at), stamp.batch_id is None, result.copied, result.evidence)
+    return (bool(stamp.voided_at or stamp.run_voided_at), stamp.batch_id is None, result.copied, result.evidence.wording)
 
 
 def judge(result: ScanResult) -> Verdict:
