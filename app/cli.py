@@ -10,7 +10,7 @@ from sqlalchemy import select
 
 from app.extensions import db
 from app.models import Batch, Role
-from app.services import accounts, demo, label_runs
+from app.services import accounts, demo, label_runs, label_sheets, run_rendering, run_worker
 from app.services.errors import RuleViolation
 from app.services.identifiers import LOGIN, FreeText, clean_values
 
@@ -52,7 +52,7 @@ labels_cli = AppGroup("labels", help="QR stamp label runs.")
 @labels_cli.command("templates")
 def list_templates():
     """List the built-in label sheets."""
-    for template_id, spec in label_runs.templates().items():
+    for template_id, spec in label_sheets.templates().items():
         click.echo(f"{template_id:12} {spec.name}")
 
 
@@ -89,8 +89,8 @@ def print_run(batch_ref, count, template, out):
     def show(done: int) -> None:
         click.echo(f"\r{done:,}/{count:,} labels ({100 * done // count} %)", nl=done >= count, err=True)
 
-    label_runs.process(run.id, show)
-    path = label_runs.pdf_path(run.id)
+    run_worker.process(run.id, show)
+    path = run_rendering.pdf_path(run.id)
     with open(out, "wb") as target:
         target.write(path.read_bytes())
     total = time.perf_counter() - started
@@ -106,7 +106,7 @@ def print_run(batch_ref, count, template, out):
 def work(run_id):
     """Mint and render one run (started by the web app in a process of its own)."""
     try:
-        label_runs.process(run_id)
+        run_worker.process(run_id)
     except Exception as exc:
         click.echo(f"run {run_id} failed: {exc}", err=True)
         sys.exit(1)

@@ -11,7 +11,7 @@ from sqlalchemy import func, select
 from app import create_app
 from app.extensions import db
 from app.models import Batch, Stamp
-from app.services import codes, demo, label_runs
+from app.services import codes, demo, label_runs, minting
 
 parser = argparse.ArgumentParser()
 parser.add_argument("--total", type=int, required=True)
@@ -30,9 +30,9 @@ with app.app_context():
         count = min(100_000, args.total - have)
         run, _ = label_runs.create_run(batch.product.cooperative_id, product_id=batch.product_id, batch_id=batch.id, count=count,
                                        template="a4-65", options={}, request_token=secrets.token_hex(8), actor_id=None)
-        label_runs.mint(run.id)
+        minting.mint(run.id)
         have += count
-    key = label_runs.stamp_key()
+    key = minting.stamp_key()
     runs = [run for run in label_runs.list_runs(batch.product.cooperative_id) if run.batch_id == batch.id]
     chosen = random.Random(42)
     with open(args.codes, "w") as out:

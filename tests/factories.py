@@ -4,7 +4,7 @@ from datetime import date
 
 from PIL import Image
 
-from app.services import batches, label_runs, products
+from app.services import batches, label_runs, minting, products
 
 
 def jpeg_bytes(size=(1600, 1200), color=(200, 30, 40), exif=None) -> bytes:
@@ -23,7 +23,7 @@ def product_with_batch(coop, name="Vải thiều Lục Ngạn", lot="VT-2026-06-
 
 def minted_run(coop, product, batch=None, count=5, token="run-token"):
     run, _ = label_runs.create_run(coop.id, product_id=product.id, batch_id=batch.id if batch else None, count=count, template="a4-65", options={}, request_token=token, actor_id=None)
-    label_runs.mint(run.id)
+    minting.mint(run.id)
     return run
 
 
@@ -37,7 +37,7 @@ def on_sale_stamps(db, coop, count: int):
     batch.best_before = date.today().replace(year=date.today().year + 1)
     db.session.commit()
     run = minted_run(coop, product, batch, count=count, token=f"on-sale-{coop.id}")
-    key = label_runs.stamp_key()
+    key = minting.stamp_key()
     stamp_codes = [codes.derive_code(key, run.id, serial) for serial in range(1, count + 1)]
     db.session.commit()
     return stamp_codes, run, batch

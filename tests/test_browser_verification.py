@@ -5,7 +5,7 @@ import re
 import pytest
 
 from app.models import LabelRun
-from app.services import demo, label_runs
+from app.services import demo, minting
 from tests.browser import browser, live_server, needs_chromium, sign_in_page  # noqa: F401 (fixtures)
 
 pytestmark = [needs_chromium, pytest.mark.browser]
@@ -43,7 +43,7 @@ def test_verified_then_changed(live_server, browser, demo_data, db, tmp_path):
     coop.wait_for_url(re.compile(r".*/coop/runs/\d+$"))
     coop.wait_for_selector("#run-downloads", state="visible")
     run_id = int(coop.url.rsplit("/", 1)[1])
-    code = label_runs.derive_codes(db.session.get(LabelRun, run_id))[0]
+    code = minting.derive_codes(db.session.get(LabelRun, run_id))[0]
     db.session.commit()
 
     officer = _context_page(browser, viewport={"width": 1000, "height": 900})

@@ -8,7 +8,7 @@ from markupsafe import escape
 from sqlalchemy import select
 
 from app.models import AuditEvent, Role, User
-from app.services import accounts, batches, compliance, label_runs
+from app.services import accounts, batches, compliance, stamp_ranges
 from app.services.errors import RuleViolation
 from tests.conftest import LUC_NGAN, PASSWORD, post_form, sign_in
 from tests.factories import minted_run, product_with_batch
@@ -56,19 +56,19 @@ def test_stamps_are_refused_for_a_failing_batch_until_an_officer_overrides(db, c
     assert "14" in refused.value.message and "19/06/2026" in refused.value.message
     blank = minted_run(coop_a, product, None, token="blank")
     with pytest.raises(RuleViolation):
-        label_runs.activate_range(coop_a.id, blank.id, 1, 2, batch.id, None)
+        stamp_ranges.activate_range(coop_a.id, blank.id, 1, 2, batch.id, None)
 
     empty = post_form(officer_client, f"/commune/listings/{batch.id}/override", {"reason": ""})
     assert empty.status_code == 422
     post_form(officer_client, f"/commune/listings/{batch.id}/override", {"reason": "Đã lấy mẫu kiểm nghiệm: đạt"})
-    assert label_runs.activate_range(coop_a.id, blank.id, 1, 2, batch.id, None) == 2
+    assert stamp_ranges.activate_range(coop_a.id, blank.id, 1, 2, batch.id, None) == 2
     override = compliance.override(batch)
     assert override.reason == "Đã lấy mẫu kiểm nghiệm: đạt" and override.officer_id == db.session.query(User).filter_by(login="canbo@xa.vn").one().id
 
     _spray(coop_a, batch, date(2026, 6, 8), phi=3)  # the diary changed: the override no longer holds
     assert compliance.override(batch) is None
     with pytest.raises(RuleViolation):
-        label_runs.activate_range(coop_a.id, blank.id, 3, 4, batch.id, None)
+        stamp_ranges.activate_range(coop_a.id, blank.id, 3, 4, batch.id, None)
 
 
 def test_the_cooperative_sees_exactly_why(member_client, db, coop_a):

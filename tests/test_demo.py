@@ -5,7 +5,7 @@ from sqlalchemy import select
 
 from app.i18n import local_today
 from app.models import Batch, LabelRun
-from app.services import codes, compliance, demo, label_runs, listings
+from app.services import codes, compliance, demo, listings, minting
 from app.services.listings import ListingStatus
 
 
@@ -20,7 +20,7 @@ def test_the_demo_follows_today(client, db):
     assert compliance.problems(orange) and orange.harvest_date <= today
 
     run = db.session.scalar(select(LabelRun).where(LabelRun.batch_id == lychee.id))
-    code = codes.derive_code(label_runs.stamp_key(), run.id, 1)
+    code = codes.derive_code(minting.stamp_key(), run.id, 1)
     page = html.unescape(client.get(f"/Q/{code}", headers={"Accept-Language": "vi-VN"}).get_data(as_text=True))
     assert '<p class="v ok" id="verdict">✓ Tem chính hãng.</p>' in page
     assert 'id="badge"' in page and "Đã xác minh bởi UBND xã Lục Ngạn" in page

@@ -19,7 +19,7 @@ from sqlalchemy import select
 from app.config import ROOT
 from app.forms import ServiceForm, text
 from app.models import Batch, Cooperative, DiaryEvent, LabelRun, Product, Role, User
-from app.services import accounts, compliance, label_runs
+from app.services import accounts, compliance, minting
 from app.services.errors import RuleViolation
 from tests.browser import browser, live_server, needs_chromium, sign_in_page  # noqa: F401 (fixtures)
 from tests.conftest import post_form
@@ -369,7 +369,7 @@ def cooperative_prints(tour: Tour, db, s: Scenario) -> None:
     assert tour.submit(coop, "form[action$='/range']", {"first": "1", "last": "3", "batch_id": str(s.batch_id)}, "button[value=activate]") == 200
     coop.goto(f"{tour.base}/coop/runs/{s.runs[1]}")
     tour.fill_in(coop, "void reason", "form[action$='/void']")
-    s.code = _read(db, lambda: label_runs.derive_codes(db.session.get(LabelRun, s.runs[0]))[0])
+    s.code = _read(db, lambda: minting.derive_codes(db.session.get(LabelRun, s.runs[0]))[0])
 
 
 def the_public_writes(tour: Tour, s: Scenario) -> None:

@@ -8,14 +8,15 @@ import subprocess
 import sys
 import time
 
+from datetime import date
 from decimal import Decimal
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 from stdnum import ean
 
-from app.models import AuditEvent, LabelRun, RunStatus, Stamp
-from app.services import codes, label_runs
+from app.models import AuditEvent, Batch, LabelRun, RunStatus, Stamp
+from app.services import codes, label_runs, run_rendering, run_worker, stamp_ranges
 from tests.conftest import post_form
 from tests.factories import minted_run, product_with_batch
 from tests.browser import browser, live_server, needs_chromium, page, sign_in_page  # noqa: F401 (fixtures)
@@ -81,12 +82,37 @@ def test_each_csv_url_is_what_the_printed_qr_encodes(member_client, db, coop_a, 
     db.session.commit()
     run, _ = label_runs.create_run(coop_a.id, product_id=product.id, batch_id=batch.id, count=70, template="a4-65",
                                    options={"gs1_link": gs1_link}, request_token=f"gs1-{gs1_link}", actor_id=None)
-    label_runs.render(run.id)
-    scanned = decoded_in_reading_order(label_runs.pdf_path(run.id).read_bytes())
+    run_rendering.render(run.id)
+    scanned = decoded_in_reading_order(run_rendering.pdf_path(run.id).read_bytes())
     rows = list(csv.reader(io.StringIO(member_client.get(f"/coop/runs/{run.id}/stamps.csv").get_data(as_text=True))))[1:]
     assert [url for _serial, _code, url, _printed in rows] == scanned and len(scanned) == 70
     assert all(("/01/08934567890" in url) == gs1_link for url in scanned)
 
+
+
+@pytest.mark.parametrize("lot", ["VT/2026/06", "VT 2026 06", "lô 6/A"])
+def test_a_lot_code_saved_before_the_rule_still_links_to_its_stamps(member_client, db, coop_a, lychee, lot):
+    """A lot code from before lot codes were restricted, with a "/" or a space: the GS1 Digital Link of the
+    QR and of the CSV is the same URL, with the lot as one segment of its path, and it opens the stamp's page."""
+    product, batch = lychee
+    product.gtin = "0" + ean.calc_check_digit("893456789012").join(("893456789012", ""))  # a GTIN-14
+    batch.best_before = date.today().replace(year=date.today().year + 1)
+    db.session.commit()
+    db.session.execute(update(Batch).where(Batch.id == batch.id).values(lot_code=lot))  # as old data holds it
+    db.session.commit()
+    run, _ = label_runs.create_run(coop_a.id, product_id=product.id, batch_id=batch.id, count=5, template="a4-65",
+                                   options={"gs1_link": True}, request_token="old-lot", actor_id=None)
+    run_worker.process(run.id)
+    scanned = decoded_in_reading_order(run_rendering.pdf_path(run.id).read_bytes())
+    rows = list(csv.reader(io.StringIO(member_client.get(f"/coop/runs/{run.id}/stamps.csv").get_data(as_text=True))))[1:]
+    assert [url for _serial, _code, url, _printed in rows] == scanned and len(scanned) == 5
+    phone = member_client.application.test_client()
+    for _serial, code, url, _printed in rows:
+        path = "/" + url.split("://", 1)[1].split("/", 1)[1]
+        assert path.count("/") == 6 and path.endswith(f"/21/{code}")  # /01/GTIN/10/LOT/21/CODE: the lot is one segment
+        page = phone.get(path, headers={"Accept-Language": "vi-VN"})
+        assert page.status_code == 200 and "Tem chính hãng" in page.get_data(as_text=True), (lot, path)
+        assert phone.get(path.replace("/10/", "/10/X", 1), headers={"Accept-Language": "vi-VN"}).status_code == 404
 
 def test_csv_cells_that_look_like_formulas_are_defused():
     from app.csv_export import safe_cell
@@ -103,7 +129,7 @@ def test_voiding_and_activating_ranges_from_the_run_page(member_client, db, coop
     response = post_form(member_client, f"/coop/runs/{run.id}/range", {"first": "41", "last": "60", "batch_id": str(batch.id), "action": "void", "reason": "Rách"})
     assert response.status_code == 422 and "Số sê-ri từ 1 đến 50" in response.get_data(as_text=True)
     post_form(member_client, f"/coop/runs/{run.id}/range", {"first": "41", "last": "50", "batch_id": str(batch.id), "action": "void", "reason": "Rách"})
-    assert label_runs.stamp_counts(run.id) == {"minted": 50, "active": 20, "voided": 10}
+    assert stamp_ranges.stamp_counts(run.id) == {"minted": 50, "active": 20, "voided": 10}
     response = post_form(member_client, f"/coop/runs/{run.id}/void", {"reason": "Mất cuộn tem"})
     assert response.status_code == 302
     assert "Mất cuộn tem" in member_client.get(f"/coop/runs/{run.id}").get_data(as_text=True)
@@ -127,7 +153,7 @@ def test_voiding_without_a_reason_says_so_next_to_the_field_and_keeps_what_was_t
     assert 'name="first" type="text" value="3"' in page or 'value="3"' in page.split('id="first"')[1][:80]
     response = post_form(member_client, f"/coop/runs/{run.id}/void", {"reason": ""})
     assert response.status_code == 422 and REASON_MISSING in response.get_data(as_text=True)
-    assert label_runs.stamp_counts(run.id)["voided"] == 0
+    assert stamp_ranges.stamp_counts(run.id)["voided"] == 0
 
 
 def test_the_run_page_lists_activations_and_voids(member_client, db, coop_a, lychee):
@@ -188,7 +214,7 @@ def test_a_run_killed_while_rendering_is_retried_to_the_same_pdf(app, db, coop_a
     run, _ = label_runs.create_run(coop_a.id, product_id=product.id, batch_id=batch.id, count=20_000, template="a4-65", options={}, request_token="crash", actor_id=None)
     run_id = run.id
     db.session.remove()
-    worker = subprocess.Popen([sys.executable, "-m", "flask", "--app", "wsgi", "labels", "work", str(run_id)], env=label_runs.worker_environment(), stderr=subprocess.PIPE, text=True)
+    worker = subprocess.Popen([sys.executable, "-m", "flask", "--app", "wsgi", "labels", "work", str(run_id)], env=run_worker.worker_environment(), stderr=subprocess.PIPE, text=True)
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:  # wait until the stamps are minted and rendering is under way
         state = db.session.get(LabelRun, run_id)
@@ -201,14 +227,14 @@ def test_a_run_killed_while_rendering_is_retried_to_the_same_pdf(app, db, coop_a
     os.kill(worker.pid, signal.SIGKILL)
     worker.wait()
     db.session.remove()
-    assert not label_runs.pdf_path(run_id).exists()
+    assert not run_rendering.pdf_path(run_id).exists()
     assert db.session.scalar(select(func.count()).select_from(Stamp).where(Stamp.run_id == run_id)) == 20_000
-    label_runs.process(run_id)  # the retry
-    retried = label_runs.pdf_path(run_id).read_bytes()
+    run_worker.process(run_id)  # the retry
+    retried = run_rendering.pdf_path(run_id).read_bytes()
     assert db.session.scalar(select(func.count(func.distinct(Stamp.code_hash))).where(Stamp.run_id == run_id)) == 20_000
-    label_runs.pdf_path(run_id).unlink()
-    label_runs.render(run_id)  # an uninterrupted rendering of the same run
-    assert label_runs.pdf_path(run_id).read_bytes() == retried
+    run_rendering.pdf_path(run_id).unlink()
+    run_rendering.render(run_id)  # an uninterrupted rendering of the same run
+    assert run_rendering.pdf_path(run_id).read_bytes() == retried
 
 
 def test_a_batch_with_printed_stamps_cannot_be_deleted(member_client, db, coop_a, lychee):

@@ -15,7 +15,7 @@ from sqlalchemy import func, select, text
 from app import create_app
 from app.extensions import db as _db
 from app.models import AuditEvent, LabelRun, RangeAction, Stamp, StampRangeEvent, User
-from app.services import batches, codes, label_runs, products
+from app.services import batches, codes, label_runs, label_sheets, minting, products, run_rendering, run_worker, stamp_ranges
 from app.services.errors import NotFound, RuleViolation
 from tests.conftest import _config, make_cooperative, make_member
 
@@ -66,10 +66,10 @@ def test_count_out_of_range_is_refused(db, coop_a, lychee, count):
 def test_minting_stores_hashes_only_and_is_idempotent(db, coop_a, lychee):
     product, batch = lychee
     run, _ = new_run(coop_a, product, batch, count=300)
-    assert label_runs.mint(run.id) == 300
-    assert label_runs.mint(run.id) == 300
+    assert minting.mint(run.id) == 300
+    assert minting.mint(run.id) == 300
     assert stamp_count(db, run.id) == 300
-    key = label_runs.stamp_key()
+    key = minting.stamp_key()
     expected = {codes.code_hash(codes.derive_code(key, run.id, s)) for s in range(1, 301)}
     stored = set(db.session.scalars(select(Stamp.code_hash).where(Stamp.run_id == run.id)))
     assert stored == expected
@@ -82,21 +82,21 @@ def test_minting_stores_hashes_only_and_is_idempotent(db, coop_a, lychee):
 def test_stamps_of_a_batch_run_are_active_for_that_batch(db, coop_a, lychee):
     product, batch = lychee
     run, _ = new_run(coop_a, product, batch, count=10)
-    label_runs.mint(run.id)
-    assert label_runs.stamp_counts(run.id) == {"minted": 10, "active": 10, "voided": 0}
+    minting.mint(run.id)
+    assert stamp_ranges.stamp_counts(run.id) == {"minted": 10, "active": 10, "voided": 0}
 
 
 def test_blank_run_activates_a_range_onto_a_batch(db, coop_a, lychee):
     product, batch = lychee
     run, _ = new_run(coop_a, product, None, count=100)
-    label_runs.mint(run.id)
-    assert label_runs.stamp_counts(run.id)["active"] == 0
-    assert label_runs.activate_range(coop_a.id, run.id, 1, 40, batch.id, None) == 40
+    minting.mint(run.id)
+    assert stamp_ranges.stamp_counts(run.id)["active"] == 0
+    assert stamp_ranges.activate_range(coop_a.id, run.id, 1, 40, batch.id, None) == 40
     with pytest.raises(RuleViolation):
-        label_runs.activate_range(coop_a.id, run.id, 30, 50, batch.id, None)  # 30–40 already active
+        stamp_ranges.activate_range(coop_a.id, run.id, 30, 50, batch.id, None)  # 30–40 already active
     with pytest.raises(RuleViolation):
-        label_runs.activate_range(coop_a.id, run.id, 90, 101, batch.id, None)
-    assert label_runs.stamp_counts(run.id) == {"minted": 100, "active": 40, "voided": 0}
+        stamp_ranges.activate_range(coop_a.id, run.id, 90, 101, batch.id, None)
+    assert stamp_ranges.stamp_counts(run.id) == {"minted": 100, "active": 40, "voided": 0}
 
 
 def test_blank_run_cannot_activate_onto_another_products_batch(db, coop_a, lychee):
@@ -104,47 +104,47 @@ def test_blank_run_cannot_activate_onto_another_products_batch(db, coop_a, lyche
     honey = products.create_product(coop_a.id, {"name": "Mật ong", "category": "honey"}, None)
     honey_batch = batches.create_batch(coop_a.id, honey.id, {"lot_code": "MO-1"}, None)
     run, _ = new_run(coop_a, product, None, count=5)
-    label_runs.mint(run.id)
+    minting.mint(run.id)
     with pytest.raises(RuleViolation):
-        label_runs.activate_range(coop_a.id, run.id, 1, 5, honey_batch.id, None)
+        stamp_ranges.activate_range(coop_a.id, run.id, 1, 5, honey_batch.id, None)
 
 
 def test_voiding_a_range_and_a_run(db, coop_a, lychee):
     product, batch = lychee
     run, _ = new_run(coop_a, product, batch, count=20)
-    label_runs.mint(run.id)
-    assert label_runs.void_range(coop_a.id, run.id, 5, 9, None, reason="Tem in lệch") == 5
-    assert label_runs.stamp_counts(run.id)["voided"] == 5
-    label_runs.void_run(coop_a.id, run.id, "Mất cuộn tem khi vận chuyển", None)
-    assert label_runs.stamp_counts(run.id) == {"minted": 20, "active": 0, "voided": 20}
+    minting.mint(run.id)
+    assert stamp_ranges.void_range(coop_a.id, run.id, 5, 9, None, reason="Tem in lệch") == 5
+    assert stamp_ranges.stamp_counts(run.id)["voided"] == 5
+    stamp_ranges.void_run(coop_a.id, run.id, "Mất cuộn tem khi vận chuyển", None)
+    assert stamp_ranges.stamp_counts(run.id) == {"minted": 20, "active": 0, "voided": 20}
 
 
 @pytest.mark.parametrize("reason", ["", "   ", None])
 def test_a_void_without_a_reason_is_refused_and_voids_nothing(db, coop_a, lychee, reason):
     product, batch = lychee
     run, _ = new_run(coop_a, product, batch, count=20)
-    label_runs.mint(run.id)
+    minting.mint(run.id)
     with pytest.raises(RuleViolation) as refused:
-        label_runs.void_range(coop_a.id, run.id, 5, 9, None, reason=reason)
+        stamp_ranges.void_range(coop_a.id, run.id, 5, 9, None, reason=reason)
     assert refused.value.field == "reason"
     db.session.rollback()
     with pytest.raises(RuleViolation) as refused:
-        label_runs.void_run(coop_a.id, run.id, reason, None)
+        stamp_ranges.void_run(coop_a.id, run.id, reason, None)
     assert refused.value.field == "reason"
     db.session.rollback()
-    assert label_runs.stamp_counts(run.id)["voided"] == 0 and label_runs.range_history(run.id) == []
+    assert stamp_ranges.stamp_counts(run.id)["voided"] == 0 and stamp_ranges.range_history(run.id) == []
 
 
 def test_the_range_history_says_who_when_which_serials_onto_which_batch_and_why(db, coop_a, lychee):
     product, batch = lychee
     member = db.session.scalar(select(User).where(User.cooperative_id == coop_a.id))
     run, _ = new_run(coop_a, product, None, count=100)
-    label_runs.mint(run.id)
+    minting.mint(run.id)
     before, trail_so_far = datetime.utcnow(), db.session.scalar(select(func.max(AuditEvent.id))) or 0
-    label_runs.activate_range(coop_a.id, run.id, 1, 40, batch.id, member.id, "Đóng thùng ngày 11/6")
-    label_runs.void_range(coop_a.id, run.id, 30, 60, member.id, reason="Tem bị ướt")
-    label_runs.void_run(coop_a.id, run.id, "Hết vụ, hủy phần còn lại", member.id)
-    history = label_runs.range_history(run.id)
+    stamp_ranges.activate_range(coop_a.id, run.id, 1, 40, batch.id, member.id, "Đóng thùng ngày 11/6")
+    stamp_ranges.void_range(coop_a.id, run.id, 30, 60, member.id, reason="Tem bị ướt")
+    stamp_ranges.void_run(coop_a.id, run.id, "Hết vụ, hủy phần còn lại", member.id)
+    history = stamp_ranges.range_history(run.id)
     assert [(e.action, e.first_serial, e.last_serial, e.stamp_count, e.batch_id, e.reason) for e in history] == [
         (RangeAction.VOID_RUN, 1, 100, 69, None, "Hết vụ, hủy phần còn lại"),
         (RangeAction.VOID, 30, 60, 31, None, "Tem bị ướt"),
@@ -169,14 +169,14 @@ def test_migration_copies_earlier_activations_and_voids_from_the_audit_trail(tmp
         product, batch = product_with_lot(coop)
         blank, _ = label_runs.create_run(coop.id, product_id=product.id, batch_id=None, count=30, template="a4-65",
                                          options={}, request_token="blank", actor_id=member.id)
-        label_runs.mint(blank.id)
-        label_runs.activate_range(coop.id, blank.id, 1, 10, batch.id, member.id, "Đóng gói sáng")
-        label_runs.void_range(coop.id, blank.id, 8, 12, member.id, reason="Rách tem")
-        label_runs.void_run(coop.id, blank.id, "Hỏng cả cuộn", member.id)
+        minting.mint(blank.id)
+        stamp_ranges.activate_range(coop.id, blank.id, 1, 10, batch.id, member.id, "Đóng gói sáng")
+        stamp_ranges.void_range(coop.id, blank.id, 8, 12, member.id, reason="Rách tem")
+        stamp_ranges.void_run(coop.id, blank.id, "Hỏng cả cuộn", member.id)
 
         def history():
             return [(e.run_id, e.action, e.first_serial, e.last_serial, e.stamp_count, e.batch_id, e.reason, e.actor_id,
-                     e.actor_name, e.at.replace(microsecond=0)) for e in label_runs.range_history(blank.id)]
+                     e.actor_name, e.at.replace(microsecond=0)) for e in stamp_ranges.range_history(blank.id)]
 
         recorded = history()
         assert len(recorded) == 3
@@ -221,13 +221,13 @@ def test_stamps_already_on_the_batch_count_towards_its_quantity(db, coop_a):
     trail_so_far = db.session.scalar(select(func.max(AuditEvent.id))) or 0
     first, _ = label_runs.create_run(coop_a.id, product_id=product.id, batch_id=batch.id, count=100, template="a4-65",
                                      options={}, request_token="all", actor_id=None)
-    label_runs.mint(first.id)
+    minting.mint(first.id)
     with pytest.raises(RuleViolation) as refused:
         label_runs.create_run(coop_a.id, product_id=product.id, batch_id=batch.id, count=1, template="a4-65",
                               options={}, request_token="one-more", actor_id=None)
     assert "đã có 100 tem còn hiệu lực" in str(refused.value.message)
     db.session.rollback()
-    label_runs.void_range(coop_a.id, first.id, 1, 1, None, reason="Dán hỏng")  # a spoilt stamp: one may be reprinted
+    stamp_ranges.void_range(coop_a.id, first.id, 1, 1, None, reason="Dán hỏng")  # a spoilt stamp: one may be reprinted
     label_runs.create_run(coop_a.id, product_id=product.id, batch_id=batch.id, count=1, template="a4-65",
                           options={}, request_token="reprint", actor_id=None)
     overrides = select(func.count()).select_from(AuditEvent).where(AuditEvent.id > trail_so_far, AuditEvent.action == "print_over_quantity")
@@ -251,8 +251,8 @@ def test_blank_runs_are_not_counted_against_any_batch(db, coop_a):
 
 def test_ocop_stars_are_judged_on_the_day_given():
     product = products.Product(ocop_stars=4, ocop_expires_on=date(2026, 6, 30))
-    assert label_runs.valid_stars(product, date(2026, 6, 30)) == 4  # the expiry day itself is still valid
-    assert label_runs.valid_stars(product, date(2026, 7, 1)) is None
+    assert run_rendering.valid_stars(product, date(2026, 6, 30)) == 4  # the expiry day itself is still valid
+    assert run_rendering.valid_stars(product, date(2026, 7, 1)) is None
 
 
 @pytest.mark.parametrize("created_utc, stars", [
@@ -265,16 +265,16 @@ def test_blank_stamps_judge_ocop_stars_on_vietnams_day_of_the_order(db, coop_a, 
     run, _ = new_run(coop_a, product, None, count=2)
     run.created_at = created_utc
     db.session.commit()
-    assert [label.ocop_stars for label in label_runs.run_labels(run)] == [stars, stars]
+    assert [label.ocop_stars for label in run_rendering.run_labels(run)] == [stars, stars]
 
 
-@pytest.mark.parametrize("template", sorted(label_runs.library().BUILTIN_SPECS))
+@pytest.mark.parametrize("template", sorted(label_sheets.library().BUILTIN_SPECS))
 def test_every_template_prints_each_stamps_serial(db, coop_a, lychee, template):
     product, batch = lychee
     run, _ = label_runs.create_run(coop_a.id, product_id=product.id, batch_id=batch.id, count=3, template=template,
                                    options={}, request_token=f"serials-{template}", actor_id=None)
-    label_runs.render(run.id)
-    document = pypdfium2.PdfDocument(label_runs.pdf_path(run.id).read_bytes())
+    run_rendering.render(run.id)
+    document = pypdfium2.PdfDocument(run_rendering.pdf_path(run.id).read_bytes())
     text = " ".join(page.get_textpage().get_text_range() for page in document)
     for serial in (1, 2, 3):
         assert f"Nº {serial:06d}" in text, (template, serial)
@@ -287,12 +287,12 @@ def test_a_killed_mint_leaves_no_half_run(app, db, coop_a, lychee):
     run_id = run.id
     db.session.remove()  # hold no transaction (on SQLite: no write lock) while the worker runs
     script = (
-        "import sys\nfrom app import create_app\nfrom app.services import label_runs\n"
+        "import sys\nfrom app import create_app\nfrom app.services import minting\n"
         "app = create_app()\nwith app.app_context():\n"
         "    print('minting', flush=True)\n"
-        f"    label_runs.mint({run_id})\n"
+        f"    minting.mint({run_id})\n"
     )
-    worker = subprocess.Popen([sys.executable, "-c", script], env=label_runs.worker_environment(), stdout=subprocess.PIPE, text=True)
+    worker = subprocess.Popen([sys.executable, "-c", script], env=run_worker.worker_environment(), stdout=subprocess.PIPE, text=True)
     assert worker.stdout.readline().strip() == "minting"
     time.sleep(0.5)  # well inside the insert of 100,000 rows, which takes seconds
     assert worker.poll() is None, "the worker finished before it could be killed"
@@ -300,6 +300,6 @@ def test_a_killed_mint_leaves_no_half_run(app, db, coop_a, lychee):
     worker.wait()
     db.session.remove()
     assert stamp_count(db, run_id) == 0
-    assert label_runs.mint(run_id) == 100_000
+    assert minting.mint(run_id) == 100_000
     distinct = db.session.scalar(select(func.count(func.distinct(Stamp.code_hash))).where(Stamp.run_id == run_id))
     assert distinct == 100_000

@@ -55,7 +55,7 @@ def test_demo_data_has_a_verified_listing_one_awaiting_and_one_failing_the_gate(
 
     from app.i18n import local_today
     from app.models import LabelRun
-    from app.services import codes, compliance, label_runs, listings
+    from app.services import codes, compliance, listings, minting
 
     app.test_cli_runner().invoke(args=["demo"])
     # Demo lot codes carry the month of their harvest, which follows the day the demo is loaded.
@@ -64,7 +64,7 @@ def test_demo_data_has_a_verified_listing_one_awaiting_and_one_failing_the_gate(
     assert status == {"VT": "verified", "MO": "awaiting", "CAM": "awaiting"}
     assert compliance.problems(by_kind["CAM"]) and not compliance.problems(by_kind["VT"])
     run = db.session.scalar(select(LabelRun))
-    code = codes.derive_code(label_runs.stamp_key(), run.id, 1)
+    code = codes.derive_code(minting.stamp_key(), run.id, 1)
     db.session.commit()
     page = app.test_client().get(f"/Q/{code}", headers={"Accept-Language": "vi"}).get_data(as_text=True)
     assert "Đã xác minh bởi UBND xã Lục Ngạn" in page

@@ -9,7 +9,7 @@ from stdnum import luhn
 from app import create_app
 from app.i18n import local_today
 from app.models import Batch, Role, Scan
-from app.services import accounts, batches, codes, commune_watch, label_runs, products
+from app.services import accounts, batches, codes, commune_watch, label_runs, products, run_rendering, run_worker, stamp_ranges
 from tests.factories import on_sale_stamps, product_with_batch
 from tests.scan_setups import earlier_scans, full_listing
 
@@ -116,7 +116,7 @@ def test_one_phone_on_another_address_of_its_network_counts_once(client, stamp_c
 
 def test_void_and_recalled(client, db, coop_a, stamp_codes):
     (_first, second, third, *_), run, batch = stamp_codes
-    label_runs.void_range(coop_a.id, run.id, 2, 2, None, reason="Mất cuộn tem")
+    stamp_ranges.void_range(coop_a.id, run.id, 2, 2, None, reason="Mất cuộn tem")
     assert "đã bị hợp tác xã hủy" in scan(client, second).get_data(as_text=True)
     officer = accounts.create_user(name="Cán bộ", login="cb@xa.vn", password="mat-khau-dai-du", role=Role.OFFICER, commune_codes=[coop_a.commune_code])
     commune_watch.recall(officer.id, batch.id, "Dư lượng thuốc vượt ngưỡng. Không sử dụng.", local_today())
@@ -217,8 +217,8 @@ def test_gs1_digital_link_stamps_scan_and_resolve(client, db, coop_a):
     db.session.commit()
     run, _ = label_runs.create_run(coop_a.id, product_id=product.id, batch_id=batch.id, count=3, template="a4-14",
                                    options={"gs1_link": True}, request_token="gs1", actor_id=None)
-    label_runs.process(run.id)
-    image = pypdfium2.PdfDocument(str(label_runs.pdf_path(run.id)))[0].render(scale=300 / 72).to_pil()
+    run_worker.process(run.id)
+    image = pypdfium2.PdfDocument(str(run_rendering.pdf_path(run.id)))[0].render(scale=300 / 72).to_pil()
     urls = sorted(r.text for r in zxingcpp.read_barcodes(image))
     assert len(urls) == 3 and all("/01/08938501234568/10/VT-2026-06-A/21/" in url for url in urls)
     path = urls[0].split("://", 1)[1].split("/", 1)[1]

@@ -9,7 +9,7 @@ import pytest
 
 from app.i18n import local_today
 from app.models import Role
-from app.services import accounts, batches, codes, commune_watch, compliance, label_runs, listings
+from app.services import accounts, batches, codes, commune_watch, compliance, listings, minting, stamp_ranges
 from tests.conftest import LUC_NGAN, PASSWORD
 from tests.factories import minted_run, on_sale_stamps
 from tests.scan_setups import earlier_scans
@@ -75,7 +75,7 @@ def build(row: str, db, coop) -> str:
     if row == "recalled":
         commune_watch.recall(officer.id, batch.id, "Dư lượng thuốc vượt ngưỡng. Không sử dụng.", today)
     elif row == "void":
-        label_runs.void_range(coop.id, run.id, 1, 1, None, reason="Mất cuộn tem")
+        stamp_ranges.void_range(coop.id, run.id, 1, 1, None, reason="Mất cuộn tem")
     elif row == "inactive":
         blank = minted_run(coop, run.product, None, count=1, token="blank")
         code = _code(blank.id, 1)
@@ -94,7 +94,7 @@ def build(row: str, db, coop) -> str:
 
 
 def _code(run_id: int, serial: int) -> str:
-    return codes.derive_code(label_runs.stamp_key(), run_id, serial)
+    return codes.derive_code(minting.stamp_key(), run_id, serial)
 
 
 def test_the_table_and_this_test_name_the_same_rows():

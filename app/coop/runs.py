@@ -14,7 +14,7 @@ from app.coop.views import coop_id
 from app.pages import form_page, saved
 from app.forms import ServiceForm, text, too_long, whole_number
 from app.models import RunStatus
-from app.services import batches, cooperatives, label_runs, products
+from app.services import batches, cooperatives, label_runs, label_sheets, products, run_rendering, run_worker, stamp_export, stamp_ranges
 from app.services.identifiers import filename_part
 
 ECC_CHOICES = [("M", _l("M: normal (recommended)")), ("Q", _l("Q: stronger")), ("H", _l("H: strongest")), ("L", _l("L: smallest code"))]
@@ -63,7 +63,7 @@ VOID_REASON = _l("Reason (e.g. roll lost in transport)")
 
 class VoidForm(ServiceForm):
     reason = StringField(VOID_REASON, filters=[_stripped],
-                         validators=[InputRequired(label_runs.REASON_REQUIRED), too_long(300)])
+                         validators=[InputRequired(stamp_ranges.REASON_REQUIRED), too_long(300)])
 
 
 class OffsetForm(ServiceForm):
@@ -72,7 +72,7 @@ class OffsetForm(ServiceForm):
 
 
 def _template_choices():
-    return [(key, spec.name) for key, spec in label_runs.templates().items()]
+    return [(key, spec.name) for key, spec in label_sheets.templates().items()]
 
 
 def _new_run(product_id: int, batch_id: int | None):
@@ -95,7 +95,7 @@ def _new_run(product_id: int, batch_id: int | None):
         if result:
             run, created = result
             if created:
-                label_runs.start_worker(run.id)
+                run_worker.start_worker(run.id)
             return redirect(url_for(".run", run_id=run.id))
     return form_page("coop/run_form.html", form, product=product, batch=batch)
 
@@ -128,8 +128,8 @@ def _range_form(run, **kwargs) -> RangeForm:
 def _run_page(run, range_form=None, void_form=None, status=200):
     range_form = range_form or _range_form(run, formdata=None)
     return render_template(
-        "coop/run.html", run=run, stale=label_runs.is_stale(run), counts=label_runs.stamp_counts(run.id),
-        range_form=range_form, void_form=void_form or VoidForm(formdata=None), history=label_runs.range_history(run.id),
+        "coop/run.html", run=run, stale=run_worker.is_stale(run), counts=stamp_ranges.stamp_counts(run.id),
+        range_form=range_form, void_form=void_form or VoidForm(formdata=None), history=stamp_ranges.range_history(run.id),
     ), status
 
 
@@ -141,21 +141,21 @@ def run(run_id: int):
 @bp.route("/runs/<int:run_id>/status")
 def run_status(run_id: int):
     item = label_runs.get_run(coop_id(), run_id)
-    return jsonify(status=item.status.value, progress=item.progress, stale=label_runs.is_stale(item), error=item.error)
+    return jsonify(status=item.status.value, progress=item.progress, stale=run_worker.is_stale(item), error=item.error)
 
 
 @bp.route("/runs/<int:run_id>/retry", methods=["POST"])
 def retry_run(run_id: int):
     item = label_runs.get_run(coop_id(), run_id)
-    if item.status is RunStatus.FAILED or label_runs.is_stale(item) or (item.status is RunStatus.DONE and not label_runs.pdf_path(run_id).exists()):
-        label_runs.start_worker(run_id)
+    if item.status is RunStatus.FAILED or run_worker.is_stale(item) or (item.status is RunStatus.DONE and not run_rendering.pdf_path(run_id).exists()):
+        run_worker.start_worker(run_id)
     return redirect(url_for(".run", run_id=run_id))
 
 
 @bp.route("/runs/<int:run_id>/labels.pdf")
 def run_pdf(run_id: int):
     item = label_runs.get_run(coop_id(), run_id)
-    path = label_runs.pdf_path(run_id)
+    path = run_rendering.pdf_path(run_id)
     if item.status is not RunStatus.DONE or not path.exists():
         flash(_("The PDF is not ready yet."), "info")
         return redirect(url_for(".run", run_id=run_id))
@@ -167,14 +167,14 @@ def run_pdf(run_id: int):
 @bp.route("/runs/<int:run_id>/stamps.csv")
 def run_csv(run_id: int):
     item = label_runs.get_run(coop_id(), run_id)
-    return csv_response(label_runs.EXPORT_HEADER, label_runs.export_rows(item), f"tem-{run_id}.csv")
+    return csv_response(stamp_export.EXPORT_HEADER, stamp_export.export_rows(item), f"tem-{run_id}.csv")
 
 
 @bp.route("/runs/<int:run_id>/void", methods=["POST"])
 def void_run(run_id: int):
     item = label_runs.get_run(coop_id(), run_id)
     form = VoidForm()
-    if form.validate_on_submit() and saved(form, lambda: label_runs.void_run(coop_id(), run_id, form.reason.data, current_user.id)):
+    if form.validate_on_submit() and saved(form, lambda: stamp_ranges.void_run(coop_id(), run_id, form.reason.data, current_user.id)):
         flash(_("All stamps of this run are void."), "success")
         return redirect(url_for(".run", run_id=run_id))
     return _run_page(item, void_form=form, status=422)
@@ -188,10 +188,10 @@ def run_range(run_id: int):
     if form.validate_on_submit():
         first, last, reason = form.first.data, form.last.data, form.reason.data or ""
         if request.form.get("action") == "void":
-            done = saved(form, lambda: label_runs.void_range(coop_id(), run_id, first, last, current_user.id, reason=reason))
+            done = saved(form, lambda: stamp_ranges.void_range(coop_id(), run_id, first, last, current_user.id, reason=reason))
             message = _("%(n)s stamps are now void.", n=done)
         else:
-            done = saved(form, lambda: label_runs.activate_range(coop_id(), run_id, first, last, form.batch_id.data, current_user.id, reason))
+            done = saved(form, lambda: stamp_ranges.activate_range(coop_id(), run_id, first, last, form.batch_id.data, current_user.id, reason))
             message = _("%(n)s stamps activated.", n=done)
         if done is not None:
             flash(message, "success")
@@ -213,8 +213,8 @@ def printing():
 @bp.route("/printing/calibration.pdf")
 def calibration_pdf():
     template = request.args.get("template", "a4-65")
-    specs = label_runs.templates()
+    specs = label_sheets.templates()
     if template not in specs:
         template = "a4-65"
-    out = io.BytesIO(label_runs.calibration_pdf(template))
+    out = io.BytesIO(label_sheets.calibration_pdf(template))
     return send_file(out, mimetype="application/pdf", as_attachment=True, download_name=f"can-chinh-{template}.pdf", max_age=0)
