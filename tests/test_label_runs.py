@@ -14,7 +14,7 @@ from sqlalchemy import func, select, text
 
 from app import create_app
 from app.extensions import db as _db
-from app.models import AuditEvent, LabelRun, RangeAction, Stamp, StampRangeEvent, User
+from app.models import AuditEvent, LabelRun, RangeAction, Stamp, User
 from app.services import batches, codes, label_runs, label_sheets, minting, products, run_rendering, run_worker, stamp_ranges
 from app.services.errors import NotFound, RuleViolation
 from tests.conftest import _config, make_cooperative, make_member

@@ -12,7 +12,7 @@ from app.coop import bp
 from app.csv_export import csv_response
 from app.coop.views import coop_id
 from app.pages import form_page, saved
-from app.forms import ServiceForm, text, too_long, whole_number
+from app.forms import ServiceForm, too_long, whole_number
 from app.models import RunStatus
 from app.services import batches, cooperatives, label_runs, label_sheets, products, run_rendering, run_worker, stamp_export, stamp_ranges
 from app.services.identifiers import filename_part
