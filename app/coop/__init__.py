@@ -19,4 +19,4 @@ def diary_labels():
     return {"kind_labels": EVENT_LABELS}
 
 
-from app.coop import runs, views  # noqa: E402,F401
+from app.coop import epcis, imports, portal, runs, views  # noqa: E402,F401
