@@ -8,6 +8,7 @@ from app.models.geo import Commune, Province
 from app.models.product import Certification, Product, ProductPhoto
 from app.models.rate_limits import rate_limit_counters
 from app.models import revisions  # noqa: F401  (registers the session hook)
+from app.models.shipment import BatchInput, BuyerKind, InputKind, Shipment, ShipmentRange
 from app.models.stamps import FakeReport, LabelRun, RangeAction, RunStatus, Scan, ScanDevice, Stamp, StampRangeEvent
 from app.models.user import Role, User, officer_communes
 from app.models.verification import Outcome, Verification
@@ -18,5 +19,6 @@ __all__ = [
     "Batch", "BatchStatus", "FakeReport", "Certification", "Commune", "Cooperative", "DiaryEvent", "EventKind",
     "LabelRun", "Product", "ProductPhoto", "Province", "RangeAction", "Role", "RunStatus", "Scan", "ScanDevice", "Stamp",
     "StampRangeEvent", "User",
+    "BatchInput", "BuyerKind", "InputKind", "Shipment", "ShipmentRange",
     "officer_communes", "rate_limit_counters", "Outcome", "Verification",
 ]

@@ -40,6 +40,12 @@ class Batch(Tracked, db.Model):
         cascade="all, delete-orphan",
         order_by="(DiaryEvent.event_date, DiaryEvent.id)",
     )
+    inputs: Mapped[list["BatchInput"]] = relationship(  # noqa: F821 (app/models/shipment.py)
+        back_populates="batch", cascade="all, delete-orphan", order_by="(BatchInput.received_on, BatchInput.id)",
+    )
+    shipments: Mapped[list["Shipment"]] = relationship(  # noqa: F821 (app/models/shipment.py)
+        back_populates="batch", cascade="all, delete-orphan", order_by="(Shipment.shipped_on, Shipment.id)",
+    )
 
 
 class EventKind(str, Enum):
@@ -66,5 +72,8 @@ class DiaryEvent(Tracked, db.Model):
     phi_days: Mapped[Optional[int]]
     done_by: Mapped[str] = mapped_column(String(120), default="")
     photo: Mapped[Optional[str]] = mapped_column(String(64))
+    # The batch input this entry used (sprays, fertilising, planting, packing); `input_used` keeps its name as text.
+    input_id: Mapped[Optional[int]] = mapped_column(ForeignKey("batch_inputs.id", ondelete="SET NULL"), index=True)
 
     batch: Mapped[Batch] = relationship(back_populates="events")
+    input = relationship("BatchInput")

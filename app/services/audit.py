@@ -15,13 +15,14 @@ from sqlalchemy.orm import Session
 
 from app.extensions import db
 from app.models.mixins import utcnow
-from app.models import (AuditEvent, Batch, BatchStatus, Certification, Cooperative, DiaryEvent, GateOverride, LabelRun,
-                        Product, ProductPhoto, User, Verification)
+from app.models import (AuditEvent, Batch, BatchInput, BatchStatus, Certification, Cooperative, DiaryEvent, GateOverride,
+                        LabelRun, Product, ProductPhoto, Shipment, ShipmentRange, User, Verification)
 
 AUDITED = {
     Cooperative: "cooperative", Product: "product", Certification: "certification", ProductPhoto: "photo",
     Batch: "batch", DiaryEvent: "diary_event", LabelRun: "label_run", Verification: "verification",
-    GateOverride: "gate_override", User: "user",
+    GateOverride: "gate_override", User: "user", BatchInput: "batch_input", Shipment: "shipment",
+    ShipmentRange: "shipment_range",
 }
 # Bookkeeping, secrets and a run's progress are not changes anybody made.
 IGNORED = {"created_at", "updated_at", "created_by_id", "updated_by_id", "password_hash", "heartbeat_at", "progress",

@@ -5,7 +5,7 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 
 from app.extensions import db
-from app.models import Batch, DiaryEvent, EventKind, Product
+from app.models import Batch, BatchInput, DiaryEvent, EventKind, Product
 from app.services import photos
 from app.services.errors import NotFound, RuleViolation
 from app.services.identifiers import LOT_CODE, REQUIRED, FreeText, clean_values
@@ -126,6 +126,35 @@ def _event_values(values: dict, partial: bool = False) -> dict:
     return values
 
 
+# Diary entries that use up an input of the batch, and so may point at one.
+INPUT_KINDS = frozenset({EventKind.PLANTING, EventKind.FERTILISING, EventKind.SPRAYING, EventKind.PACKING})
+
+
+def _input_link(batch: Batch, values: dict, event: DiaryEvent | None = None) -> dict:
+    """The entry's link to one of its batch's inputs ({"input_id": …}, or {} when the values leave it as it is).
+
+    Only planting, fertilising, spraying and packing entries point at an input. "Input used" stays the entry's
+    text (what older entries have, what the scan page and the compliance gate read): when it is left empty, the
+    input's name is written into it."""
+    if "input_id" not in values:
+        return {}
+    if values["input_id"] in (None, ""):
+        return {"input_id": None}
+    kind = values.get("kind") or (event.kind if event else None)
+    if kind not in INPUT_KINDS:
+        raise RuleViolation("input_id", _l("Only planting, fertilising, spraying and packing entries point at an input."))
+    try:
+        item = db.session.get(BatchInput, int(values["input_id"]))
+    except (TypeError, ValueError):
+        item = None
+    if item is None or item.batch_id != batch.id:
+        raise RuleViolation("input_id", _l("Choose one of this batch's inputs."))
+    link = {"input_id": item.id}
+    if not values.get("input_used") and not (event and "input_used" not in values and event.input_used):
+        link["input_used"] = item.name
+    return link
+
+
 def get_event(coop_id: int, batch_id: int, event_id: int) -> DiaryEvent:
     batch = get_batch(coop_id, batch_id)
     event = db.session.get(DiaryEvent, event_id)
@@ -136,7 +165,8 @@ def get_event(coop_id: int, batch_id: int, event_id: int) -> DiaryEvent:
 
 def add_event(coop_id: int, batch_id: int, values: dict, actor_id: int, photo=None) -> DiaryEvent:
     batch = get_batch(coop_id, batch_id)
-    values = _event_values(values)
+    checked = _event_values(values)
+    values = {**checked, **_input_link(batch, {**values, **checked})}
     with photos.new_photo(photo) as image:  # only once the data is valid; removed again if the commit fails
         event = create(DiaryEvent, actor_id, batch=batch, photo=image, **values)
         db.session.commit()
@@ -145,12 +175,13 @@ def add_event(coop_id: int, batch_id: int, values: dict, actor_id: int, photo=No
 
 def update_event(coop_id: int, batch_id: int, event_id: int, values: dict, actor_id: int, photo=None) -> DiaryEvent:
     event = get_event(coop_id, batch_id, event_id)
-    values = _event_values(values, partial=True)
+    checked = _event_values(values, partial=True)
+    values = {**checked, **_input_link(event.batch, {**values, **checked}, event)}
     old_photo = event.photo
     with photos.new_photo(photo) as image:  # only once the data is valid; removed again if the commit fails
         if image:
             event.photo = image
-        assign(event, values, EVENT_FIELDS, actor_id)
+        assign(event, values, (*EVENT_FIELDS, "input_id"), actor_id)
         db.session.commit()
     if image:
         photos.delete_photo(old_photo)  # the old photo goes only once no row names it

@@ -116,6 +116,12 @@ GROWING_AREA_CODE = Identifier(
     message=_l("A growing-area code has at most 40 characters: letters without accents (A–Z), digits and - . _ / only, no spaces."),
 )
 GTIN = Gtin(re.compile(r"[0-9]+(?: [0-9]+)*"), 20, message=_l("A GTIN has 8, 12, 13 or 14 digits."))
+# A supplier's lot as printed on the bag or invoice ("LOT 2405-12", "L/240512"): it is copied, not made up here, so
+# spaces and "/" are allowed; letters without accents, as on packaging and in traceability messages.
+SUPPLIER_LOT = Identifier(
+    re.compile(r"[A-Za-z0-9]+(?:[ ./_-]+[A-Za-z0-9]+)*"), 40,
+    message=_l("A supplier's lot has at most 40 characters: letters without accents (A–Z), digits, spaces and - . / _ only."),
+)
 # Certificates are numbered by decisions such as "125/QĐ-UBND": Vietnamese letters belong in them.
 CERTIFICATE_NO = Identifier(
     re.compile(r"[^\W_]+(?:[ ./_-]+[^\W_]+)*[./_-]*"), 60,
