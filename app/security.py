@@ -1,6 +1,6 @@
 """Headers every response carries: no inline script, no plugins, no framing; no copy of a signed-in
 person's pages kept by a browser or a proxy; HTTPS only, in production."""
-from flask import Response, request
+from flask import Response, current_app, request
 from flask_login import current_user
 
 # Inline <style> stays allowed: the scan page inlines its CSS to load in one round trip.
@@ -17,16 +17,27 @@ SECURITY_HEADERS = (
     ("X-Frame-Options", "DENY"),
 )
 
+# Sent only by views marked open_to_any_origin (the GS1 Digital Link resolver, read by other sites' scripts
+# and by apps): every other page stays same-origin.
+CROSS_ORIGIN_HEADERS = (
+    ("Access-Control-Allow-Origin", "*"),
+    ("Access-Control-Allow-Methods", "GET, HEAD, OPTIONS"),
+    ("Access-Control-Allow-Headers", "Accept, Accept-Language"),
+    ("Access-Control-Expose-Headers", "Link, Location"),
+)
+
 # Every response of these is about one person, one cooperative or one commune, signed in or signing in.
 PRIVATE_BLUEPRINTS = frozenset({"coop", "commune", "admin", "auth"})
 
 
 def add_security_headers(response: Response) -> Response:
-    if "Content-Security-Policy" not in response.headers:  # a view may set its own policy
-        response.headers.extend(SECURITY_HEADERS)
+    for name, value in SECURITY_HEADERS:  # a view may set its own policy (the API docs page does)
+        response.headers.setdefault(name, value)
     if _private(response):
         # A shared phone's browser, or a proxy, must not keep one person's data to show to the next.
         response.headers["Cache-Control"] = "no-store"
+    if getattr(current_app.view_functions.get(request.endpoint), "open_to_any_origin", False):
+        response.headers.extend(CROSS_ORIGIN_HEADERS)
     return response
 
 

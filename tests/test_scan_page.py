@@ -226,13 +226,15 @@ def test_gs1_digital_link_stamps_scan_and_resolve(client, db, coop_a):
     assert page.status_code == 200 and "Tem chính hãng" in page.get_data(as_text=True)
     wrong_lot = client.get("/" + path.replace("VT-2026-06-A", "OTHER"), headers=PHONE)
     assert wrong_lot.status_code == 404
-    assert "Vải thiều Lục Ngạn" in client.get("/01/8938501234568", headers=PHONE).get_data(as_text=True)
+    product_link = client.get("/01/8938501234568", headers=PHONE)
+    assert product_link.status_code == 307  # to the product's page, its default link
+    assert "Vải thiều Lục Ngạn" in client.get(product_link.headers["Location"], headers=PHONE).get_data(as_text=True)
     linkset = client.get("/01/08938501234568", headers={"Accept": "application/linkset+json"})
     assert linkset.mimetype == "application/linkset+json"
     links = linkset.get_json()["linkset"][0]
     assert links["anchor"].endswith("/01/08938501234568")
-    assert {"https://gs1.org/voc/pip", "https://gs1.org/voc/traceability"} <= set(links)
-    assert client.get("/01/12345678", headers=PHONE).status_code == 404
+    assert {"https://gs1.org/voc/pip", "https://gs1.org/voc/defaultLink"} <= set(links)
+    assert client.get("/01/12345678", headers=PHONE).status_code == 400  # wrong check digit: not a Digital Link
 
 
 def test_an_edit_shows_on_the_next_scan(client, db, coop_a, stamp_codes):
@@ -284,10 +286,12 @@ def test_an_expired_ocop_certificate_says_so_and_loses_its_stars(client, db, coo
 
 
 def test_a_path_that_is_not_a_gtin_is_not_found(client, db, coop_a, stamp_codes):
-    """A product without a GTIN must not answer /01/<anything that is not a GTIN> (None compared with None)."""
+    """A product without a GTIN must not answer /01/<anything that is not a GTIN> (None compared with None):
+    such a path is not a Digital Link (400), and no product's page or link is given for it."""
     (code, *_), _run, _batch = stamp_codes
     for gtin in ("12345678", "8938501234567", "abc"):
         response = client.get(f"/01/{gtin}", headers=PHONE)
-        assert response.status_code == 404 and "Vải thiều Lục Ngạn" not in response.get_data(as_text=True), gtin
+        assert response.status_code == 400 and "Vải thiều Lục Ngạn" not in response.get_data(as_text=True), gtin
+        assert "Location" not in response.headers
     stamp_link = client.get(f"/01/12345678/10/VT-2026-06-A/21/{code}", headers=PHONE)
-    assert stamp_link.status_code == 404 and "Vải thiều Lục Ngạn" not in stamp_link.get_data(as_text=True)
+    assert stamp_link.status_code == 400 and "Vải thiều Lục Ngạn" not in stamp_link.get_data(as_text=True)

@@ -1,17 +1,14 @@
-from flask import abort, current_app, jsonify, make_response, redirect, render_template, request, send_file, session, url_for
-from sqlalchemy import select
+from flask import abort, current_app, make_response, redirect, render_template, request, send_file, session, url_for
 
 from app.auth.views import safe_next
-from app.extensions import csrf, db
-from app.i18n import language_code, local_today
-from app.models import Product
+from app.extensions import csrf
+from app.i18n import language_code
 from app.public import bp
 from app.public.forms import FakeReportForm
 from app.public.rendered import CODE_SLOT, EvidenceSlots, origin_html, page_for_scan, page_key, render_scan_page
 from app.rate_limits import allowed, rate_limited
 from app.services import codes, scans
 from app.services.codes import Shape
-from app.services.gtin import normalise_gtin
 from app.services.photos import photo_path
 
 ONE_YEAR = 365 * 24 * 3600
@@ -95,61 +92,3 @@ def report_fake():
         return render_template("public/report_sent.html", form=form), 422
     scans.report_fake(form.code.data or "", form.message.data, form.place.data or "", form.contact.data or "")
     return render_template("public/report_sent.html", form=None)
-
-
-def _gtin14(raw: str) -> str | None:
-    try:
-        return normalise_gtin(raw)
-    except ValueError:
-        return None
-
-
-@bp.route("/01/<gtin>/10/<path:lot>/21/<code>")
-def gs1_stamp(gtin: str, lot: str, code: str):
-    """A GS1 Digital Link to one stamp: the same page as /q/<code>, if GTIN and lot agree with it.
-
-    The lot is a path: one saved before lot codes were restricted may hold a "/", which the URL carries
-    percent-encoded but the server decodes before routing."""
-    wanted = _gtin14(gtin)
-
-    def matches(stamp) -> bool:
-        return wanted is not None and bool(stamp.batch_id) and stamp.gtin == wanted and stamp.lot_code.upper() == lot.upper()
-
-    if _wants_linkset():
-        stamp = scans.find_stamp(code)
-        if stamp is None or not matches(stamp):
-            return _not_genuine(code)
-        return _linkset(stamp.gtin, stamp.product_name, request.base_url)
-    return _scan_page(code, matches)
-
-
-@bp.route("/01/<gtin>")
-def gs1_product(gtin: str):
-    """A GS1 Digital Link to a product: its public page, or its linkset (RFC 9264)."""
-    wanted = _gtin14(gtin)
-    if wanted is None:  # not a GTIN: "gtin IS NULL" would find a product that has none
-        abort(404)
-    product = db.session.scalar(select(Product).where(Product.gtin == wanted, Product.is_archived.is_(False)))
-    if product is None:
-        abort(404)
-    if _wants_linkset():
-        return _linkset(product.gtin, product.name, request.base_url)
-    return render_template("public/product.html", p=product, b=None, today=local_today())
-
-
-def _wants_linkset() -> bool:
-    best = request.accept_mimetypes.best_match(["text/html", "application/linkset+json"])
-    return best == "application/linkset+json" or request.args.get("linkType") == "all"
-
-
-def _linkset(gtin: str, name: str, anchor: str):
-    product_page = url_for("public.gs1_product", gtin=gtin, _external=True)
-    document = {"linkset": [{
-        "anchor": anchor,
-        "https://gs1.org/voc/pip": [{"href": product_page, "title": name, "type": "text/html", "hreflang": list(current_app.config["PUBLIC_LANGUAGES"])}],
-        "https://gs1.org/voc/traceability": [{"href": anchor, "title": name, "type": "text/html"}],
-        "https://gs1.org/voc/defaultLink": [{"href": product_page}],
-    }]}
-    response = jsonify(document)
-    response.mimetype = "application/linkset+json"
-    return response
