@@ -7,6 +7,7 @@ here fails `test_every_route_is_requested_or_skipped_with_a_reason`, so none can
 """
 import csv
 import io
+import json
 import re
 from dataclasses import dataclass
 
@@ -238,3 +239,22 @@ def test_the_run_status_answers_json(visitors, demo):
     answer = visitors["member"].get(f"/coop/runs/{demo.run_id}/status")
     assert answer.status == 200 and answer.content_type == "application/json"
     assert '"status":"done"' in answer.text.replace(" ", "")
+
+
+def test_the_epcis_files_download_valid_through_the_server(served, demo, visitors):
+    """The batch's GS1 EPCIS file, for its cooperative and its commune's officer alike: valid against GS1's schema,
+    its stamps named by the URIs printed on the demo's sheet."""
+    from tests.test_epcis import schema_errors
+
+    batch_id = demo.arguments["batch_id"]
+    for role, path in (("member", f"/coop/batches/{batch_id}/epcis.jsonld"), ("officer", f"/commune/listings/{batch_id}/epcis.jsonld")):
+        answer = visitors[role].get(path)
+        assert answer.status == 200 and answer.content_type == "application/ld+json"
+        assert answer.headers.get_content_disposition() == "attachment" and answer.headers["Cache-Control"] == "no-store"
+        document = json.loads(answer.text)
+        assert schema_errors(document) == []
+        epcs = {epc for event in document["epcisBody"]["eventList"] for epc in event.get("epcList", ())}
+        assert {f"{served.base}/Q/{code}".upper() for code in demo.stamp_codes} <= epcs
+    query = visitors["member"].get("/coop/epcis/events?EQ_bizStep=commissioning")
+    assert query.status == 200 and schema_errors(json.loads(query.text)) == [] and query.headers["Cache-Control"] == "no-store"
+    assert visitors["anonymous"].get("/coop/epcis/events").status != 200

@@ -5,12 +5,15 @@ from sqlalchemy import select
 
 from app.commune import bp
 from app.commune.forms import OverrideForm, RecallForm, RejectForm, VerifyForm
+from app.coop.epcis import jsonld_download
 from app.csv_export import csv_response
 from app.extensions import db
 from app.i18n import local_today
 from app.models import Cooperative
 from app.pages import saved
 from app.services import audit, commune_watch, compliance, listings
+from app.services.epcis import documents as epcis_documents
+from app.services.identifiers import filename_part
 from app.services.listings import QUEUED, ListingStatus
 from app.vocabulary import AUDIT_ACTIONS
 
@@ -41,6 +44,15 @@ def listing_index():
 def listing(batch_id: int):
     batch = listings.officer_batch(current_user.id, batch_id)
     return _listing_page(batch)
+
+
+@bp.route("/listings/<int:batch_id>/epcis.jsonld")
+def listing_epcis(batch_id: int):
+    """The listing's batch as a GS1 EPCIS 2.0 document, the same as its cooperative downloads."""
+    batch = listings.officer_batch(current_user.id, batch_id)
+    scope = epcis_documents.batch_scope(batch.product.cooperative_id, batch.id)
+    name = f"epcis-lo-{filename_part(batch.lot_code)}-{batch.id}.jsonld"
+    return jsonld_download(epcis_documents.document(epcis_documents.scope_events(scope)), name)
 
 
 LISTING_FORMS = {"verify": VerifyForm, "reject": RejectForm, "override": OverrideForm, "recall": RecallForm}

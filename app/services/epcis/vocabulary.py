@@ -1,0 +1,84 @@
+"""The words of our EPCIS events: CBV 2.0 business steps and dispositions where one fits, our own URIs elsewhere.
+
+Our own terms live under `<PUBLIC_BASE_URL>/voc/` (prefix `ocop:` in every document's context): business
+steps with no CBV equivalent (`ocop:bizstep/spraying`) and the extension and ILMD fields we add
+(`ocop:input`, `ocop:phiDays`). Identifiers of places and parties we own are URIs under the same host
+(`/loc/coop/<id>`, `/party/coop/<id>`), since a cooperative has no GLN in our records.
+"""
+from dataclasses import dataclass
+from urllib.parse import quote
+
+from flask import current_app
+
+from app.models import EventKind
+
+EPCIS_CONTEXT = "https://ref.gs1.org/standards/epcis/2.0.0/epcis-context.jsonld"
+PREFIX = "ocop"
+# Vietnam has one time zone and no daylight saving time.
+VIETNAM_OFFSET = "+07:00"
+
+
+def base_url() -> str:
+    return current_app.config["PUBLIC_BASE_URL"].rstrip("/")
+
+
+def namespace() -> str:
+    """The URI our `ocop:` prefix stands for."""
+    return f"{base_url()}/voc/"
+
+
+def context() -> list:
+    """A document's @context: GS1's, then our prefix."""
+    return [EPCIS_CONTEXT, {PREFIX: namespace()}]
+
+
+def term(name: str) -> str:
+    """One of our own terms as a compact IRI (`ocop:phiDays`), valid wherever EPCIS wants a URI or CURIE."""
+    return f"{PREFIX}:{name}"
+
+
+def own_step(name: str) -> str:
+    """A business step of ours, as a full URI (EPCIS allows bare words only for CBV's own steps)."""
+    return f"{namespace()}bizstep/{name}"
+
+
+@dataclass(frozen=True)
+class DiaryStep:
+    """How one kind of diary entry is told in EPCIS: its business step, and whether it creates the lot (ADD)."""
+    biz_step: str
+    action: str = "OBSERVE"
+
+
+def diary_step(kind: EventKind) -> DiaryStep:
+    """The business step of a diary entry: CBV's word when CBV has the step, else our own URI."""
+    cbv = {EventKind.PACKING: "packing", EventKind.TRANSPORT: "transporting", EventKind.INSPECTION: "inspecting",
+           EventKind.OTHER: "other"}
+    if kind in cbv:
+        return DiaryStep(cbv[kind])
+    if kind is EventKind.HARVEST:  # the lot comes into being: its ILMD (lot, best-before) travels with this event
+        return DiaryStep(own_step("harvesting"), "ADD")
+    return DiaryStep(own_step(kind.value))  # planting, fertilising, spraying, irrigation
+
+
+def coop_location(coop_id: int) -> str:
+    """A cooperative's place (read point and business location): our URI, as no GLN is recorded."""
+    return f"{base_url()}/loc/coop/{coop_id}"
+
+
+def coop_party(coop_id: int) -> str:
+    return f"{base_url()}/party/coop/{coop_id}"
+
+
+def product_class(product) -> str:
+    """A product as an EPC class: its GS1 Digital Link when it has a GTIN (our resolver answers it), else our URI."""
+    if product.gtin:
+        return f"{base_url()}/01/{product.gtin}"
+    return f"{base_url()}/id/product/{product.id}"
+
+
+def batch_class(batch) -> str:
+    """A batch (lot) as an EPC class: GTIN + lot as a Digital Link, else our URI."""
+    lot = quote(batch.lot_code, safe="")
+    if batch.product.gtin:
+        return f"{product_class(batch.product)}/10/{lot}"
+    return f"{base_url()}/id/batch/{batch.id}"
