@@ -20,6 +20,7 @@ def create_app(config: type[Config] | None = None) -> Flask:
     register_config(app, config)
     register_extensions(app)
     register_blueprints(app)
+    register_api(app)
     register_template_helpers(app)
     register_errorhandlers(app)
     register_security_headers(app)
@@ -76,6 +77,13 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(commune_bp, url_prefix="/commune")
     app.register_blueprint(admin_bp, url_prefix="/admin")
     app.register_blueprint(api_bp, url_prefix="/api")
+
+
+def register_api(app: Flask) -> None:
+    """JSON API v1 (flask-smorest), its OpenAPI document and docs page."""
+    from app.api import v1
+
+    v1.register(app)
 
 
 def register_template_helpers(app: Flask) -> None:

@@ -27,6 +27,10 @@ MESSAGES = {
 
 
 def render_error(status: int, message: str | None = None):
+    if request.path.startswith("/api/v1/"):
+        from app.api.v1.problems import problem
+
+        return problem(status, message), status
     text = message or MESSAGES.get(status, MESSAGES[500])()
     if request.path.startswith("/api/"):
         return jsonify(error=text, status=status), status

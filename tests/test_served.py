@@ -27,8 +27,8 @@ pytestmark = pytest.mark.served
 LOGINS = {"member": "lan@hongxuan.vn", "officer": "canbo.lucngan@ocop.vn", "admin": "admin@ocop.vn"}
 ROLES = ("anonymous", *LOGINS)
 # Who each blueprint's pages are for (else anonymous): that role must get 200 from every GET route of it.
-OWNER = {"coop": "member", "commune": "officer", "admin": "admin"}
-OWNER_OF_ENDPOINT = {"auth.account": "member"}  # any signed-in person's own account page
+OWNER = {"coop": "member", "commune": "officer", "admin": "admin", "products": "member", "batches": "member"}
+OWNER_OF_ENDPOINT = {"auth.account": "member", "api_tokens.index": "member"}  # any signed-in person's own account page
 # Query strings a route needs to answer 200 to its owner.
 QUERIES = {"api.communes": "?q=Luc"}
 # GET routes that are deliberately not requested, with the reason. (Empty: all are.)
@@ -102,7 +102,7 @@ def demo(served: ServedApp, visitors) -> Demo:
     arguments = {
         "product_id": product_id, "batch_id": batch_id, "event_id": event_id, "run_id": run_id, "cert_id": cert_id,
         "photo_id": photo_id, "user_id": user_id, "code": stamp_codes[0], "gtin": gtin, "lot": lot, "name": photo,
-        "filename": "app.css", "coop_id": coop_id, "session_id": session_id, "token": token,
+        "filename": "app.css", "asset": "swagger-ui.css", "coop_id": coop_id, "session_id": session_id, "token": token,
     }
     return Demo(arguments, run_id, stamp_codes)
 
@@ -154,7 +154,7 @@ def _problems(route: Route, role: str, answer: Answer) -> list[str]:
         problems.append(f"{said}, not 200 for the role the page is for")
     if answer.content_type == "text/html" and not 300 <= answer.status < 400 and html_lang(answer) != "vi":
         problems.append(f"{said}: html lang {html_lang(answer)!r}, not 'vi'")
-    shared_file = route.endpoint in ("static", "public.photo") and answer.status == 200
+    shared_file = route.endpoint in ("static", "public.photo", "api_docs.asset") and answer.status == 200
     # A 405 is answered by the routing, before any blueprint: to a visitor it shows nothing of anybody's.
     private = (route.blueprint in PRIVATE_BLUEPRINTS and answer.status != 405) or role != "anonymous"
     if private and not shared_file:

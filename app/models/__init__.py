@@ -1,5 +1,6 @@
 """Database models. Import from here so every table is registered with the metadata."""
 from app.models.account import PasswordReset, UserSession
+from app.models.api import ApiToken, IdempotencyKey
 from app.models.audit import AuditEvent
 from app.models.batch import Batch, BatchStatus, DiaryEvent, EventKind
 from app.models.compliance import BannedSubstance, GateOverride
@@ -14,7 +15,7 @@ from app.models.user import Role, User, officer_communes
 from app.models.verification import Outcome, Verification
 
 __all__ = [
-    "AuditEvent", "PasswordReset", "UserSession",
+    "AuditEvent", "PasswordReset", "UserSession", "ApiToken", "IdempotencyKey",
     "BannedSubstance", "GateOverride",
     "Batch", "BatchStatus", "FakeReport", "Certification", "Commune", "Cooperative", "DiaryEvent", "EventKind",
     "LabelRun", "Product", "ProductPhoto", "Province", "RangeAction", "Role", "RunStatus", "Scan", "ScanDevice", "Stamp",

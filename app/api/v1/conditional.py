@@ -1,0 +1,68 @@
+"""Conditional requests and idempotent creates.
+
+Every single object is sent with a strong `ETag` naming its version (id and last change time); updates and
+deletes must send it back in `If-Match` (428 without it, 412 when the object changed since), so that a
+client that was offline cannot overwrite a newer change. Creates may carry an `Idempotency-Key`."""
+from functools import wraps
+
+from flask import Response, abort, request
+from flask_login import current_user
+
+from app.services import idempotency
+
+
+def etag_of(row) -> str:
+    """A version tag: changes whenever the row's updated_at does (every change through a service)."""
+    return f"{row.id}-{row.updated_at:%Y%m%d%H%M%S%f}"
+
+
+def etag_header(row) -> dict:
+    return {"ETag": f'"{etag_of(row)}"'}
+
+
+def require_current(row) -> None:
+    """For updates and deletes: 428 without If-Match, 412 when it does not name this version."""
+    if not request.if_match:
+        abort(428)
+    if not request.if_match.contains(etag_of(row)):
+        abort(412)
+
+
+def idempotent(view):
+    """For a create view (outermost, around the schema decorators): with an Idempotency-Key, the first
+    successful answer is kept for 24 hours and sent again for a retry with the same key and body."""
+
+    @wraps(view)
+    def wrapper(*args, **kwargs):
+        key = request.headers.get(idempotency.HEADER)
+        if key is None:
+            return view(*args, **kwargs)
+        fingerprint = idempotency.request_fingerprint(request.method, request.path, request.get_data())
+        try:
+            stored = idempotency.begin(current_user.id, key, fingerprint)
+        except idempotency.KeyInUse:
+            abort(409)
+        if stored is not None:
+            return _replay(stored)
+        try:
+            response = view(*args, **kwargs)
+        except BaseException:
+            idempotency.release(current_user.id, key)
+            raise
+        if 200 <= response.status_code < 300:
+            idempotency.finish(current_user.id, key, response.status_code, response.get_data(as_text=True),
+                               response.headers.get("Location", ""))
+        else:
+            idempotency.release(current_user.id, key)
+        return response
+
+    return wrapper
+
+
+def _replay(stored: idempotency.StoredAnswer) -> Response:
+    response = Response(stored.body, stored.status, mimetype="application/json")
+    if stored.location:
+        response.headers["Location"] = stored.location
+    response.headers["Idempotent-Replayed"] = "true"
+    return response
+
