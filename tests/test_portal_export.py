@@ -8,7 +8,8 @@ from datetime import date, datetime, timezone
 import openpyxl
 import pytest
 
-from app.services import batches, cooperatives, portal_export, products
+from app.services import batch_inputs, batches, cooperatives, portal_export, products, shipments
+from app.services.shipments import StampRange
 from tests.browser import browser, live_server, needs_chromium, page, sign_in_page  # noqa: F401 (fixtures)
 from tests.conftest import PASSWORD
 from tests.factories import jpeg_bytes, minted_run, product_with_batch
@@ -28,6 +29,11 @@ def complete_product(coop):
     products.update_product(coop.id, product.id, {"gtin": GTIN13, "growing_area_code": "VN-BGLN-0012"}, None)
     batches.update_batch(coop.id, lot.id, {"best_before": date(2026, 6, 25), "growing_area": "Đội 3"}, None)
     run = minted_run(coop, product, lot, count=5)
+    batch_inputs.add_input(coop.id, lot.id, {"kind": "pesticide", "name": "Abamectin 3.6EC", "supplier_name": "Đại lý vật tư Hùng Lan",
+                                             "supplier_address": "Thị trấn Chũ", "supplier_lot": "AB-2605", "received_on": date(2026, 5, 10)}, None)
+    shipments.create_shipment(coop.id, lot.id, {"buyer_name": "Công ty XNK Bắc Giang", "buyer_kind": "exporter",
+                                                "buyer_address": "KCN Đình Trám", "shipped_on": date(2026, 6, 12), "quantity": "800",
+                                                "unit": "kg", "ranges": [StampRange(run.id, 1, 3)]}, None)
     return product, lot, run
 
 
@@ -80,20 +86,32 @@ def test_a_complete_product_carries_every_element_of_article_6_5(member_client, 
     assert lot_record["expiry"]["best_before"] == "2026-06-25"
     assert lot_record["serials"] == [{"run": run.id, "from": 1, "to": 5}]  # serial numbers
 
+    (supplied,) = lot_record["one_step_back"]  # one step back: what went in, from whom
+    assert supplied["supplier"] == {"name": "Đại lý vật tư Hùng Lan", "address": "Thị trấn Chũ"}
+    assert supplied["supplier_lot"] == "AB-2605" and supplied["input"] == "Abamectin 3.6EC"
+    (shipped,) = lot_record["one_step_forward"]  # one step forward: to whom, when, which stamps
+    assert shipped["buyer"]["name"] == "Công ty XNK Bắc Giang" and shipped["shipped_on"] == "2026-06-12"
+    assert shipped["serials"] == [{"run": run.id, "from": 1, "to": 3}]
+    assert lot_record["business_time"] == {"first_shipment": "2026-06-12"}
+
     stages = lot_record["stages"]
-    assert [s["stage"] for s in stages] == ["spraying", "harvest", "packing", "commissioning"]
+    assert [s["stage"] for s in stages] == ["receiving", "spraying", "harvest", "packing", "shipping", "commissioning"]
     for stage in stages:  # each stage: product trace code, location trace code, event time
         assert stage["product_trace_code"] == lot_record["product_trace_code"]
         assert stage["location_trace_code"] == location
         assert stage["event_time"]
-    assert stages[0]["key_data"] == {"input_used": "Abamectin 3.6EC", "pre_harvest_interval_days": 7}
-    assert stages[0]["stage_name"] == "Phun thuốc"
+    assert stages[1]["key_data"] == {"input_used": "Abamectin 3.6EC", "pre_harvest_interval_days": 7}
+    assert stages[1]["stage_name"] == "Phun thuốc"
+    assert stages[0]["key_data"]["supplier"] == "Đại lý vật tư Hùng Lan"
+    assert stages[4]["key_data"]["buyer"] == "Công ty XNK Bắc Giang"
 
     assert record["missing"] == []
     master = document["master_data"]
     assert master["products"] == [{"product_trace_code": "0" + GTIN13, "name": product.name, "gtin": "0" + GTIN13}]
     assert master["production_conditions"][0]["growing_area_code"] == "VN-BGLN-0012"
     assert master["production_conditions"][0]["certifications"][0]["scheme"] == "VietGAP"
+    assert master["suppliers"] == [{"name": "Đại lý vật tư Hùng Lan", "address": "Thị trấn Chũ"}]
+    assert [c["name"] for c in master["customers"]] == ["Công ty XNK Bắc Giang"]
 
 
 def test_the_missing_list_names_exactly_what_an_incomplete_product_lacks(member_client, coop_a):
@@ -106,19 +124,23 @@ def test_the_missing_list_names_exactly_what_an_incomplete_product_lacks(member_
         ("harvest_date", f"/coop/batches/{lot.id}/edit"),
         ("diary", f"/coop/batches/{lot.id}/events/new"),
         ("production_conditions", f"/coop/batches/{lot.id}/edit"),
+        ("one_step_back", f"/coop/batches/{lot.id}"),
+        ("one_step_forward", f"/coop/batches/{lot.id}"),
     }
-    assert len(record["missing"]) == 6
+    assert len(record["missing"]) == 8
     assert "thiếu ảnh sản phẩm" in {m["message"] for m in record["missing"]}
 
     page = member_client.get("/coop/portal").get_data(as_text=True)
     for sentence in ("thiếu ảnh sản phẩm", "thiếu thời hạn sử dụng", "thiếu địa chỉ hợp tác xã",
-                     "lô BD-01 chưa có ngày thu hoạch", "lô BD-01 chưa có nhật ký sản xuất"):
+                     "lô BD-01 chưa có ngày thu hoạch", "lô BD-01 chưa có nhật ký sản xuất",
+                     "lô BD-01 chưa ghi vật tư đầu vào và nhà cung cấp (một bước trước)",
+                     "lô BD-01 chưa ghi lần xuất bán cho người mua (một bước sau)"):
         assert sentence in page
     assert "lô BD-01 chưa có ngày đóng gói" not in page
     assert f'href="/coop/products/{product.id}/edit"' in page and 'href="/coop/profile"' in page
 
     dashboard = member_client.get("/coop/").get_data(as_text=True)
-    assert "Còn thiếu 6 mục cho Cổng truy xuất quốc gia, ở 1 sản phẩm." in dashboard
+    assert "Còn thiếu 8 mục cho Cổng truy xuất quốc gia, ở 1 sản phẩm." in dashboard
     assert 'href="/coop/portal"' in dashboard
 
 
@@ -128,6 +150,9 @@ def test_filling_in_what_was_missing_empties_the_list(member_client, coop_a):
     products.update_product(coop_a.id, product.id, {"shelf_life_days": 60}, None, photo=io.BytesIO(jpeg_bytes((64, 64))))
     batches.update_batch(coop_a.id, lot.id, {"harvest_date": date(2026, 10, 1), "growing_area": "Đội 2"}, None)
     batches.add_event(coop_a.id, lot.id, {"event_date": date(2026, 10, 1), "kind": "harvest"}, None)
+    batch_inputs.add_input(coop_a.id, lot.id, {"kind": "packaging", "name": "Thùng carton", "supplier_name": "Bao bì Minh Phát"}, None)
+    shipments.create_shipment(coop_a.id, lot.id, {"buyer_name": "Chợ đầu mối Long Biên", "buyer_kind": "market",
+                                                  "shipped_on": date(2026, 10, 3), "quantity": "50", "unit": "kg"}, None)
     assert by_name(download_json(member_client), product.name)["missing"] == []
     assert "Mọi sản phẩm đã có đủ thông tin tối thiểu" in member_client.get("/coop/").get_data(as_text=True)
 

@@ -101,7 +101,7 @@ def lot_gaps(product: Product, lot: Batch, steps: Steps | None = None) -> list[G
                             "coop.edit_event", {"batch_id": lot.id, "event_id": event.id}, lot.id))
     if not product.growing_area_code.strip() and not lot.growing_area.strip():
         gaps.append(Gap("production_conditions", "6.1", _l("batch %(lot)s has no growing area", lot=name), edit, here, lot.id))
-    if steps is not None and not steps.back:
+    if steps is not None and not steps.back:  # None: the caller does not know the lot's inputs and shipments
         gaps.append(Gap("one_step_back", "6.1", _l("batch %(lot)s records no input and its supplier (one step back)", lot=name),
                         "coop.batch", here, lot.id))
     if steps is not None and not steps.forward:

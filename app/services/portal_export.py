@@ -20,10 +20,12 @@ from flask import current_app, url_for
 from flask_babel import force_locale
 from openpyxl import Workbook
 from sqlalchemy import select
+from sqlalchemy.orm import joinedload, selectinload
 
 from app.csv_export import safe_cell
 from app.extensions import db
-from app.models import Batch, BatchStatus, Cooperative, DiaryEvent, EventKind, LabelRun, Product, RangeAction, StampRangeEvent
+from app.models import (Batch, BatchInput, BatchStatus, Cooperative, DiaryEvent, EventKind, LabelRun, Product, RangeAction,
+                        Shipment, StampRangeEvent)
 from app.services import cooperatives, portal_completeness
 from app.services.portal_completeness import Completeness
 from app.vocabulary import EVENT_LABELS
@@ -76,6 +78,9 @@ def has_vietnam_prefix(gtin: str | None) -> bool:
 def _lots(coop_id: int) -> dict[int, list[Batch]]:
     """Each product's lots, oldest harvest first."""
     stmt = (select(Batch).join(Product).where(Product.cooperative_id == coop_id)
+            .options(selectinload(Batch.events), selectinload(Batch.inputs),
+                     selectinload(Batch.shipments).selectinload(Shipment.ranges),
+                     selectinload(Batch.shipments).joinedload(Shipment.buyer_commune))
             .order_by(Batch.harvest_date, Batch.packing_date, Batch.id))
     lots: dict[int, list[Batch]] = {}
     for lot in db.session.scalars(stmt):
@@ -104,9 +109,33 @@ def _activations(coop_id: int) -> dict[int, list[StampRangeEvent]]:
     return found
 
 
-def _steps(coop_id: int, lots: list[Batch]) -> dict[int, Steps] | None:
-    """Each lot's inputs and shipments; None while the application records neither."""
-    return None
+def _number(value) -> str | None:
+    return format(value.normalize(), "f") if value is not None else None
+
+
+def _input_record(item: BatchInput) -> dict:
+    """One step back: what went into the lot, from whom, and the supplier's own lot where known."""
+    return {"kind": item.kind.value, "input": item.name,
+            "supplier": {"name": item.supplier_name, "address": item.supplier_address or None},
+            "supplier_lot": item.supplier_lot or None, "quantity": _number(item.quantity), "unit": item.unit or None,
+            "received_on": day(item.received_on)}
+
+
+def _shipment_record(shipment: Shipment) -> dict:
+    """One step forward: to whom part of the lot went, when, how much, with which stamp serials."""
+    commune = shipment.buyer_commune.full_name if shipment.buyer_commune else None
+    return {"buyer": {"name": shipment.buyer_name, "kind": shipment.buyer_kind.value,
+                      "address": ", ".join(p for p in (shipment.buyer_address, commune) if p) or None,
+                      "commune_code": shipment.buyer_commune_code, "phone": shipment.buyer_phone or None},
+            "shipped_on": day(shipment.shipped_on), "quantity": _number(shipment.quantity), "unit": shipment.unit,
+            "note": shipment.note or None,
+            "serials": [{"run": r.run_id, "from": r.first_serial, "to": r.last_serial} for r in shipment.ranges]}
+
+
+def _steps(lots: list[Batch]) -> dict[int, Steps]:
+    """Each lot's inputs (one step back) and shipments (one step forward)."""
+    return {lot.id: Steps([_input_record(i) for i in lot.inputs], [_shipment_record(s) for s in lot.shipments])
+            for lot in lots}
 
 
 # Building the document -----------------------------------------------------------------------------------------
@@ -126,10 +155,11 @@ def producer(coop: Cooperative) -> dict:
     }
 
 
-def _stage(stage: str, name: str, code: str, location: str, time: date | datetime, **key_data) -> dict:
-    """One production or business stage: the three elements Article 6.5 asks of every stage, and its key data."""
+def _stage(stage: str, name: str, code: str, location: str, time: date | datetime | str, **key_data) -> dict:
+    """One production or business stage: the three elements Article 6.5 asks of every stage, and its key data.
+    `time` is a day or moment, or one already written as ISO 8601 (the step records)."""
     return {"stage": stage, "stage_name": name, "product_trace_code": code, "location_trace_code": location,
-            "event_time": day(time), "key_data": {k: v for k, v in key_data.items() if v not in (None, "")}}
+            "event_time": time if isinstance(time, str) else day(time), "key_data": {k: v for k, v in key_data.items() if v not in (None, "")}}
 
 
 def _diary_stage(event: DiaryEvent, code: str, location: str) -> dict:
@@ -143,8 +173,9 @@ def stages(product: Product, lot: Batch, location: str, runs: list[LabelRun], ac
     """Every stage of a lot in time order: inputs received, the diary, stamps printed or activated, shipments,
     a recall."""
     code = lot_trace_code(product, lot)
-    found = [_stage("receiving", "Nhận đầu vào", code, location, i["received_on"], input=i["input"],
-                    supplier=i["supplier"], supplier_lot=i.get("supplier_lot")) for i in (steps.back if steps else []) if i.get("received_on")]
+    found = [_stage("receiving", "Nhận vật tư đầu vào", code, location, i["received_on"], input=i["input"],
+                    supplier=i["supplier"]["name"], supplier_lot=i["supplier_lot"])
+             for i in (steps.back if steps else []) if i["received_on"]]
     found += [_diary_stage(event, code, location) for event in lot.events]
     kinds = {event.kind for event in lot.events}
     # The lot's own harvest and packing dates are stages too, unless the diary already has them.
@@ -153,13 +184,15 @@ def stages(product: Product, lot: Batch, location: str, runs: list[LabelRun], ac
                             growing_area=lot.growing_area))
     if lot.packing_date and EventKind.PACKING not in kinds:
         found.append(_stage("packing", str(EVENT_LABELS[EventKind.PACKING]), code, location, lot.packing_date,
-                            quantity=lot.quantity and format(lot.quantity.normalize(), "f"), unit=lot.unit))
+                            quantity=_number(lot.quantity), unit=lot.unit))
     found += [_stage("commissioning", "In tem truy xuất", code, location, run.created_at, stamps=run.count,
                      serials=f"{run.id}:1-{run.count}") for run in runs]
     found += [_stage("commissioning", "Kích hoạt tem truy xuất", code, location, a.at, stamps=a.stamp_count,
                      serials=f"{a.run_id}:{a.first_serial}-{a.last_serial}") for a in activations]
-    found += [_stage("shipping", "Xuất bán", code, location, s["shipped_on"], buyer=s["buyer"], destination=s.get("destination"),
-                     quantity=s.get("quantity"), unit=s.get("unit")) for s in (steps.forward if steps else [])]
+    found += [_stage("shipping", "Xuất bán", code, location, s["shipped_on"], buyer=s["buyer"]["name"],
+                     destination=s["buyer"]["address"], quantity=s["quantity"], unit=s["unit"],
+                     serials="; ".join(f"{r['run']}:{r['from']}-{r['to']}" for r in s["serials"]))
+               for s in (steps.forward if steps else [])]
     if lot.status == BatchStatus.RECALLED and lot.recalled_on:
         found.append(_stage("recalling", "Thu hồi", code, location, lot.recalled_on, reason=lot.recall_reason))
     return sorted(found, key=lambda s: s["event_time"] or "")
@@ -173,7 +206,7 @@ def lot_record(product: Product, lot: Batch, location: str, runs: list[LabelRun]
         "production_time": {"harvest_date": day(lot.harvest_date), "packing_date": day(lot.packing_date)},
         "business_time": {"first_shipment": min((s["shipped_on"] for s in steps.forward), default=None) if steps else None},
         "expiry": {"best_before": day(best_before)},
-        "quantity": format(lot.quantity.normalize(), "f") if lot.quantity is not None else None, "unit": lot.unit,
+        "quantity": _number(lot.quantity), "unit": lot.unit,
         "growing_area": lot.growing_area,
         "serials": [{"run": run.id, "from": 1, "to": run.count} for run in runs]
                    + [{"run": a.run_id, "from": a.first_serial, "to": a.last_serial} for a in activations],
@@ -212,10 +245,10 @@ def product_record(product: Product, lots: list[Batch], location: str, runs, act
     }
 
 
-def _parties(steps_of: dict[int, Steps] | None, side: str, key: str) -> list[dict]:
+def _parties(steps_of: dict[int, Steps], side: str, key: str) -> list[dict]:
     """Suppliers (one step back) or customers (one step forward), once each by name and address."""
     seen: dict[tuple, dict] = {}
-    for steps in (steps_of or {}).values():
+    for steps in steps_of.values():
         for item in getattr(steps, side):
             party = item[key]
             seen.setdefault((party.get("name"), party.get("address")), party)
@@ -229,15 +262,18 @@ class PortalData:
     coop: Cooperative
     products: list[Product]
     lots_of: dict[int, list[Batch]]
-    steps_of: dict[int, Steps] | None
+    steps_of: dict[int, Steps]
     completeness: Completeness
 
 
 def portal_data(coop_id: int) -> PortalData:
     coop = cooperatives.get_cooperative(coop_id)
-    products = list(db.session.scalars(select(Product).where(Product.cooperative_id == coop_id).order_by(Product.name, Product.id)))
+    products = list(db.session.scalars(
+        select(Product).where(Product.cooperative_id == coop_id)
+        .options(selectinload(Product.photos), selectinload(Product.certifications))
+        .order_by(Product.name, Product.id)))
     lots_of = _lots(coop_id)
-    steps_of = _steps(coop_id, [lot for lots in lots_of.values() for lot in lots])
+    steps_of = _steps([lot for lots in lots_of.values() for lot in lots])
     return PortalData(coop, products, lots_of, steps_of,
                       portal_completeness.completeness(coop, products, lots_of, steps_of))
 
@@ -265,8 +301,9 @@ def portal_document(coop_id: int, generated_at: datetime) -> dict:
                                       for p in products],
         },
         "principles": {
-            "one_step_back": data.steps_of is not None, "one_step_forward": data.steps_of is not None,
-            "key_data_elements": True, "master_data": True,
+            "one_step_back": "products[].lots[].one_step_back", "one_step_forward": "products[].lots[].one_step_forward",
+            "key_data_elements": "products[].lots[].stages[].key_data",
+            "master_data": "master_data",
         },
     }
 
@@ -278,7 +315,8 @@ PRODUCT_COLUMNS = ("Mã truy vết sản phẩm", "Tên sản phẩm", "Ảnh s�
 LOT_COLUMNS = ("Mã truy vết sản phẩm", "Tên sản phẩm", "Mã lô", "Mã truy vết lô", "Ngày thu hoạch", "Ngày đóng gói",
                "Hạn sử dụng", "Số lượng", "Đơn vị", "Vùng sản xuất", "Số seri tem", "Trạng thái", "Ngày thu hồi", "Lý do thu hồi")
 STAGE_COLUMNS = ("Mã truy vết sản phẩm", "Mã truy vết địa điểm", "Thời gian", "Công đoạn", "Tên công đoạn", "Dữ liệu chính")
-PARTY_COLUMNS = ("Tên", "Địa chỉ", "Điện thoại")
+SUPPLIER_COLUMNS = ("Tên nhà cung cấp", "Địa chỉ")
+CUSTOMER_COLUMNS = ("Tên khách hàng", "Loại", "Địa chỉ", "Điện thoại")
 MISSING_COLUMNS = ("Tên sản phẩm", "Phần tử", "Điều", "Còn thiếu", "Sửa tại")
 PRODUCER_ROWS = (("Tên hợp tác xã", "name"), ("Mã số đăng ký", "registration_no"), ("Địa chỉ", "address"),
                  ("Mã xã", "commune_code"), ("Điện thoại", "phone"), ("Email", "email"),
@@ -312,10 +350,9 @@ def _sheet_rows(document: dict) -> dict[str, tuple[tuple, list[tuple]]]:
             s["product_trace_code"], s["location_trace_code"], s["event_time"], s["stage"], s["stage_name"],
             _key_data_text(s["key_data"]),
         ) for _, lot in lots for s in lot["stages"]]),
-        "Nhà cung cấp": (PARTY_COLUMNS, [(s.get("name"), s.get("address"), s.get("phone"))
-                                         for s in document["master_data"]["suppliers"]]),
-        "Khách hàng": (PARTY_COLUMNS, [(c.get("name"), c.get("address"), c.get("phone"))
-                                       for c in document["master_data"]["customers"]]),
+        "Nhà cung cấp": (SUPPLIER_COLUMNS, [(s["name"], s["address"]) for s in document["master_data"]["suppliers"]]),
+        "Khách hàng": (CUSTOMER_COLUMNS, [(c["name"], c["kind"], c["address"], c["phone"])
+                                          for c in document["master_data"]["customers"]]),
         "Thông tin còn thiếu": (MISSING_COLUMNS, [(p["name"], m["element"], m["article"], m["message"], m["fix_url"])
                                                   for p in products for m in p["missing"]]),
     }
