@@ -8,10 +8,11 @@ from datetime import date, datetime, timezone
 import openpyxl
 import pytest
 
-from app.services import batch_inputs, batches, cooperatives, portal_export, products, shipments
+from app.models import Role
+from app.services import accounts, batch_inputs, batches, commune_watch, cooperatives, portal_export, products, shipments, stamp_ranges
 from app.services.shipments import StampRange
 from tests.browser import browser, live_server, needs_chromium, page, sign_in_page  # noqa: F401 (fixtures)
-from tests.conftest import PASSWORD
+from tests.conftest import LUC_NGAN, PASSWORD
 from tests.factories import jpeg_bytes, minted_run, product_with_batch
 
 GTIN13 = "8938501234568"  # GS1 Vietnam's prefix 893
@@ -163,6 +164,24 @@ def test_a_spraying_without_its_product_is_a_missing_key_data_element(member_cli
     missing = by_name(download_json(member_client), product.name)["missing"]
     assert [(m["element"], m["article"], m["message"]) for m in missing] == [
         ("key_data", "6.1", "lô VT-2026-06-A: lần phun thuốc ngày 25/05/2026 chưa ghi tên thuốc đã dùng")]
+
+
+def test_blank_stamps_activated_onto_a_lot_and_its_recall_are_stages(member_client, coop_a, db):
+    product, lot, _ = complete_product(coop_a)
+    blank = minted_run(coop_a, product, None, count=10, token="blank")
+    stamp_ranges.activate_range(coop_a.id, blank.id, 4, 7, lot.id, None)
+    officer = accounts.create_user(name="Cán bộ xã", login="canbo2@xa.vn", password=PASSWORD, role=Role.OFFICER,
+                                   commune_codes=[LUC_NGAN])
+    commune_watch.recall(officer.id, lot.id, "Dư lượng thuốc vượt ngưỡng", date(2026, 6, 20))
+    (lot_record,) = by_name(download_json(member_client), product.name)["lots"]
+    assert {"run": blank.id, "from": 4, "to": 7} in lot_record["serials"]
+    activated = [s for s in lot_record["stages"] if s["key_data"].get("serials") == f"{blank.id}:4-7"]
+    assert [(s["stage"], s["key_data"]["stamps"]) for s in activated] == [("commissioning", 4)]
+    recalled = [s for s in lot_record["stages"] if s["stage"] == "recalling"]
+    assert recalled == [{"stage": "recalling", "stage_name": "Thu hồi", "product_trace_code": lot_record["product_trace_code"],
+                         "location_trace_code": f"VN-07582-{coop_a.registration_no}", "event_time": "2026-06-20",
+                         "key_data": {"reason": "Dư lượng thuốc vượt ngưỡng"}}]
+    assert lot_record["status"] == "recalled" and lot_record["recall"]["recalled_on"] == "2026-06-20"
 
 
 def test_the_xlsx_opens_and_holds_the_same_data_as_the_json(member_client, coop_a):
