@@ -11,8 +11,9 @@ import rfc3987
 from jsonschema import Draft7Validator, FormatChecker
 
 from app.models import Role
-from app.services import accounts, batches, commune_watch, label_runs, minting, products, stamp_export, stamp_ranges
+from app.services import accounts, batch_inputs, batches, commune_watch, label_runs, minting, products, shipments, stamp_export, stamp_ranges
 from app.services.epcis import documents, events as build, hashing, vocabulary
+from app.services.shipments import StampRange as ShippedRange
 from tests.conftest import LUC_NGAN, PASSWORD, PHUC_HOA, sign_in
 from tests.factories import minted_run, product_with_batch
 
@@ -38,6 +39,11 @@ DIARY = [
     ("harvest", date(2026, 6, 10)), ("packing", date(2026, 6, 11)), ("inspection", date(2026, 6, 11)),
     ("transport", date(2026, 6, 12)), ("other", date(2026, 6, 12)),
 ]
+FERTILISER = {"kind": "fertiliser", "name": "NPK 16-16-8", "supplier_name": "Đại lý vật tư Hùng Mạnh", "supplier_lot": "NPK-0326",
+              "supplier_address": "Thôn Kép", "quantity": "50", "unit": "kg", "received_on": date(2026, 3, 1)}
+TRADER = {"buyer_name": "Thương lái Hoàng Văn Nam", "buyer_kind": "trader", "buyer_address": "Chợ đầu mối Đồng Đăng",
+          "buyer_phone": "0912 345 678", "buyer_commune_code": LUC_NGAN, "shipped_on": date(2026, 6, 12), "quantity": "600",
+          "unit": "kg"}
 
 
 def schema_errors(document: dict) -> list[str]:
@@ -66,9 +72,15 @@ def lychee(db, coop_a):
     stamp_ranges.void_range(coop_a.id, blank_run.id, 3, 3, None, reason="Tem bị rách")
     spoilt_run = minted_run(coop_a, product, batch, count=2, token="spoilt-run")
     stamp_ranges.void_run(coop_a.id, spoilt_run.id, "Máy in kẹt giấy", None)
+    fertiliser = batch_inputs.add_input(coop_a.id, batch.id, FERTILISER, None)
+    batches.add_event(coop_a.id, batch.id, {"event_date": date(2026, 3, 9), "kind": "fertilising", "input_id": fertiliser.id,
+                                            "input_used": fertiliser.name, "dose": "2 kg/cây"}, None)
+    shipments.create_shipment(coop_a.id, batch.id, {**TRADER, "ranges": [ShippedRange(batch_run.id, 1, 2)]}, None)
+    shipments.create_shipment(coop_a.id, batch.id, {**TRADER, "buyer_commune_code": None, "quantity": "20", "unit": "thùng"}, None)
     officer = accounts.create_user(name="Cán bộ", login="canbo.epcis@xa.vn", password=PASSWORD, role=Role.OFFICER, commune_codes=[LUC_NGAN])
     commune_watch.recall(officer.id, batch.id, "Dư lượng thuốc vượt ngưỡng", date(2026, 6, 20))
-    return {"product": product, "batch": batch, "batch_run": batch_run, "blank_run": blank_run, "spoilt_run": spoilt_run}
+    return {"product": product, "batch": batch, "batch_run": batch_run, "blank_run": blank_run, "spoilt_run": spoilt_run,
+            "fertiliser": fertiliser}
 
 
 def download(client, path: str) -> dict:
@@ -208,6 +220,38 @@ def test_activations_voids_and_the_recall(app, lychee):
     assert (void["epcList"], void["ocop:reason"]) == (blank_uris[2:3], "Tem bị rách")
 
 
+def test_shipments_go_from_the_cooperative_to_the_buyer(app, lychee):
+    coop_id, batch = lychee["product"].cooperative_id, lychee["batch"]
+    base = vocabulary.base_url()
+    with_stamps, boxes = [e for e in _batch_events(lychee) if e["bizStep"] == "shipping"]
+    assert (with_stamps["action"], with_stamps["disposition"], with_stamps["eventTime"]) == ("OBSERVE", "in_transit", "2026-06-12T00:00:00.000+07:00")
+    assert with_stamps["epcList"] == [row[2] for row in stamp_export.export_rows(lychee["batch_run"])][:2]
+    assert with_stamps["quantityList"] == [{"epcClass": f"{base}/id/batch/{batch.id}", "quantity": 600.0, "uom": "KGM"}]
+    assert with_stamps["sourceList"] == [{"type": "owning_party", "source": f"{base}/party/coop/{coop_id}"},
+                                         {"type": "location", "source": f"{base}/loc/coop/{coop_id}"}]
+    shipment_ids = [s.id for s in batch.shipments]
+    assert with_stamps["destinationList"] == [{"type": "owning_party", "destination": f"{base}/party/shipment/{shipment_ids[0]}/buyer"},
+                                              {"type": "location", "destination": f"{base}/loc/commune/{LUC_NGAN}"}]
+    assert with_stamps["ocop:buyerName"] == "Thương lái Hoàng Văn Nam" and "0912 345 678" not in json.dumps(with_stamps, ensure_ascii=False)
+    # Twenty crates are no UN/CEFACT unit: counted in our own words, the lot named without a quantity.
+    assert boxes["quantityList"] == [{"epcClass": f"{base}/id/batch/{batch.id}"}] and "epcList" not in boxes
+    assert (boxes["ocop:quantity"], boxes["ocop:unit"]) == (20.0, "thùng")
+    assert boxes["destinationList"] == [{"type": "owning_party", "destination": f"{base}/party/shipment/{shipment_ids[1]}/buyer"}]
+
+
+def test_inputs_are_received_from_their_supplier_and_linked_from_the_diary(app, lychee):
+    item, batch = lychee["fertiliser"], lychee["batch"]
+    base = vocabulary.base_url()
+    found = _batch_events(lychee)
+    received = next(e for e in found if e["bizStep"] == "receiving")
+    assert received["quantityList"] == [{"epcClass": f"{base}/id/input/{item.id}", "quantity": 50.0, "uom": "KGM"}]
+    assert received["sourceList"] == [{"type": "owning_party", "source": f"{base}/party/input/{item.id}/supplier"}]
+    assert (received["ocop:inputName"], received["ocop:supplierLot"], received["ocop:forLot"]) == ("NPK 16-16-8", "NPK-0326", f"{base}/id/batch/{batch.id}")
+    assert received["eventTime"] == "2026-03-01T00:00:00.000+07:00"
+    fertilising = next(e for e in found if e.get("ocop:inputClass"))
+    assert (fertilising["ocop:inputClass"], fertilising["ocop:dose"]) == (f"{base}/id/input/{item.id}", "2 kg/cây")
+
+
 def test_big_runs_are_counted_with_their_serial_range(app, db, coop_a):
     product, batch = product_with_batch(coop_a)
     run = minted_run(coop_a, product, batch, count=build.EPC_LIST_LIMIT + 1, token="big")
@@ -271,8 +315,8 @@ def test_query_filters_by_time_step_and_epc(member_client, lychee):
     assert steps == {"inspecting", vocabulary.namespace() + "bizstep/spraying"}
 
     uri = next(iter(stamp_export.export_rows(lychee["batch_run"])))[2]
-    for pattern in (uri, uri.lower()):
-        assert [e["ocop:labelRun"] for e in query(member_client, MATCH_epc=pattern)] == [lychee["batch_run"].id]
+    for pattern in (uri, uri.lower()):  # printed, then shipped
+        assert sorted(e["bizStep"] for e in query(member_client, MATCH_epc=pattern)) == ["commissioning", "shipping"]
     blank_uri = next(iter(stamp_export.export_rows(lychee["blank_run"])))[2]
     # Printed blank, then activated onto the batch: both events name the stamp.
     assert [e["bizStep"] for e in query(member_client, MATCH_epc=blank_uri)] == ["encoding", "commissioning"]

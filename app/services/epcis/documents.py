@@ -1,8 +1,8 @@
 """EPCIS 2.0 documents of a batch, a product or a whole cooperative: which records belong, in time order.
 
-A batch's document holds its diary, its recall, the runs printed for it, the blank stamps activated onto it and
-the voids of its stamps; a product's holds that for every batch of it plus its blank runs; a cooperative's,
-everything. Only runs whose stamps exist (minted) are told. Each scope is looked up through the services that
+A batch's document holds its inputs, diary, shipments and recall, the runs printed for it, the blank stamps
+activated onto it and the voids of its stamps; a product's holds that for every batch of it plus its blank runs;
+a cooperative's, everything. Only runs whose stamps exist (minted) are told. Each scope is looked up through the services that
 already refuse another cooperative's rows (404).
 """
 from dataclasses import dataclass, field
@@ -71,10 +71,14 @@ def batch_scope(coop_id: int, batch_id: int) -> Scope:
 
 def scope_events(scope: Scope) -> list[dict]:
     """Every event of the scope, with its eventID, earliest first (ties in the order they were recorded)."""
-    runs = {run.id: run for run in db.session.scalars(select(LabelRun).where(LabelRun.id.in_({c.run_id for c in scope.changes})))} if scope.changes else {}
+    shipments = [shipment for batch in scope.batches for shipment in batch.shipments]
+    run_ids = {c.run_id for c in scope.changes} | {r.run_id for s in shipments for r in s.ranges}
+    runs = {run.id: run for run in db.session.scalars(select(LabelRun).where(LabelRun.id.in_(run_ids)))} if run_ids else {}
     found = [build.run_commissioned(run) for run in scope.runs]
     found += [build.range_changed(change, runs[change.run_id]) for change in scope.changes]
+    found += [build.shipped(shipment, runs) for shipment in shipments]
     for batch in scope.batches:
+        found += [build.received(item) for item in batch.inputs]
         found += [build.diary_entry(entry) for entry in batch.events]
         if (recall := build.recalled(batch)) is not None:
             found.append(recall)

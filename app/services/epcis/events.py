@@ -10,9 +10,10 @@ which every URI can be derived again (the print shop's CSV lists them).
 """
 from dataclasses import dataclass
 from datetime import date, datetime, timezone
+from decimal import Decimal
 from zoneinfo import ZoneInfo
 
-from app.models import Batch, BatchStatus, DiaryEvent, LabelRun, RangeAction, StampRangeEvent
+from app.models import Batch, BatchInput, BatchStatus, DiaryEvent, LabelRun, RangeAction, Shipment, StampRangeEvent
 from app.services import codes
 from app.services.epcis import vocabulary as voc
 from app.services.minting import stamp_key
@@ -147,4 +148,63 @@ def diary_entry(entry: DiaryEvent) -> dict:
     event |= {voc.term(name): value for name, value in extensions.items() if value}
     if entry.phi_days is not None:
         event[voc.term("phiDays")] = entry.phi_days
+    if entry.input_id is not None:
+        event[voc.term("inputClass")] = voc.input_class(entry.input)
+    return event
+
+
+def quantity_element(epc_class: str, quantity: Decimal | None, unit: str) -> dict:
+    """A quantity of a class. EPCIS measures only in UN/CEFACT units: a weight or volume gets its code; a count
+    in our own words (20 thùng) stays out of quantityList and travels as `ocop:quantity` and `ocop:unit`."""
+    code = voc.unece_unit(unit)
+    if quantity is None or code is None:
+        return {"epcClass": epc_class}
+    return {"epcClass": epc_class, "quantity": float(quantity), "uom": code}
+
+
+def _as_typed(quantity: Decimal | None, unit: str) -> dict:
+    if quantity is None:
+        return {}
+    return {voc.term("quantity"): float(quantity), voc.term("unit"): unit}
+
+
+def shipped(shipment: Shipment, runs: dict[int, LabelRun]) -> dict:
+    """A shipment leaving the cooperative for its buyer: its stamps by the printed URIs (or, past EPC_LIST_LIMIT,
+    their ranges), the part of the lot it took, from the cooperative (party and place) to the buyer (and the
+    buyer's commune when known). The buyer's phone and address stay out of the file."""
+    batch = shipment.batch
+    coop_id = batch.product.cooperative_id
+    event = _event(coop_id, day_text(shipment.shipped_on), shipment.created_at, "OBSERVE", "shipping", "in_transit")
+    stamps = [StampRange(runs[r.run_id], r.first_serial, r.last_serial) for r in shipment.ranges]
+    if stamps and sum(r.count for r in stamps) <= EPC_LIST_LIMIT:
+        event["epcList"] = [uri for r in stamps for uri in stamp_uris(r)]
+    event["quantityList"] = [quantity_element(voc.batch_class(batch), shipment.quantity, shipment.unit)]
+    event["sourceList"] = [{"type": "owning_party", "source": voc.coop_party(coop_id)},
+                           {"type": "location", "source": voc.coop_location(coop_id)}]
+    event["destinationList"] = [{"type": "owning_party", "destination": voc.buyer_party(shipment)}]
+    if shipment.buyer_commune_code:
+        event["destinationList"].append({"type": "location", "destination": voc.commune_location(shipment.buyer_commune_code)})
+    if stamps and "epcList" not in event:
+        event[voc.term("stampRanges")] = [{voc.term("labelRun"): r.run.id, voc.term("firstSerial"): r.first,
+                                           voc.term("lastSerial"): r.last} for r in stamps]
+    event |= _as_typed(shipment.quantity, shipment.unit)
+    event |= {voc.term("buyerName"): shipment.buyer_name, voc.term("buyerKind"): shipment.buyer_kind.value}
+    return event
+
+
+def received(item: BatchInput) -> dict:
+    """An input of a batch received from its supplier (one step back), named as a class of its own."""
+    batch = item.batch
+    coop_id = batch.product.cooperative_id
+    day = item.received_on or item.created_at.date()
+    event = _event(coop_id, day_text(day), item.created_at, "OBSERVE", "receiving")
+    event["quantityList"] = [quantity_element(voc.input_class(item), item.quantity, item.unit)]
+    event["sourceList"] = [{"type": "owning_party", "source": voc.supplier_party(item)}]
+    event["destinationList"] = [{"type": "owning_party", "destination": voc.coop_party(coop_id)},
+                                {"type": "location", "destination": voc.coop_location(coop_id)}]
+    extensions = {"inputKind": item.kind.value, "inputName": item.name, "supplierName": item.supplier_name,
+                  "supplierLot": item.supplier_lot}
+    event |= {voc.term(name): value for name, value in extensions.items() if value}
+    event |= _as_typed(item.quantity, item.unit)
+    event[voc.term("forLot")] = voc.batch_class(batch)
     return event

@@ -5,6 +5,7 @@ steps with no CBV equivalent (`ocop:bizstep/spraying`) and the extension and ILM
 (`ocop:input`, `ocop:phiDays`). Identifiers of places and parties we own are URIs under the same host
 (`/loc/coop/<id>`, `/party/coop/<id>`), since a cooperative has no GLN in our records.
 """
+import unicodedata
 from dataclasses import dataclass
 from urllib.parse import quote
 
@@ -67,6 +68,36 @@ def coop_location(coop_id: int) -> str:
 
 def coop_party(coop_id: int) -> str:
     return f"{base_url()}/party/coop/{coop_id}"
+
+
+def buyer_party(shipment) -> str:
+    """A shipment's buyer: we keep no register of buyers, so the party is named by the shipment."""
+    return f"{base_url()}/party/shipment/{shipment.id}/buyer"
+
+
+def supplier_party(batch_input) -> str:
+    return f"{base_url()}/party/input/{batch_input.id}/supplier"
+
+
+def commune_location(code: int) -> str:
+    """A commune by its official code (the 2025 register of administrative units)."""
+    return f"{base_url()}/loc/commune/{code}"
+
+
+def input_class(batch_input) -> str:
+    """An input of a batch (the supplier's lot of seedlings, fertiliser, pesticide…) as an EPC class."""
+    return f"{base_url()}/id/input/{batch_input.id}"
+
+
+# UN/CEFACT Recommendation 20 codes of the units cooperatives write; counts (chai, hộp, thùng…) have none.
+UNECE_UNITS = {
+    "g": "GRM", "gr": "GRM", "gam": "GRM", "gram": "GRM", "kg": "KGM", "kí": "KGM", "ký": "KGM", "kilogram": "KGM",
+    "tấn": "TNE", "l": "LTR", "lít": "LTR", "lit": "LTR", "ml": "MLT",
+}
+
+
+def unece_unit(unit: str) -> str | None:
+    return UNECE_UNITS.get(unicodedata.normalize("NFC", (unit or "").strip().lower().rstrip(".")))
 
 
 def product_class(product) -> str:
