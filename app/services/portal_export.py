@@ -323,8 +323,20 @@ PRODUCER_ROWS = (("Tên hợp tác xã", "name"), ("Mã số đăng ký", "regis
                  ("Người đại diện", "representative"), ("Mã truy vết địa điểm", "location_trace_code"), ("GLN", "gln"))
 
 
+KEY_DATA_LABELS = {
+    "description": "Mô tả", "input_used": "Vật tư đã dùng", "dose": "Liều lượng",
+    "pre_harvest_interval_days": "Thời gian cách ly (ngày)", "done_by": "Người thực hiện", "growing_area": "Vùng sản xuất",
+    "quantity": "Số lượng", "unit": "Đơn vị", "stamps": "Số tem", "serials": "Số seri", "input": "Vật tư",
+    "supplier": "Nhà cung cấp", "supplier_lot": "Lô của nhà cung cấp", "buyer": "Người mua", "destination": "Nơi nhận",
+    "reason": "Lý do",
+}
+LOT_STATUS = {"active": "đang lưu hành", "recalled": "đã thu hồi"}
+BUYER_KINDS = {"trader": "thương lái", "exporter": "doanh nghiệp xuất khẩu", "shop": "cửa hàng", "market": "chợ", "other": "khác"}
+
+
 def _key_data_text(key_data: dict) -> str:
-    return "; ".join(f"{k}: {v}" for k, v in key_data.items())
+    """A stage's key data in one cell, each element named in Vietnamese."""
+    return "; ".join(f"{KEY_DATA_LABELS.get(k, k)}: {v}" for k, v in key_data.items())
 
 
 def _sheet_rows(document: dict) -> dict[str, tuple[tuple, list[tuple]]]:
@@ -343,7 +355,7 @@ def _sheet_rows(document: dict) -> dict[str, tuple[tuple, list[tuple]]]:
             p["product_trace_code"], p["name"], lot["lot_code"], lot["product_trace_code"],
             lot["production_time"]["harvest_date"], lot["production_time"]["packing_date"], lot["expiry"]["best_before"],
             lot["quantity"], lot["unit"], lot["growing_area"],
-            "; ".join(f"{s['run']}:{s['from']}-{s['to']}" for s in lot["serials"]), lot["status"],
+            "; ".join(f"{s['run']}:{s['from']}-{s['to']}" for s in lot["serials"]), LOT_STATUS[lot["status"]],
             (lot["recall"] or {}).get("recalled_on"), (lot["recall"] or {}).get("reason"),
         ) for p, lot in lots]),
         "Công đoạn": (STAGE_COLUMNS, [(
@@ -351,7 +363,7 @@ def _sheet_rows(document: dict) -> dict[str, tuple[tuple, list[tuple]]]:
             _key_data_text(s["key_data"]),
         ) for _, lot in lots for s in lot["stages"]]),
         "Nhà cung cấp": (SUPPLIER_COLUMNS, [(s["name"], s["address"]) for s in document["master_data"]["suppliers"]]),
-        "Khách hàng": (CUSTOMER_COLUMNS, [(c["name"], c["kind"], c["address"], c["phone"])
+        "Khách hàng": (CUSTOMER_COLUMNS, [(c["name"], BUYER_KINDS.get(c["kind"], c["kind"]), c["address"], c["phone"])
                                           for c in document["master_data"]["customers"]]),
         "Thông tin còn thiếu": (MISSING_COLUMNS, [(p["name"], m["element"], m["article"], m["message"], m["fix_url"])
                                                   for p in products for m in p["missing"]]),
