@@ -48,6 +48,7 @@ def incomplete_product(coop):
 def download_json(client) -> dict:
     response = client.get("/coop/portal/export.json")
     assert response.status_code == 200 and response.mimetype == "application/json"
+    assert response.headers["Cache-Control"] == "no-store"
     assert "attachment" in response.headers["Content-Disposition"]
     return json.loads(response.data)
 
@@ -155,6 +156,9 @@ def test_filling_in_what_was_missing_empties_the_list(member_client, coop_a):
     shipments.create_shipment(coop_a.id, lot.id, {"buyer_name": "Chợ đầu mối Long Biên", "buyer_kind": "market",
                                                   "shipped_on": date(2026, 10, 3), "quantity": "50", "unit": "kg"}, None)
     assert by_name(download_json(member_client), product.name)["missing"] == []
+    _with_address(coop_a, "")
+    assert "Còn thiếu 1 mục cho Cổng truy xuất quốc gia." in member_client.get("/coop/").get_data(as_text=True)
+    _with_address(coop_a)
     assert "Mọi sản phẩm đã có đủ thông tin tối thiểu" in member_client.get("/coop/").get_data(as_text=True)
 
 
