@@ -1,5 +1,6 @@
 """JSON API v1: tokens, problem+json errors, cursor pagination, ETags and If-Match, idempotent creates,
 the tenant boundary on every route, and a valid OpenAPI document."""
+import json
 import re
 from datetime import date
 
@@ -302,7 +303,7 @@ def test_pagination_walks_250_products_exactly_once(client, a_token, coop_a, db)
 
 # --- tenant sweep over the URL map ------------------------------------------------------------------------
 
-PUBLIC_V1 = {"api-docs.openapi_json", "api_docs.page", "api_docs.asset"}
+PUBLIC_V1 = {"api-docs.openapi_json", "api_docs.page", "api_docs.asset", "stamps.StampVerdict"}
 
 
 def _v1_rules(app):
@@ -327,8 +328,12 @@ VALID_BODIES = {
 }
 
 
+def _text_of(response) -> str:
+    return json.dumps(response.get_json(force=True), ensure_ascii=False)
+
+
 def test_sweep_no_token_401_and_other_cooperatives_ids_404(app, client, coop_a, coop_b, db):
-    product, batch = product_with_batch(coop_b)
+    product, batch = product_with_batch(coop_b, name="Mật ong Phồn Nhi", lot="MO-2026-06-B")
     ids = {"product_id": product.id, "cert_id": product.certifications[0].id, "batch_id": batch.id, "event_id": batch.events[0].id}
     a_headers = bearer("a@htx.vn")
     checked = 0
@@ -341,9 +346,13 @@ def test_sweep_no_token_401_and_other_cooperatives_ids_404(app, client, coop_a, 
             if rule.arguments or "product_id" in body:
                 assert_problem(response, 404)
                 checked += 1
-            elif method == "GET":
-                assert response.get_json()["items"] == []
+            elif method == "GET":  # a list or query of one's own: nothing of B's in it
+                assert response.status_code == 200, url
+                text = _text_of(response)
+                assert "Mật ong Phồn Nhi" not in text and "MO-2026-06-B" not in text, url
     assert checked >= 12
+    b_sees = _text_of(client.get("/api/v1/batches", headers=bearer("b@htx.vn")))
+    assert "MO-2026-06-B" in b_sees  # the check above can see B's data when it is there
     assert client.get(f"/api/v1/batches?product_id={product.id}", headers=a_headers).get_json()["items"] == []
     # Nothing of B's was touched.
     assert db.session.get(Product, product.id).is_archived is False
@@ -361,3 +370,52 @@ def test_sweep_read_only_token_on_every_write_is_403(app, client, coop_a, db):
             writes += 1
     assert writes >= 10
     assert db.session.get(Product, product.id).is_archived is False
+
+
+# --- public stamp verdict -------------------------------------------------------------------------------
+
+def _scan_count(db) -> int:
+    from app.models import Scan
+
+    return db.session.scalar(select(func.count()).select_from(Scan))
+
+
+def test_stamp_verdict_is_the_scan_pages_and_is_not_recorded(client, coop_a, db):
+    from tests.factories import on_sale_stamps
+
+    stamp_codes, run, batch = on_sale_stamps(db, coop_a, 2)
+    answer = client.get(f"/api/v1/stamps/{stamp_codes[0]}/verdict", headers={"User-Agent": "phone-1"})
+    assert answer.status_code == 200 and answer.headers["Cache-Control"] == "no-store"
+    body = answer.get_json()
+    assert body["code"] == stamp_codes[0] and body["stamp"] == "genuine"
+    assert body["headline"] == "awaiting" and body["tone"] == "neutral" and body["badge"] is None  # not yet verified
+    assert body["product"] == {"name": "Vải thiều Lục Ngạn", "gtin": None, "lot_code": "VT-2026-06-A"}
+    assert body["evidence"]["scans"] == 1
+    assert _scan_count(db) == 0
+    client.get(f"/api/v1/stamps/{stamp_codes[0]}/verdict", headers={"User-Agent": "phone-1"})
+    assert _scan_count(db) == 0
+    assert client.get(f"/q/{stamp_codes[0]}", headers={"User-Agent": "phone-1"}).status_code == 200
+    assert _scan_count(db) == 1  # the page records; the API does not
+    again = client.get(f"/api/v1/stamps/{stamp_codes[0]}/verdict", headers={"User-Agent": "phone-1"}).get_json()
+    assert again["evidence"]["scans"] == 2  # the recorded scan, and this request counted as the page would
+
+
+def test_stamp_verdict_follows_a_recall(client, coop_a, db):
+    from app.models import BatchStatus
+    from tests.factories import on_sale_stamps
+
+    stamp_codes, run, batch = on_sale_stamps(db, coop_a, 1)
+    batch.status, batch.recalled_on, batch.recall_reason = BatchStatus.RECALLED, date(2026, 6, 20), "Dư lượng thuốc"
+    db.session.commit()
+    body = client.get(f"/api/v1/stamps/{stamp_codes[0]}/verdict").get_json()
+    assert body["headline"] == "recalled" and body["tone"] == "bad" and body["recall"]["reason"] == "Dư lượng thuốc"
+
+
+def test_stamp_verdict_of_a_mistyped_or_unknown_code_is_a_problem(client, db):
+    from app.services import codes
+
+    body = assert_problem(client.get("/api/v1/stamps/ABC/verdict"), 422)
+    assert body["errors"][0]["field"] == "code" and body["errors"][0]["in"] == "path"
+    unknown = codes.derive_code(b"another key", 1, 1)
+    assert_problem(client.get(f"/api/v1/stamps/{unknown}/verdict"), 404)
+    assert client.get("/api/v1/openapi.json").get_json()["paths"]["/api/v1/stamps/{code}/verdict"]["get"]["security"] == []
