@@ -68,6 +68,11 @@ def _check(product_id: int, values: dict, batch_id: int | None) -> dict:
     return values
 
 
+def check_values(product_id: int, values: dict, batch_id: int | None) -> dict:
+    """A batch's values as every path stores them (forms, imports), or RuleViolation; only reads."""
+    return _check(product_id, values, batch_id)
+
+
 def suggested_best_before(product: Product, packing: date | None) -> date | None:
     if packing and product.shelf_life_days:
         return packing + timedelta(days=product.shelf_life_days)
@@ -124,6 +129,11 @@ def _event_values(values: dict, partial: bool = False) -> dict:
     if "kind" in values and values["kind"] is not EventKind.SPRAYING:
         values["phi_days"] = None
     return values
+
+
+def check_event_values(values: dict, partial: bool = False) -> dict:
+    """A diary entry's values as every path stores them (forms, imports), or RuleViolation; reads and writes nothing."""
+    return _event_values(values, partial)
 
 
 # Diary entries that use up an input of the batch, and so may point at one.

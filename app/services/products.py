@@ -69,6 +69,11 @@ def _prepare(values: dict, partial: bool = False) -> dict:
     return values
 
 
+def check_values(values: dict, partial: bool = False) -> dict:
+    """A product's values as every path stores them (forms, imports), or RuleViolation; reads and writes nothing."""
+    return _prepare(values, partial)
+
+
 def create_product(coop_id: int, values: dict, actor_id: int, photo=None) -> Product:
     values = _prepare(values)
     with photos.new_photo(photo) as image:  # only once the data is valid; removed again if the commit fails

@@ -1,0 +1,323 @@
+"""Importing products, batches and diary entries from XLSX and CSV files: preview, commit, hostile files."""
+import io
+import re
+import zipfile
+from datetime import date, datetime
+from pathlib import Path
+
+import pytest
+from openpyxl import Workbook, load_workbook
+from sqlalchemy import func, select
+
+from app.models import AuditEvent, Batch, DiaryEvent, EventKind, Product
+from app.services import imports
+from app.services.spreadsheets import KINDS, MAX_ROWS
+from tests.conftest import csrf_token, sign_in
+from tests.factories import product_with_batch
+
+PRODUCT_HEADERS = [c.header for c in KINDS["products"].columns]
+BATCH_HEADERS = [c.header for c in KINDS["batches"].columns]
+DIARY_HEADERS = [c.header for c in KINDS["diary"].columns]
+
+
+def xlsx(headers, rows) -> bytes:
+    book = Workbook()
+    sheet = book.active
+    sheet.append(headers)
+    for row in rows:
+        sheet.append(row)
+    out = io.BytesIO()
+    book.save(out)
+    return out.getvalue()
+
+
+def csv_text(headers, rows) -> str:
+    lines = [",".join(headers)] + [",".join("" if v is None else str(v) for v in row) for row in rows]
+    return "\r\n".join(lines) + "\r\n"
+
+
+def upload(client, kind: str, data: bytes, filename: str):
+    return client.post("/coop/imports", data={"csrf_token": csrf_token(client, "/coop/imports"), "kind": kind,
+                                              "file": (io.BytesIO(data), filename)}, content_type="multipart/form-data")
+
+
+def commit_url(page_text: str) -> str:
+    match = re.search(r'action="(/coop/imports/[a-z]+/[A-Za-z0-9_-]{32}\.(?:xlsx|csv))"', page_text)
+    assert match, page_text[:3000]
+    return match.group(1)
+
+
+def commit(client, page):
+    text = page.get_data(as_text=True)
+    return client.post(commit_url(text), data={"csrf_token": csrf_token(client, "/coop/imports"), "filename": "f"})
+
+
+def upload_and_commit(client, kind, data, filename):
+    page = upload(client, kind, data, filename)
+    assert page.status_code == 200, page.get_data(as_text=True)[:3000]
+    return commit(client, page)
+
+
+def diary_row(lot="VT-2026-06-A", day="18/05/2026", kind="Phun thuốc", description="Phun trừ sâu", phi=7, product="Vải thiều Lục Ngạn"):
+    return [product, "", lot, day, kind, description, "Abamectin 3.6EC", "10 ml/bình", phi, "Anh Lâm"]
+
+
+def count(db, model) -> int:
+    return db.session.scalar(select(func.count()).select_from(model))
+
+
+def waiting_files(app) -> list[Path]:
+    folder = Path(app.instance_path) / "imports"
+    return list(folder.glob("*")) if folder.exists() else []
+
+
+# -- products ------------------------------------------------------------------------------------------
+
+def test_products_import_creates_then_a_second_import_changes_nothing(member_client, db, coop_a, app):
+    data = xlsx(PRODUCT_HEADERS, [
+        ["Vải thiều Lục Ngạn", "Trái cây", "8936012345674", 4, "125/QĐ-UBND", date(2024, 8, 15), None, "VN-BG-LN-001", 14, "Vải chín cây"],
+        ["Mật ong hoa vải", "Mật ong", None, None, None, None, None, None, 365, None],
+    ])
+    page = upload(member_client, "products", data, "san-pham.xlsx")
+    text = page.get_data(as_text=True)
+    assert page.status_code == 200 and "Mới: 2" in text, text
+    assert count(db, Product) == 0, "the preview writes nothing"
+    assert len(waiting_files(app)) == 1
+    done = commit(member_client, page)
+    assert done.status_code == 302
+    assert waiting_files(app) == [], "the waiting file goes after the commit"
+    lychee = db.session.scalar(select(Product).where(Product.gtin == "08936012345674"))
+    assert (lychee.name, lychee.category, lychee.ocop_stars, lychee.ocop_expires_on) == ("Vải thiều Lục Ngạn", "fruit", 4, date(2027, 8, 15))
+    assert lychee.cooperative_id == coop_a.id
+    again = upload(member_client, "products", data, "san-pham.xlsx")
+    assert "0 thay đổi" in again.get_data(as_text=True)
+    assert 'action="/coop/imports/products/' not in again.get_data(as_text=True), "nothing to confirm"
+    assert count(db, Product) == 2
+
+
+def test_every_problem_is_listed_by_row_and_column_and_nothing_is_saved(member_client, db):
+    data = xlsx(PRODUCT_HEADERS, [
+        ["Vải thiều", "Trái cây", "8936012345670", 4, None, None, None, None, None, None],  # wrong check digit, stars without certificate
+        [None, None, None, None, None, None, None, None, None, None],  # an empty row is skipped
+        ["Cam", "Hoa quả lạ", None, 7, "C-1", "31/02/2026", None, "vùng trồng có dấu", None, None],
+        ["Bưởi", "Trái cây", None, None, None, None, None, None, None, None],
+    ])
+    page = upload(member_client, "products", data, "san-pham.xlsx")
+    text = page.get_data(as_text=True)
+    assert page.status_code == 422
+    assert "Dòng 2, cột «GTIN»" in text
+    assert "Dòng 2, cột «Số chứng nhận OCOP»" in text
+    assert "Dòng 4, cột «Loại sản phẩm»" in text and "Trái cây" in text
+    assert "Dòng 4, cột «Số sao OCOP»" in text
+    assert "Dòng 4, cột «Ngày cấp chứng nhận OCOP»" in text and "dd/mm/yyyy" in text
+    assert "Dòng 4, cột «Mã vùng trồng»" in text
+    assert "Dòng 3" not in text
+    assert 'action="/coop/imports/products/' not in text, "no commit button while there are problems"
+    assert count(db, Product) == 0
+
+
+# -- batches -------------------------------------------------------------------------------------------
+
+def test_batches_import_matches_products_by_gtin_or_name_and_checks_the_dates(member_client, db, coop_a):
+    product, batch = product_with_batch(coop_a)
+    rows = [
+        ["Vải thiều Lục Ngạn", None, "VT-2026-06-B", date(2026, 6, 12), "2026-06-13", None, 800, "kg", "Thôn Hồng Xuân", None],
+        ["Vải thiều Lục Ngạn", None, "VT-2026-06-C", "14/06/2026", "12/06/2026", None, 5, "kg", None, None],  # packed before harvest
+        ["Không có", None, "X-1", None, None, None, None, None, None, None],
+        ["Vải thiều Lục Ngạn", None, "VT 06 C", None, None, None, None, None, None, None],
+    ]
+    page = upload(member_client, "batches", xlsx(BATCH_HEADERS, rows), "lo.xlsx")
+    text = page.get_data(as_text=True)
+    assert page.status_code == 422
+    assert "Dòng 3, cột «Ngày đóng gói»: Ngày đóng gói không được trước ngày thu hoạch." in text
+    assert "Dòng 4, cột «Tên sản phẩm»" in text
+    assert "Dòng 5, cột «Mã lô»" in text
+    good = upload_and_commit(member_client, "batches", xlsx(BATCH_HEADERS, rows[:1]), "lo.xlsx")
+    assert good.status_code == 302
+    created = db.session.scalar(select(Batch).where(Batch.lot_code == "VT-2026-06-B"))
+    assert (created.product_id, created.harvest_date, created.packing_date, created.quantity) == (product.id, date(2026, 6, 12), date(2026, 6, 13), 800)
+    assert created.best_before == date(2026, 6, 27), "the best-before is suggested from the shelf life, as the form does"
+
+
+# -- diary ---------------------------------------------------------------------------------------------
+
+def test_diary_import_is_idempotent_and_records_one_audit_event(member_client, db, coop_a):
+    _, batch = product_with_batch(coop_a)
+    rows = [diary_row(description=f"Lần {n}", day=f"{n:02d}/05/2026") for n in range(1, 21)]
+    rows.append(diary_row(kind="Thu hoạch", description="Hái", phi=3, day=datetime(2026, 6, 10)))
+    audit_before = count(db, AuditEvent)
+    assert upload_and_commit(member_client, "diary", xlsx(DIARY_HEADERS, rows), "nhat-ky.xlsx").status_code == 302
+    events = db.session.scalars(select(DiaryEvent).where(DiaryEvent.batch_id == batch.id)).all()
+    assert len(events) == 1 + 21
+    harvest = next(e for e in events if e.kind is EventKind.HARVEST)
+    assert (harvest.event_date, harvest.phi_days) == (date(2026, 6, 10), None), "a pre-harvest interval is kept for sprays only"
+    trail = db.session.scalars(select(AuditEvent).where(AuditEvent.id > 0).order_by(AuditEvent.id.desc())).all()[: count(db, AuditEvent) - audit_before]
+    assert [e.action for e in trail] == ["import"]
+    assert trail[0].after["created"] == 21 and trail[0].cooperative_id == coop_a.id
+    again = upload(member_client, "diary", xlsx(DIARY_HEADERS, rows), "nhat-ky.xlsx")
+    assert "0 thay đổi" in again.get_data(as_text=True)
+    assert "Không đổi: 21" in again.get_data(as_text=True)
+
+
+def test_another_cooperatives_batch_is_not_found_and_nothing_is_written(client, db, coop_a, coop_b):
+    product_with_batch(coop_b, name="Mật ong Phồn Nhi", lot="MO-1")
+    product_with_batch(coop_a)
+    sign_in(client, "a@htx.vn")
+    before = count(db, DiaryEvent)
+    rows = [diary_row(), diary_row(product="Mật ong Phồn Nhi", lot="MO-1", description="Ghi trộm")]
+    page = upload(client, "diary", xlsx(DIARY_HEADERS, rows), "nhat-ky.xlsx")
+    text = page.get_data(as_text=True)
+    assert page.status_code == 422
+    assert "Dòng 3, cột «Tên sản phẩm»: Hợp tác xã của bạn không có sản phẩm nào tên này." in text
+    assert count(db, DiaryEvent) == before
+
+
+def test_another_cooperative_cannot_commit_a_waiting_file(client, db, coop_a, coop_b, app):
+    product_with_batch(coop_a)
+    sign_in(client, "a@htx.vn")
+    page = upload(client, "diary", xlsx(DIARY_HEADERS, [diary_row(description="Mới")]), "nhat-ky.xlsx")
+    url = commit_url(page.get_data(as_text=True))
+    other = app.test_client()
+    sign_in(other, "b@htx.vn")
+    answer = other.post(url, data={"csrf_token": csrf_token(other, "/coop/imports")})
+    assert answer.status_code == 302 and answer.headers["Location"].endswith("/coop/imports")
+    assert db.session.scalar(select(func.count()).select_from(DiaryEvent).where(DiaryEvent.description == "Mới")) == 0
+
+
+def test_the_commit_checks_again_and_applies_all_or_nothing(member_client, db, coop_a):
+    product, batch = product_with_batch(coop_a)
+    rows = [diary_row(description="Một"), diary_row(description="Hai")]
+    page = upload(member_client, "diary", xlsx(DIARY_HEADERS, rows), "nhat-ky.xlsx")
+    assert page.status_code == 200
+    # Between the preview and the commit, the batch is renamed: the file's rows no longer find it.
+    batch.lot_code = "VT-KHAC"
+    db.session.commit()
+    before = count(db, DiaryEvent)
+    answer = commit(member_client, page)
+    assert answer.status_code == 422 and "Dòng 2, cột «Mã lô»" in answer.get_data(as_text=True)
+    assert count(db, DiaryEvent) == before
+
+
+def test_a_failure_while_writing_rolls_back_every_row(member_client, db, coop_a, app):
+    """A database failure half-way (here a row refused by the database itself) leaves nothing behind."""
+    from sqlalchemy import event as sa_event
+
+    _, batch = product_with_batch(coop_a)
+    before, audit_before = count(db, DiaryEvent), count(db, AuditEvent)
+    data = xlsx(DIARY_HEADERS, [diary_row(description="Một"), diary_row(description="Hai")])
+
+    def fail_on_audit(conn, cursor, statement, parameters, context, executemany):
+        if statement.lstrip().upper().startswith("INSERT INTO AUDIT_EVENTS"):
+            raise RuntimeError("disk full")  # after the diary rows were inserted in the same transaction
+
+    sa_event.listen(db.engine, "before_cursor_execute", fail_on_audit)
+    try:
+        with pytest.raises(RuntimeError):
+            imports.apply_import(coop_a.id, "diary", data, "nhat-ky.xlsx", None)
+    finally:
+        sa_event.remove(db.engine, "before_cursor_execute", fail_on_audit)
+    assert count(db, DiaryEvent) == before and count(db, AuditEvent) == audit_before
+
+
+# -- hostile and malformed files -----------------------------------------------------------------------
+
+def test_wrong_or_missing_columns_are_refused_clearly(member_client, db, coop_a):
+    headers = [h for h in DIARY_HEADERS if h != "Ngày"] + ["Ghi chú lạ"]
+    page = upload(member_client, "diary", xlsx(headers, [["x"] * len(headers)]), "nhat-ky.xlsx")
+    text = page.get_data(as_text=True)
+    assert page.status_code == 422
+    assert "Thiếu cột: «Ngày»" in text and "Cột không nhận ra: «Ghi chú lạ»" in text
+    assert waiting_files(member_client.application) == []
+
+
+def test_too_many_rows_are_refused_with_the_limit(member_client, db, coop_a):
+    body = csv_text(DIARY_HEADERS, [["Vải", "", "A", "01/01/2026", "Trồng", n, "", "", "", ""] for n in range(100_000)]).encode()
+    assert len(body) < 8 * 1024 * 1024
+    page = upload(member_client, "diary", body, "nhat-ky.csv")
+    text = page.get_data(as_text=True)
+    assert page.status_code == 422
+    assert f"{MAX_ROWS}" in text.replace(".", "") and "nhiều hơn" in text
+    assert count(db, DiaryEvent) == 0
+
+
+def test_a_zip_bomb_posing_as_xlsx_is_refused_before_it_is_unpacked(member_client, db):
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as archive:
+        archive.writestr("xl/workbook.xml", "<workbook/>")
+        archive.writestr("xl/worksheets/sheet1.xml", b"\0" * (200 * 1024 * 1024))
+    assert len(out.getvalue()) < 1024 * 1024
+    page = upload(member_client, "products", out.getvalue(), "bom.xlsx")
+    assert page.status_code == 422 and "nhiều dữ liệu hơn" in page.get_data(as_text=True)
+
+
+@pytest.mark.parametrize("payload", [b"PK\x03\x04 not really a zip", "Tên sản phẩm,Loại\nVải,Trái cây\n".encode(), b"\x89PNG\r\n\x1a\n"])
+def test_a_file_that_is_not_xlsx_but_named_so_is_refused(member_client, db, payload):
+    page = upload(member_client, "products", payload, "san-pham.xlsx")
+    assert page.status_code == 422 and "không phải tệp Excel" in page.get_data(as_text=True)
+
+
+def test_other_file_types_are_refused(member_client, db):
+    page = upload(member_client, "products", b"hello", "san-pham.ods")
+    assert page.status_code == 422 and ".xlsx" in page.get_data(as_text=True)
+
+
+@pytest.mark.parametrize("encoding", ["utf-8-sig", "utf-8", "utf-16", "cp1258"])
+def test_csv_encodings_are_read_or_refused_clearly(member_client, db, encoding):
+    text = csv_text(PRODUCT_HEADERS, [["Bưởi Diễn Nam Dương", "Trái cây", "", "", "", "", "", "", "", "Quả mọng nước"]])
+    body = _cp1258(text) if encoding == "cp1258" else text.encode(encoding)
+    assert upload_and_commit(member_client, "products", body, "san-pham.csv").status_code == 302
+    assert db.session.scalar(select(Product.name)) == "Bưởi Diễn Nam Dương"
+
+
+def _cp1258(text: str) -> bytes:
+    """Windows-1258 as Vietnamese Windows writes it: base letters with combining tone marks."""
+    import unicodedata
+
+    out = bytearray()
+    for char in unicodedata.normalize("NFC", text):
+        try:
+            out += char.encode("cp1258")
+        except UnicodeEncodeError:  # "ễ" -> "ê" + combining tilde
+            letters = unicodedata.normalize("NFD", char)
+            tone = next(m for m in letters if m in "\u0300\u0301\u0303\u0309\u0323")
+            out += (unicodedata.normalize("NFC", letters.replace(tone, "")) + tone).encode("cp1258")
+    return bytes(out)
+
+
+def test_a_csv_mixing_utf8_and_windows_1258_is_refused(member_client, db):
+    good = csv_text(PRODUCT_HEADERS, [["Bưởi", "Trái cây"] + [""] * 8]).encode("utf-8")
+    page = upload(member_client, "products", good + _cp1258("Cam Đường,Trái cây,,,,,,,,\r\n"), "san-pham.csv")
+    assert page.status_code == 422 and "UTF-8" in page.get_data(as_text=True)
+    assert count(db, Product) == 0
+
+
+def test_excel_formulas_give_their_saved_value_and_merged_cells_read_once(member_client, db, coop_a):
+    product_with_batch(coop_a)
+    book = Workbook()
+    sheet = book.active
+    sheet.append(DIARY_HEADERS)
+    sheet.append(diary_row(description="Bón thúc"))
+    sheet["F2"] = "=HYPERLINK(\"http://evil\",\"x\")"  # openpyxl saves no value with it: read as empty, never run
+    sheet.append(diary_row(description="Tưới"))
+    sheet.append([None] * len(DIARY_HEADERS))
+    sheet.merge_cells("A5:J5")
+    sheet["A5"] = "Ghi chú gộp ô"
+    out = io.BytesIO()
+    book.save(out)
+    page = upload(member_client, "diary", out.getvalue(), "nhat-ky.xlsx")
+    text = page.get_data(as_text=True)
+    assert "Dòng 5, cột «Ngày»" in text, "a merged note row is read as one row, its other cells empty"
+    assert "Dòng 2" not in text and "Dòng 3" not in text
+
+
+def test_waiting_files_older_than_a_day_are_removed(member_client, db, coop_a, app):
+    import os
+    import time
+
+    folder = Path(app.instance_path) / "imports"
+    folder.mkdir(parents=True, exist_ok=True)
+    old = folder / f"{coop_a.id}-diary-{'a' * 32}.xlsx"
+    old.write_bytes(b"old")
+    os.utime(old, (time.time() - 2 * 86400,) * 2)
+    upload(member_client, "products", xlsx(PRODUCT_HEADERS, [["Bưởi", "Trái cây"] + [None] * 8]), "san-pham.xlsx")
+    assert not old.exists()
