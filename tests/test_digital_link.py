@@ -251,3 +251,31 @@ def test_redirects_head_and_options_through_gunicorn(served):
     assert [elements(entry["anchor"]) for entry in json.loads(linkset.text)["linkset"]] == [[("01", gtin), ("10", lot)], [("01", gtin)]]
     malformed = visitor.get(f"/01/{gtin[:-1]}0/10/{lot}" if gtin[-1] != "0" else f"/01/{gtin[:-1]}1/10/{lot}", headers=VI)
     assert malformed.status == 400 and "GS1 Digital Link" in malformed.text
+
+
+def _selects_of(db, client, path: str) -> list[str]:
+    """The SELECT statements SQLite runs while the app answers path (on every connection it checks out)."""
+    from sqlalchemy import event
+
+    statements = []
+
+    def trace(dbapi_connection, _record, _proxy):
+        dbapi_connection.set_trace_callback(statements.append)
+
+    event.listen(db.engine, "checkout", trace)
+    try:
+        assert client.get(path, headers=PHONE).status_code == 200
+    finally:
+        event.remove(db.engine, "checkout", trace)
+    return [s for s in statements if s.lstrip().upper().startswith("SELECT")]
+
+
+def test_the_stamps_digital_link_costs_the_same_lookups_as_its_scan_page(client, db, listing):
+    """The consumer's scan stays one lookup: the GS1 route parses the GTIN in Python and adds no query to
+    what /Q/<code> runs (compared on the view's path, with a query string, the page already rendered)."""
+    (first, second, third, *_), _run, _batch = listing
+    client.get(stamp_path(first) + "?lang=vi", headers=PHONE)  # render and cache the page of a first scan
+    gs1 = _selects_of(db, client, stamp_path(second) + "?lang=vi")
+    plain = _selects_of(db, client, f"/Q/{third}?lang=vi")
+    assert len(gs1) == len(plain), (gs1, plain)
+    assert sum(" stamps" in s for s in gs1) == 1
