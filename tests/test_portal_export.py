@@ -162,6 +162,18 @@ def test_filling_in_what_was_missing_empties_the_list(member_client, coop_a):
     assert "Mọi sản phẩm đã có đủ thông tin tối thiểu" in member_client.get("/coop/").get_data(as_text=True)
 
 
+def test_a_diary_entry_that_used_a_recorded_input_names_its_supplier(member_client, coop_a):
+    product, lot = product_with_batch(coop_a, name="Cam Nam Dương", lot="CAM-01")
+    fertiliser = batch_inputs.add_input(coop_a.id, lot.id, {"kind": "fertiliser", "name": "NPK 16-16-8",
+                                                            "supplier_name": "Công ty Phân bón Bình Điền", "supplier_lot": "BD-77"}, None)
+    batches.add_event(coop_a.id, lot.id, {"event_date": date(2026, 5, 1), "kind": "fertilising", "input_used": "NPK 16-16-8",
+                                          "input_id": fertiliser.id}, None)
+    (lot_record,) = by_name(download_json(member_client), "Cam Nam Dương")["lots"]
+    (fertilising,) = [s for s in lot_record["stages"] if s["stage"] == "fertilising"]
+    assert fertilising["key_data"] == {"input_used": "NPK 16-16-8", "supplier": "Công ty Phân bón Bình Điền",
+                                       "supplier_lot": "BD-77"}
+
+
 def test_a_spraying_without_its_product_is_a_missing_key_data_element(member_client, coop_a):
     product, lot, _ = complete_product(coop_a)
     batches.add_event(coop_a.id, lot.id, {"event_date": date(2026, 5, 25), "kind": "spraying"}, None)

@@ -78,7 +78,7 @@ def has_vietnam_prefix(gtin: str | None) -> bool:
 def _lots(coop_id: int) -> dict[int, list[Batch]]:
     """Each product's lots, oldest harvest first."""
     stmt = (select(Batch).join(Product).where(Product.cooperative_id == coop_id)
-            .options(selectinload(Batch.events), selectinload(Batch.inputs),
+            .options(selectinload(Batch.events).joinedload(DiaryEvent.input), selectinload(Batch.inputs),
                      selectinload(Batch.shipments).selectinload(Shipment.ranges),
                      selectinload(Batch.shipments).joinedload(Shipment.buyer_commune))
             .order_by(Batch.harvest_date, Batch.packing_date, Batch.id))
@@ -165,7 +165,9 @@ def _stage(stage: str, name: str, code: str, location: str, time: date | datetim
 def _diary_stage(event: DiaryEvent, code: str, location: str) -> dict:
     return _stage(event.kind.value, str(EVENT_LABELS[event.kind]), code, location, event.event_date,
                   description=event.description, input_used=event.input_used, dose=event.dose,
-                  pre_harvest_interval_days=event.phi_days, done_by=event.done_by)
+                  pre_harvest_interval_days=event.phi_days, done_by=event.done_by,
+                  supplier=event.input.supplier_name if event.input else None,
+                  supplier_lot=event.input.supplier_lot if event.input else None)
 
 
 def stages(product: Product, lot: Batch, location: str, runs: list[LabelRun], activations: list[StampRangeEvent],
