@@ -9,9 +9,11 @@ from pathlib import Path
 import pytest
 import rfc3987
 from jsonschema import Draft7Validator, FormatChecker
+from sqlalchemy import select
 
-from app.models import Role
-from app.services import accounts, batch_inputs, batches, commune_watch, label_runs, minting, products, shipments, stamp_export, stamp_ranges
+from app.extensions import db
+from app.models import Role, User
+from app.services import accounts, api_tokens, batch_inputs, batches, commune_watch, label_runs, minting, products, shipments, stamp_export, stamp_ranges
 from app.services.epcis import documents, events as build, hashing, vocabulary
 from app.services.shipments import StampRange as ShippedRange
 from tests.conftest import LUC_NGAN, PASSWORD, PHUC_HOA, sign_in
@@ -365,3 +367,23 @@ def test_officer_of_another_commune_gets_404(client, lychee):
     accounts.create_user(name="Cán bộ xã khác", login="officer.other@xa.vn", password=PASSWORD, role=Role.OFFICER, commune_codes=[PHUC_HOA])
     sign_in(client, "officer.other@xa.vn")
     assert client.get(f"/commune/listings/{lychee['batch'].id}/epcis.jsonld").status_code == 404
+
+
+# --- The same query for programs, with a personal access token -------------------------------------------------
+
+def test_api_query_with_a_token_answers_the_cooperatives_events(client, lychee, coop_b):
+    def bearer(login: str) -> dict:
+        user = db.session.scalar(select(User).where(User.login == login))
+        return {"Authorization": f"Bearer {api_tokens.create_token(user.id, {'name': 'epcis'}, False).secret}"}
+
+    assert client.get("/api/v1/epcis/events").status_code == 401
+    mine = client.get("/api/v1/epcis/events", headers=bearer("a@htx.vn"), query_string={"EQ_bizStep": "shipping"})
+    assert mine.status_code == 200 and mine.mimetype == MEDIA_TYPE
+    assert_valid(mine.json)
+    assert [e["bizStep"] for e in event_list(mine.json)] == ["shipping", "shipping"]
+    paged = client.get("/api/v1/epcis/events", headers=bearer("a@htx.vn"), query_string={"perPage": 2})
+    assert '/api/v1/epcis/events?perPage=2&nextPageToken=2>; rel="next"' in paged.headers["Link"]
+    theirs = client.get("/api/v1/epcis/events", headers=bearer("b@htx.vn"))
+    assert theirs.status_code == 200 and event_list(theirs.json) == []
+    refused = client.get("/api/v1/epcis/events", headers=bearer("a@htx.vn"), query_string={"GE_eventTime": "June"})
+    assert refused.status_code == 400 and refused.json["parameter"] == "GE_eventTime"

@@ -32,7 +32,7 @@ def schema_name(schema) -> str:
 
 def register(app: Flask) -> None:
     from app.api import tokens_page
-    from app.api.v1 import batches, docs, products, stamps
+    from app.api.v1 import batches, docs, epcis, products, stamps
 
     for name, value in SETTINGS.items():
         app.config.setdefault(name, value)
@@ -42,7 +42,7 @@ def register(app: Flask) -> None:
     # rest of the site keeps its pages.
     app.register_error_handler(HTTPException, _http_error)
     app.before_request(problems.choose_language)
-    for blueprint in (products.blp, batches.blp, stamps.blp):
+    for blueprint in (products.blp, batches.blp, stamps.blp, epcis.blp):
         api.register_blueprint(blueprint)
     app.register_blueprint(docs.bp)
     app.register_blueprint(tokens_page.bp)
