@@ -225,7 +225,9 @@ def _gap_record(gap: portal_completeness.Gap) -> dict:
             "fix_url": url_for(gap.endpoint, **gap.args)}
 
 
-def product_record(product: Product, lots: list[Batch], location: str, runs, activations, steps_of, gaps) -> dict:
+def product_record(product: Product, lots: list[Batch], location: str, runs: dict[int, list[LabelRun]],
+                   activations: dict[int, list[StampRangeEvent]], steps_of: dict[int, Steps],
+                   gaps: list[portal_completeness.Gap]) -> dict:
     """Article 6.5 for one product, with its lots and what it still lacks."""
     return {
         "name": product.name, "product_trace_code": product_trace_code(product), "archived": product.is_archived,
@@ -242,7 +244,7 @@ def product_record(product: Product, lots: list[Batch], location: str, runs, act
                                for c in product.certifications],
         },
         "lots": [lot_record(product, lot, location, runs.get(lot.id, []), activations.get(lot.id, []),
-                            (steps_of or {}).get(lot.id)) for lot in lots],
+                            steps_of.get(lot.id)) for lot in lots],
         "missing": [_gap_record(gap) for gap in gaps],
     }
 
