@@ -93,6 +93,8 @@ def demo(served: ServedApp, visitors) -> Demo:
         "SELECT r.id, b.id, b.lot_code, p.id, p.gtin FROM label_runs r JOIN batches b ON b.id = r.batch_id"
         " JOIN products p ON p.id = b.product_id WHERE p.cooperative_id = ? AND p.gtin IS NOT NULL", coop_id)[0]
     (event_id,) = served.query("SELECT id FROM diary_events WHERE batch_id = ? ORDER BY id", batch_id)[0]
+    (input_id,) = served.query("SELECT id FROM batch_inputs WHERE batch_id = ? ORDER BY id", batch_id)[0]
+    (shipment_id,) = served.query("SELECT id FROM shipments WHERE batch_id = ? ORDER BY id", batch_id)[0]
     (cert_id,) = served.query("SELECT id FROM certifications WHERE product_id = ?", product_id)[0]
     photo_id, photo = served.query("SELECT id, image FROM product_photos WHERE product_id = ?", product_id)[0]
     (user_id,) = served.query("SELECT id FROM users WHERE login = ?", LOGINS["member"])[0]
@@ -105,9 +107,11 @@ def demo(served: ServedApp, visitors) -> Demo:
     stamp_codes = [codes.derive_code(key, run_id, serial) for serial in range(1, DEMO_STAMPS + 1)]
     arguments = {
         "product_id": product_id, "batch_id": batch_id, "event_id": event_id, "run_id": run_id, "cert_id": cert_id,
+        "input_id": input_id, "shipment_id": shipment_id,
         "photo_id": photo_id, "user_id": user_id, "code": stamp_codes[0], "gtin": gtin, "lot": lot, "name": photo,
         "filename": "app.css", "asset": "swagger-ui.css", "coop_id": coop_id, "session_id": session_id, "token": token,
         "elements": f"{gtin}/99/1",  # an AI no resolver path allows
+        "kind": "diary", "file_format": "xlsx", "suffix": "xlsx",  # spreadsheet templates, exports and imports
     }
     return Demo(arguments, run_id, stamp_codes)
 
