@@ -72,6 +72,8 @@ def test_a_printed_link_parses_as_gtin_lot_and_serial_and_opens_the_scan_page(cl
     page = client.get(path_of(printed), headers=PHONE)
     assert page.status_code == 200 and "Tem chính hãng" in page.get_data(as_text=True)
     assert page.headers["Cache-Control"] == "no-store"
+    anchors = [entry["anchor"] for entry in client.get(path_of(printed), query_string={"linkType": "linkset"}).get_json()["linkset"]]
+    assert path_of(anchors[0]).upper() == path_of(printed) and len(anchors) == 3  # the serial, its lot, its GTIN
 
 
 def test_the_linkset_has_one_entry_per_level_anchored_at_its_own_digital_link(client, listing):
@@ -145,6 +147,8 @@ def test_link_types_redirect_to_their_link_and_pass_other_parameters_on(client, 
     several = client.get(f"/01/{GTIN}", query_string={"linkType": "gs1:pip"})  # no language to choose by
     assert several.status_code == 300 and several.mimetype == "application/linkset+json"
     assert len(several.get_json()["linkset"][0][VOC + "pip"]) == 3
+    from_the_lot = client.get(stamp_path(code), query_string={"linkType": "gs1:pip"}).get_json()["linkset"]
+    assert [path_of(entry["anchor"]) for entry in from_the_lot] == [f"/01/{GTIN}/10/{LOT}"]  # the level that has them
 
 
 def test_unknown_lots_and_serials_fall_back_to_the_level_above(client, listing):

@@ -211,12 +211,12 @@ def resolve(levels: list[Level]):
     if wants_linkset():
         return linkset_response(levels)
     name = link_type_name(request.args.get("linkType", VOCABULARY_PREFIX + DEFAULT_LINK))
-    candidates = next((found for level in levels if name and (found := level.of_type(name))), [])
-    if not candidates:
+    level = next((level for level in levels if name and level.of_type(name)), None)
+    if level is None:
         return render_error(404, _("This product has no link of the type asked for."))
-    chosen = choose(candidates)
-    if len(chosen) > 1:
-        return linkset_response([Level(levels[0].anchor, levels[0].default, {name: chosen})], status=300)
+    chosen = choose(level.of_type(name))
+    if len(chosen) > 1:  # the choices, in a linkset of the level that has them
+        return linkset_response([Level(level.anchor, level.default, {name: chosen})], status=300)
     response = redirect(with_passed_query(chosen[0].href), code=307)
     response.headers["Link"] = f'<{levels[0].anchor}?linkType=linkset>; rel="linkset"; type="{LINKSET_MEDIA_TYPE}"'
     return response
