@@ -1,7 +1,7 @@
 """Names of things users pick from, shared by the dashboard and the public pages."""
 from flask_babel import lazy_gettext as _l
 
-from app.models import EventKind
+from app.models import BuyerKind, EventKind, InputKind
 
 EVENT_LABELS = {
     EventKind.PLANTING: _l("Planting"), EventKind.FERTILISING: _l("Fertilising"),
@@ -9,6 +9,16 @@ EVENT_LABELS = {
     EventKind.HARVEST: _l("Harvest"), EventKind.PACKING: _l("Packing"),
     EventKind.TRANSPORT: _l("Transport"), EventKind.INSPECTION: _l("Inspection"),
     EventKind.OTHER: _l("Other"),
+}
+
+INPUT_LABELS = {
+    InputKind.SEEDLINGS: _l("Seedlings"), InputKind.FERTILISER: _l("Fertiliser"), InputKind.PESTICIDE: _l("Pesticide"),
+    InputKind.PACKAGING: _l("Packaging"), InputKind.OTHER: _l("Other"),
+}
+
+BUYER_LABELS = {
+    BuyerKind.TRADER: _l("Trader"), BuyerKind.EXPORTER: _l("Exporter"), BuyerKind.SHOP: _l("Shop"),
+    BuyerKind.MARKET: _l("Market"), BuyerKind.OTHER: _l("Other"),
 }
 
 AUDIT_ACTIONS = {

@@ -24,7 +24,7 @@ def lychee(coop_a):
 def test_an_input_is_saved_cleaned_and_recorded_in_the_trail(db, coop_a, lychee):
     item = batch_inputs.add_input(coop_a.id, lychee.id, {**PESTICIDE, "name": "Abamectin\t3.6EC\x00"}, None)
     assert (item.name, item.supplier_lot, item.quantity) == ("Abamectin 3.6EC", "LOT 2405-12", Decimal("2.00"))
-    event = db.session.scalar(select(AuditEvent).where(AuditEvent.entity == "batch_input"))
+    event = db.session.scalar(select(AuditEvent).where(AuditEvent.entity == "batch_input").order_by(AuditEvent.id.desc()).limit(1))
     assert (event.action, event.cooperative_id) == ("create", coop_a.id)
     assert event.after["supplier_name"] == "Đại lý vật tư Hùng Mạnh"
 
@@ -98,7 +98,8 @@ def test_deleting_an_input_unlinks_its_entries_which_keep_the_text(db, coop_a, l
     db.session.expire_all()
     entry = db.session.get(DiaryEvent, spray.id)
     assert (entry.input_id, entry.input_used) == (None, "Abamectin 3.6EC")
-    unlinked = db.session.scalar(select(AuditEvent).where(AuditEvent.entity == "diary_event", AuditEvent.action == "update"))
+    unlinked = db.session.scalar(select(AuditEvent).where(AuditEvent.entity == "diary_event", AuditEvent.action == "update")
+                                 .order_by(AuditEvent.id.desc()).limit(1))
     assert unlinked.after == {"input_id": None}
 
 
@@ -109,3 +110,58 @@ def test_inputs_are_not_verified_facts(db, coop_a, lychee):
     db.session.expire_all()
     assert listings.fingerprint(listings.facts(lychee)) == before
 
+
+# Pages
+
+
+def test_the_batch_page_lists_inputs_and_the_form_adds_one(member_client, db, lychee):
+    response = post_form(member_client, f"/coop/batches/{lychee.id}/inputs/new",
+                         {**PESTICIDE, "received_on": "10/05/2026"})
+    assert response.status_code == 302
+    page = member_client.get(f"/coop/batches/{lychee.id}").get_data(as_text=True)
+    assert "Abamectin 3.6EC" in page and "Đại lý vật tư Hùng Mạnh" in page and "LOT 2405-12" in page
+
+
+def test_a_bad_input_form_comes_back_422_with_messages_and_values(member_client, db, lychee):
+    response = post_form(member_client, f"/coop/batches/{lychee.id}/inputs/new",
+                         {**PESTICIDE, "supplier_name": "", "supplier_lot": "LÔ-Ư", "received_on": "10/05/2026"})
+    page = response.get_data(as_text=True)
+    assert response.status_code == 422
+    assert "Vui lòng điền mục này." in page and "Số lô của nhà cung cấp có tối đa 40 ký tự" in page
+    assert 'value="LÔ-Ư"' in page and 'value="Abamectin 3.6EC"' in page
+    assert db.session.scalar(select(BatchInput.id)) is None
+
+
+def test_an_input_is_edited_and_deleted_from_its_pages(member_client, db, coop_a, lychee):
+    item = batch_inputs.add_input(coop_a.id, lychee.id, PESTICIDE, None)
+    url = f"/coop/batches/{lychee.id}/inputs/{item.id}"
+    assert member_client.get(f"{url}/edit").status_code == 200
+    assert post_form(member_client, f"{url}/edit", {**PESTICIDE, "name": "Abamectin 1.8EC", "received_on": ""}).status_code == 302
+    db.session.expire_all()
+    assert (item.name, item.received_on) == ("Abamectin 1.8EC", None)
+    assert post_form(member_client, f"{url}/delete").status_code == 302
+    assert db.session.scalar(select(BatchInput.id)) is None
+
+
+def test_the_diary_form_offers_the_batchs_inputs(member_client, db, coop_a, lychee):
+    item = batch_inputs.add_input(coop_a.id, lychee.id, PESTICIDE, None)
+    page = member_client.get(f"/coop/batches/{lychee.id}/events/new?kind=spraying").get_data(as_text=True)
+    assert f'<option value="{item.id}">' in page
+    response = post_form(member_client, f"/coop/batches/{lychee.id}/events/new",
+                         {"event_date": "2026-05-20", "kind": "spraying", "input_id": str(item.id), "phi_days": "7"})
+    assert response.status_code == 302
+    assert db.session.scalar(select(DiaryEvent.input_id).where(DiaryEvent.event_date == date(2026, 5, 20))) == item.id
+
+
+def test_another_cooperatives_inputs_are_404_on_every_route(client, db, coop_a, coop_b, lychee):
+    from tests.conftest import sign_in
+
+    item = batch_inputs.add_input(coop_a.id, lychee.id, PESTICIDE, None)
+    sign_in(client, "b@htx.vn")
+    base = f"/coop/batches/{lychee.id}/inputs"
+    assert client.get(f"{base}/new").status_code == 404
+    assert client.get(f"{base}/{item.id}/edit").status_code == 404
+    for path in (f"{base}/new", f"{base}/{item.id}/edit", f"{base}/{item.id}/delete"):
+        assert post_form(client, path, PESTICIDE | {"received_on": ""}).status_code == 404
+    db.session.expire_all()
+    assert db.session.get(BatchInput, item.id).name == "Abamectin 3.6EC"

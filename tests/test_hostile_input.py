@@ -18,7 +18,7 @@ from sqlalchemy import select
 
 from app.config import ROOT
 from app.forms import ServiceForm, text
-from app.models import Batch, Cooperative, DiaryEvent, LabelRun, Product, Role, User
+from app.models import Batch, BatchInput, Cooperative, DiaryEvent, LabelRun, Product, Role, Shipment, User
 from app.services import accounts, compliance, minting
 from app.services.errors import RuleViolation
 from tests.browser import browser, live_server, needs_chromium, sign_in_page  # noqa: F401 (fixtures)
@@ -139,6 +139,7 @@ VALID = {
     "commune": "Lục Ngạn", "communes": "Xã Lục Ngạn", "email": "htx@example.vn", "phone": "0912345678",
     "registration_no": "2401999999", "gtin": GTIN, "ocop_certificate_no": "OCOP-1", "growing_area_code": "VN-BGLN-0012",
     "lot_code": "LO-2026-01", "scheme": "VietGAP", "number": "VG-1", "unit": "kg", "dose": "1 l/ha",
+    "supplier_lot": "LOT 2405-12", "buyer_phone": "0912345678", "buyer_commune": "Lục Ngạn", "ranges": "",
 }
 
 # Form → the pages that show what it saved (endpoints). Every form's refused page is checked when it is sent.
@@ -156,6 +157,8 @@ FORM_PAGES = {
     "cooperative: certification": ("coop.product", "commune.listing", "public.scan", "public.gs1_product"),
     "cooperative: batch": ("coop.batch", "coop.edit_batch", "commune.listing"),
     "cooperative: diary entry": ("coop.batch", "coop.edit_event", "commune.listing", "public.scan", "public.gs1_stamp"),
+    "cooperative: batch input": ("coop.batch", "coop.edit_input"),
+    "cooperative: shipment": ("coop.batch", "coop.edit_shipment", "commune.listing"),
     "cooperative: label run (void reason)": ("coop.run",),
     "officer: gate override reason": ("commune.listing", "coop.batch"),
     "officer: reject reason": ("commune.listing", "coop.batch"),
@@ -185,6 +188,8 @@ class Scenario:
     batch_id: int = 0
     lot_code: str = ""
     event_id: int = 0
+    input_id: int = 0
+    shipment_id: int = 0
     runs: tuple[int, ...] = ()
     code: str = ""
 
@@ -195,6 +200,8 @@ class Scenario:
             "coop.product": [product], "coop.edit_product": [product], "coop.new_batch": [product], "coop.new_blank_run": [product],
             "coop.batch": [batch], "coop.edit_batch": [batch], "coop.new_event": [batch], "coop.new_batch_run": [batch],
             "coop.edit_event": [{**batch, "event_id": self.event_id}], "coop.run": [{"run_id": run} for run in self.runs],
+            "coop.new_input": [batch], "coop.edit_input": [{**batch, "input_id": self.input_id}],
+            "coop.new_shipment": [batch], "coop.edit_shipment": [{**batch, "shipment_id": self.shipment_id}],
             "commune.listing": [batch], "admin.edit_cooperative": [{"coop_id": self.coop_id}],
             "admin.edit_user": [{"user_id": self.member_id}], "auth.reset_password": [{"token": "not-a-token"}],
             "public.scan": [{"code": self.code}], "public.gs1_product": [{"gtin": GTIN}],
@@ -344,6 +351,12 @@ def cooperative_enters(tour: Tour, db, s: Scenario) -> None:
     # Sprayed five days before the harvest with a 30-day interval, and naming banned "substances": the gate fails.
     tour.fill_in(coop, "diary entry", "main form.card", {"event_date": "2026-06-05", "kind": "spraying", "phi_days": "30"})
     s.event_id = _last_id(db, DiaryEvent)
+    coop.goto(f"{tour.base}/coop/batches/{s.batch_id}/inputs/new")
+    tour.fill_in(coop, "batch input", "main form.card", {"kind": "pesticide", "quantity": "2"})
+    s.input_id = _last_id(db, BatchInput)
+    coop.goto(f"{tour.base}/coop/batches/{s.batch_id}/shipments/new")
+    tour.fill_in(coop, "shipment", "main form.card", {"buyer_kind": "trader", "shipped_on": "2026-06-12", "quantity": "10"})
+    s.shipment_id = _last_id(db, Shipment)
 
     coop.goto(f"{tour.base}/coop/batches/{s.batch_id}/runs/new")
     assert tour.submit(coop, "main form.card", {"count": "5"}) == 422

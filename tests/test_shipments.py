@@ -3,7 +3,7 @@ from datetime import date, timedelta
 from decimal import Decimal
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from app.models import AuditEvent, Shipment, ShipmentRange
 from app.services import batches, commune_watch, listings, shipments
@@ -27,12 +27,13 @@ def lychee(coop_a):
 
 
 def test_a_shipment_is_saved_with_its_ranges_and_recorded_in_the_trail(db, coop_a, lychee):
+    before = db.session.scalar(select(func.max(AuditEvent.id))) or 0
     shipment = shipments.create_shipment(coop_a.id, lychee.id, {**TRADER, "buyer_commune_code": LUC_NGAN,
                                                                 "ranges": [StampRange(lychee.run.id, 1, 3)]}, None)
     assert (shipment.quantity, shipment.buyer_commune.name, shipment.buyer_phone) == (Decimal("600.00"), "Xã Lục Ngạn", "0912 345 678")
     assert [(r.run_id, r.first_serial, r.last_serial) for r in shipment.ranges] == [(lychee.run.id, 1, 3)]
     assert shipments.left_to_ship(lychee) == Decimal(400)
-    trail = {e.entity: e for e in db.session.scalars(select(AuditEvent).where(AuditEvent.entity.like("shipment%")))}
+    trail = {e.entity: e for e in db.session.scalars(select(AuditEvent).where(AuditEvent.entity.like("shipment%"), AuditEvent.id > before))}
     assert trail["shipment"].after["buyer_name"] == TRADER["buyer_name"] and trail["shipment"].cooperative_id == coop_a.id
     assert trail["shipment_range"].after["first_serial"] == 1 and trail["shipment_range"].cooperative_id == coop_a.id
 
@@ -145,3 +146,112 @@ def test_deleting_a_shipment_deletes_its_ranges(db, coop_a, lychee):
     shipments.delete_shipment(coop_a.id, lychee.id, shipment.id)
     assert db.session.scalar(select(ShipmentRange.id)) is None
     assert db.session.scalar(select(AuditEvent.action).where(AuditEvent.entity == "shipment").order_by(AuditEvent.id.desc()).limit(1)) == "delete"
+
+
+# Pages
+
+FORM = {**TRADER, "shipped_on": "12/06/2026", "buyer_commune": "Xã Lục Ngạn, Bắc Ninh", "ranges": ""}
+
+
+def test_the_form_saves_a_shipment_with_its_commune_and_stamps(member_client, db, lychee):
+    response = post_form(member_client, f"/coop/batches/{lychee.id}/shipments/new", {**FORM, "ranges": "1-3"})
+    assert response.status_code == 302
+    shipment = db.session.scalar(select(Shipment))
+    assert (shipment.buyer_commune_code, shipment.shipped_on) == (LUC_NGAN, date(2026, 6, 12))
+    assert [(r.run_id, r.first_serial, r.last_serial) for r in shipment.ranges] == [(lychee.run.id, 1, 3)]
+    page = member_client.get(f"/coop/batches/{lychee.id}").get_data(as_text=True)
+    assert "Thương lái Hoàng Văn Nam" in page and 'href="tel:0912345678"' in page and "Xã Lục Ngạn, Bắc Ninh" in page
+    assert "Còn lại chưa xuất: 400 trên 1.000 kg." in page and f"#{lychee.run.id}: 1–3" in page
+    edit = member_client.get(f"/coop/batches/{lychee.id}/shipments/{shipment.id}/edit").get_data(as_text=True)
+    assert 'value="Xã Lục Ngạn, Bắc Ninh"' in edit and f'value="#{lychee.run.id}: 1-3"' in edit
+
+
+def test_a_bad_shipment_form_comes_back_422_with_messages_and_values(member_client, db, lychee):
+    response = post_form(member_client, f"/coop/batches/{lychee.id}/shipments/new",
+                         {**FORM, "buyer_phone": "gọi tôi", "buyer_commune": "Không Có Xã Này", "ranges": "#999: 1-2"})
+    page = response.get_data(as_text=True)
+    assert response.status_code == 422
+    assert "Số điện thoại có tối đa 20 ký tự" in page and "Chọn một xã trong danh sách" in page
+    assert 'value="gọi tôi"' in page and 'value="Không Có Xã Này"' in page and 'value="Thương lái Hoàng Văn Nam"' in page
+    response = post_form(member_client, f"/coop/batches/{lychee.id}/shipments/new", {**FORM, "ranges": "#999: 1-2"})
+    assert response.status_code == 422 and "không phải tất cả là tem của lô này" in response.get_data(as_text=True)
+    response = post_form(member_client, f"/coop/batches/{lychee.id}/shipments/new", {**FORM, "quantity": "1200"})
+    assert response.status_code == 422 and "Lô này chỉ còn 1.000 kg chưa xuất" in response.get_data(as_text=True)
+    assert db.session.scalar(select(Shipment.id)) is None
+
+
+def test_a_shipment_in_another_unit_is_saved_with_a_warning(member_client, db, lychee):
+    response = post_form(member_client, f"/coop/batches/{lychee.id}/shipments/new", {**FORM, "quantity": "5000", "unit": "thùng"})
+    assert response.status_code == 302
+    page = member_client.get(response.headers["Location"]).get_data(as_text=True)
+    assert "Chuyến hàng tính bằng thùng còn lô tính bằng kg: chưa kiểm tra được số lượng còn lại." in page
+
+
+def test_a_shipment_is_edited_and_deleted_from_its_pages(member_client, db, coop_a, lychee):
+    shipment = shipments.create_shipment(coop_a.id, lychee.id, TRADER, None)
+    url = f"/coop/batches/{lychee.id}/shipments/{shipment.id}"
+    assert post_form(member_client, f"{url}/edit", {**FORM, "buyer_phone": "0987 000 111", "buyer_commune": ""}).status_code == 302
+    db.session.expire_all()
+    assert (shipment.buyer_phone, shipment.buyer_commune_code) == ("0987 000 111", None)
+    assert post_form(member_client, f"{url}/delete").status_code == 302
+    assert db.session.scalar(select(Shipment.id)) is None
+
+
+def test_another_cooperatives_shipments_are_404_on_every_route(client, db, coop_a, coop_b, lychee):
+    shipment = shipments.create_shipment(coop_a.id, lychee.id, TRADER, None)
+    sign_in(client, "b@htx.vn")
+    base = f"/coop/batches/{lychee.id}/shipments"
+    assert client.get(f"{base}/new").status_code == 404
+    assert client.get(f"{base}/{shipment.id}/edit").status_code == 404
+    for path in (f"{base}/new", f"{base}/{shipment.id}/edit", f"{base}/{shipment.id}/delete"):
+        assert post_form(client, path, FORM).status_code == 404
+    db.session.expire_all()
+    assert db.session.get(Shipment, shipment.id).buyer_phone == "0912 345 678"
+
+
+def test_the_officer_sees_where_the_batch_went_and_whom_to_call_on_a_recall(officer_client, db, coop_a, lychee):
+    shipments.create_shipment(coop_a.id, lychee.id, {**TRADER, "ranges": [StampRange(lychee.run.id, 1, 2)]}, None)
+    shipments.create_shipment(coop_a.id, lychee.id, {**TRADER, "buyer_name": "Cửa hàng Quê Hương", "buyer_kind": "shop",
+                                                     "buyer_phone": "024 3826 1234", "quantity": "20"}, None)
+    page = officer_client.get(f"/commune/listings/{lychee.id}").get_data(as_text=True)
+    assert "Hàng của lô này đã đi đâu" in page and "Người mua cần gọi nếu lô này bị thu hồi" in page
+    assert 'href="tel:02438261234"' in page and "Cửa hàng Quê Hương" in page and f"#{lychee.run.id}: 1–2" in page
+    assert post_form(officer_client, f"/commune/listings/{lychee.id}/recall", {"reason": "Dư lượng thuốc"}).status_code == 302
+    page = officer_client.get(f"/commune/listings/{lychee.id}").get_data(as_text=True)
+    assert "Người mua cần gọi điện báo thu hồi" in page and 'href="tel:0912345678"' in page
+
+
+def test_the_cooperatives_recalled_batch_page_shows_whom_to_call(client, db, coop_a, lychee):
+    from app.models import User
+    from app.services import accounts
+    from app.models import Role
+    from tests.conftest import PASSWORD
+
+    shipments.create_shipment(coop_a.id, lychee.id, TRADER, None)
+    officer = accounts.create_user(name="Cán bộ", login="canbo2@xa.vn", password=PASSWORD, role=Role.OFFICER, commune_codes=[LUC_NGAN])
+    sign_in(client, "a@htx.vn")
+    assert "Người mua cần gọi" not in client.get(f"/coop/batches/{lychee.id}").get_data(as_text=True)
+    commune_watch.recall(officer.id, lychee.id, "Dư lượng thuốc", date.today())
+    page = client.get(f"/coop/batches/{lychee.id}").get_data(as_text=True)
+    alert = page[page.index("Người mua cần gọi điện báo thu hồi"):]
+    assert page.index("Người mua cần gọi điện báo thu hồi") < page.index("Nhật ký sản xuất")  # above the diary
+    assert "Thương lái Hoàng Văn Nam" in alert and 'href="tel:0912345678"' in alert
+    assert db.session.scalar(select(User.id).where(User.login == "canbo2@xa.vn")) == officer.id
+
+
+def test_the_demo_lychee_has_inputs_and_two_shipments_and_stays_verified(db):
+    from app.i18n import local_today
+    from app.models import Batch
+    from app.services import demo
+    from app.services.listings import ListingStatus
+
+    demo.load_demo()
+    today = local_today()
+    lychee = next(b for b in db.session.scalars(select(Batch)) if b.lot_code.startswith("VT-"))
+    assert {i.kind.value for i in lychee.inputs} == {"fertiliser", "pesticide", "packaging"}
+    spray = next(e for e in lychee.events if e.kind.value == "spraying")
+    assert spray.input.name == "Abamectin 3.6EC"
+    assert [(s.buyer_commune.province.name, s.shipped_on) for s in lychee.shipments] == [
+        ("Lạng Sơn", today - timedelta(days=2)), ("Thành phố Hà Nội", today - timedelta(days=1))]
+    assert sum(r.last_serial - r.first_serial + 1 for s in lychee.shipments for r in s.ranges) == demo.DEMO_STAMPS
+    assert listings.listing(lychee, today).status is ListingStatus.VERIFIED

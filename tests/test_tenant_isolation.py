@@ -1,12 +1,15 @@
 """A member of cooperative A gets 404 for every object of cooperative B, reading and writing."""
+from datetime import date
+
 import pytest
 from sqlalchemy import select
 
-from app.models import Batch, Certification, DiaryEvent, LabelRun, Product, ProductPhoto, Stamp
+from app.models import Batch, BatchInput, Certification, DiaryEvent, LabelRun, Product, ProductPhoto, Shipment, Stamp
+from app.services import batch_inputs, shipments
 from tests.conftest import post_form, sign_in
 from tests.factories import minted_run, product_with_batch
 
-ID_ARGUMENTS = {"product_id", "batch_id", "event_id", "photo_id", "cert_id", "run_id"}
+ID_ARGUMENTS = {"product_id", "batch_id", "event_id", "photo_id", "cert_id", "run_id", "input_id", "shipment_id"}
 
 
 def coop_routes(app):
@@ -19,7 +22,7 @@ def coop_routes(app):
 def snapshot(db):
     """Everything that belongs to a cooperative, to prove nothing changed."""
     rows = []
-    for model in (Product, Batch, DiaryEvent, Certification, ProductPhoto, LabelRun, Stamp):
+    for model in (Product, Batch, DiaryEvent, Certification, ProductPhoto, LabelRun, Stamp, BatchInput, Shipment):
         for obj in db.session.scalars(select(model).order_by(model.id)):
             rows.append({c.name: getattr(obj, c.key) for c in obj.__table__.columns})
     db.session.rollback()
@@ -30,7 +33,11 @@ def snapshot(db):
 def b_objects(coop_b, db):
     product, batch = product_with_batch(coop_b, "Mật ong Phồn Nhi", "MO-2026-04")
     run = minted_run(coop_b, product, batch)
+    item = batch_inputs.add_input(coop_b.id, batch.id, {"kind": "other", "name": "Thùng carton", "supplier_name": "Bao bì Việt"}, None)
+    shipment = shipments.create_shipment(coop_b.id, batch.id, {"buyer_name": "Cửa hàng", "buyer_kind": "shop",
+                                                               "shipped_on": date(2026, 6, 12), "quantity": 5}, None)
     return {
+        "input_id": item.id, "shipment_id": shipment.id,
         "product_id": product.id, "batch_id": batch.id, "event_id": batch.events[0].id,
         "photo_id": product.photos[0].id, "cert_id": product.certifications[0].id, "run_id": run.id,
     }

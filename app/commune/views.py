@@ -11,11 +11,11 @@ from app.extensions import db
 from app.i18n import local_today
 from app.models import Cooperative
 from app.pages import saved
-from app.services import audit, commune_watch, compliance, listings
+from app.services import audit, commune_watch, compliance, listings, shipments
 from app.services.epcis import documents as epcis_documents
 from app.services.identifiers import filename_part
 from app.services.listings import QUEUED, ListingStatus
-from app.vocabulary import AUDIT_ACTIONS
+from app.vocabulary import AUDIT_ACTIONS, BUYER_LABELS
 
 
 @bp.route("/")
@@ -63,7 +63,8 @@ def _listing_page(batch, submitted: str | None = None, form=None):
     forms = {f"{name}_form": form if name == submitted else cls(formdata=None) for name, cls in LISTING_FORMS.items()}
     page = render_template("commune/listing.html", item=listings.listing(batch, local_today()), batch=batch, product=batch.product,
                            decisions=listings.decisions(batch.id), problems=compliance.problems(batch),
-                           override=compliance.override(batch), **forms)
+                           override=compliance.override(batch), buyers=shipments.buyers_to_call(batch),
+                           buyer_labels=BUYER_LABELS, **forms)
     return page, 422 if form is not None and form.errors else 200
 
 

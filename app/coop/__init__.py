@@ -14,9 +14,9 @@ def members_only():
 
 @bp.context_processor
 def diary_labels():
-    from app.vocabulary import EVENT_LABELS
+    from app.vocabulary import BUYER_LABELS, EVENT_LABELS, INPUT_LABELS
 
-    return {"kind_labels": EVENT_LABELS}
+    return {"kind_labels": EVENT_LABELS, "input_labels": INPUT_LABELS, "buyer_labels": BUYER_LABELS}
 
 
-from app.coop import epcis, imports, portal, runs, views  # noqa: E402,F401
+from app.coop import epcis, imports, portal, runs, shipments, views  # noqa: E402,F401

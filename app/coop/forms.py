@@ -5,8 +5,8 @@ from wtforms.validators import Optional, ValidationError
 
 from app.forms import ServiceForm, day, decimal, email, long_text, required, text, whole_number
 from app.models import EventKind
-from app.vocabulary import EVENT_LABELS
-from app.services import identifiers
+from app.vocabulary import BUYER_LABELS, EVENT_LABELS, INPUT_LABELS
+from app.services import identifiers, shipments
 from app.services.batches import date_order_errors
 from app.services.errors import RuleViolation
 from app.services.geo import resolve_commune
@@ -82,15 +82,29 @@ class BatchForm(ServiceForm):
         return self.add_errors(errors) and ok
 
 
+NO_INPUT = ("", _l("— none (write it below) —"))
+
+
+def input_label(item) -> str:
+    return f"{item.name} · {item.supplier_name}" + (f" · {item.supplier_lot}" if item.supplier_lot else "")
+
+
 class EventForm(ServiceForm):
+    """A diary entry; `inputs` are the batch's inputs it may point at."""
+
     event_date = day(_l("Date"), is_required=True)
     kind = SelectField(_l("Kind of work"), choices=[(k.value, v) for k, v in EVENT_LABELS.items()], coerce=EventKind)
     description = long_text(_l("What was done"), 2000)
+    input_id = SelectField(_l("Input from this batch's list"), choices=[NO_INPUT], coerce=_optional_int)
     input_used = text(_l("Input used (fertiliser, pesticide…)"), 200)
     dose = text(_l("Dose"), 100)
     phi_days = whole_number(_l("Pre-harvest interval (days)"), 0, 365)
     done_by = text(_l("Done by"), 120)
     photo = FileField(_l("Photo"))
+
+    def __init__(self, *args, inputs=(), **kwargs):
+        super().__init__(*args, **kwargs)
+        self.input_id.choices = [NO_INPUT, *((item.id, input_label(item)) for item in inputs)]
 
 
 class CooperativeForm(ServiceForm):
@@ -121,3 +135,60 @@ class CooperativeForm(ServiceForm):
 
     def values(self) -> dict:
         return {**super().values(), "commune_code": getattr(self, "commune_code", None)}
+
+
+class InputForm(ServiceForm):
+    kind = SelectField(_l("Kind of input"), choices=[(k.value, v) for k, v in INPUT_LABELS.items()])
+    name = text(_l("Input (e.g. NPK 16-16-8 fertiliser, seedlings of Thiều lychee)"), 200, is_required=True)
+    supplier_name = text(_l("Supplier"), 200, is_required=True)
+    supplier_address = text(_l("Supplier's address or commune"), 200)
+    supplier_lot = identifier(_l("Supplier's lot number"), identifiers.SUPPLIER_LOT)
+    quantity = decimal(_l("Quantity"))
+    unit = text(_l("Unit"), 20)
+    received_on = day(_l("Date received"))
+
+
+class ShipmentForm(ServiceForm):
+    """A shipment; the commune is picked from the official list as on the cooperative's profile, and the stamp
+    serials are typed as "#run: first-last, …" (`single_run`: the batch's only run, which may go unnamed)."""
+
+    buyer_name = text(_l("Buyer (person or business)"), 200, is_required=True)
+    buyer_kind = SelectField(_l("Kind of buyer"), choices=[(k.value, v) for k, v in BUYER_LABELS.items()])
+    buyer_phone = identifier(_l("Buyer's phone"), identifiers.PHONE, inputmode="tel")
+    buyer_commune = text(_l("Buyer's commune or ward"), 200, list="commune-options", autocomplete="off")
+    buyer_address = text(_l("Buyer's address (village, street, market)"), 200)
+    shipped_on = day(_l("Date shipped"), is_required=True)
+    quantity = decimal(_l("Quantity"))
+    unit = text(_l("Unit"), 20)
+    note = long_text(_l("Vehicle or note"), 2000)
+    ranges = text(_l("Stamp serials that went (optional)"), 2000)
+
+    skip_fields = ("buyer_commune", "ranges")
+    commune_choices: list = []
+
+    def __init__(self, *args, single_run: int | None = None, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.single_run = single_run
+        self.parsed_ranges = []
+        self.commune_code = None
+
+    def validate(self, extra_validators=None):
+        ok = super().validate(extra_validators)
+        if self.buyer_commune.data:
+            found, self.commune_choices = resolve_commune(self.buyer_commune.data)
+            if found is None:
+                self.buyer_commune.errors = list(self.buyer_commune.errors) + [
+                    _l("Choose one commune from the list (type part of its current name, e.g. Lục Ngạn).")
+                ]
+                ok = False
+            else:
+                self.commune_code = found.code
+        try:
+            self.parsed_ranges = shipments.parse_ranges(self.ranges.data, self.single_run)
+        except RuleViolation as refused:
+            self.ranges.errors = list(self.ranges.errors) + [refused.message]
+            ok = False
+        return ok
+
+    def values(self) -> dict:
+        return {**super().values(), "buyer_commune_code": self.commune_code, "ranges": self.parsed_ranges}

@@ -6,7 +6,7 @@ from app.coop import bp
 from app.coop.forms import BatchForm, CertificationForm, CooperativeForm, EventForm, ProductForm
 from app.i18n import local_today
 from app.pages import form_page, saved, upload
-from app.services import batches, compliance, cooperatives, listings, products
+from app.services import batches, compliance, cooperatives, listings, products, shipments
 from app.services.errors import RuleViolation
 from app.services.geo import commune_label
 
@@ -124,7 +124,8 @@ def batch(batch_id: int):
     item = batches.get_batch(coop_id(), batch_id)
     return render_template("coop/batch.html", batch=item, product=item.product,
                            listing=listings.cooperative_listing(coop_id(), batch_id, local_today()),
-                           problems=compliance.problems(item), override=compliance.override(item))
+                           problems=compliance.problems(item), override=compliance.override(item),
+                           buyers=shipments.buyers_to_call(item), left=shipments.left_to_ship(item))
 
 
 @bp.route("/batches/<int:batch_id>/edit", methods=["GET", "POST"])
@@ -152,7 +153,7 @@ def delete_batch(batch_id: int):
 @bp.route("/batches/<int:batch_id>/events/new", methods=["GET", "POST"])
 def new_event(batch_id: int):
     item = batches.get_batch(coop_id(), batch_id)
-    form = EventForm()
+    form = EventForm(inputs=item.inputs)
     if request.method == "GET" and request.args.get("kind") in {k for k, _ in form.kind.choices}:
         form.kind.data = request.args["kind"]
     if form.validate_on_submit() and saved(form, lambda: batches.add_event(coop_id(), batch_id, form.values(), current_user.id, upload("photo"))):
@@ -164,7 +165,7 @@ def new_event(batch_id: int):
 @bp.route("/batches/<int:batch_id>/events/<int:event_id>/edit", methods=["GET", "POST"])
 def edit_event(batch_id: int, event_id: int):
     event = batches.get_event(coop_id(), batch_id, event_id)
-    form = EventForm(obj=event)
+    form = EventForm(obj=event, inputs=event.batch.inputs)
     if form.validate_on_submit() and saved(form, lambda: batches.update_event(coop_id(), batch_id, event_id, form.values(), current_user.id, upload("photo"))):
         flash(_("Diary entry saved."), "success")
         return redirect(url_for(".batch", batch_id=batch_id))

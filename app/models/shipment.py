@@ -73,6 +73,12 @@ class Shipment(Tracked, db.Model):
         order_by="(ShipmentRange.run_id, ShipmentRange.first_serial)",
     )
 
+    @property
+    def buyer_place(self) -> str:
+        """Where the buyer is: the address, then the commune and its province, as far as known."""
+        commune = self.buyer_commune
+        return ", ".join(part for part in (self.buyer_address, commune.full_name if commune else "") if part)
+
 
 class ShipmentRange(db.Model):
     """Serials first..last of a label run, all of them stamps on the shipment's batch, that went with it.

@@ -12,10 +12,11 @@ from sqlalchemy import func, select
 from app.extensions import db
 from app.i18n import local_today
 from app.models import Cooperative, EventKind, Role
-from app.services import accounts, batches, cooperatives, label_runs, listings, products, run_worker
+from app.services import accounts, batch_inputs, batches, cooperatives, label_runs, listings, products, run_worker, shipments
 
 DEMO_PASSWORD = "ocop-demo-2026"
 LUC_NGAN, PHUC_HOA, NAM_DUONG = 7582, 7330, 7603  # commune codes (Bắc Ninh, since 1 July 2025)
+DONG_DANG, HOAN_KIEM = 6184, 70  # the lychee's buyers: Xã Đồng Đăng (Lạng Sơn), Phường Hoàn Kiếm (Hà Nội)
 OFFICERS = [
     (LUC_NGAN, "Phạm Văn Xã", "canbo.lucngan@ocop.vn"),
     (PHUC_HOA, "Đỗ Thị Hòa", "canbo.phuchoa@ocop.vn"),
@@ -60,7 +61,7 @@ def demo_cooperatives(today: date) -> list[dict]:
                                 (ago(70), EventKind.IRRIGATION, "Tưới nhỏ giọt giai đoạn ra hoa", "", "", None),
                                 (ago(12), EventKind.SPRAYING, "Phun phòng sâu đục cuống quả", "Abamectin 3.6EC", "10 ml/bình 16 lít", 7),
                                 (ago(3), EventKind.HARVEST, "Thu hái sáng sớm, quả chín đỏ đều", "", "", None),
-                                (ago(2), EventKind.PACKING, "Đóng thùng xốp 10 kg, bảo quản lạnh", "", "", None),
+                                (ago(2), EventKind.PACKING, "Đóng thùng xốp 10 kg, bảo quản lạnh", "Thùng xốp 10 kg", "", None),
                             ],
                         },
                     ],
@@ -172,6 +173,7 @@ def load_demo() -> str:
     officers = {code: accounts.create_user(name=name, login=login, password=DEMO_PASSWORD, role=Role.OFFICER, commune_codes=[code], actor_id=admin.id)
                 for code, name, login in OFFICERS}
     _verified_listing_with_stamps(coops["lychee"], officers[LUC_NGAN])
+    _lychee_inputs_and_shipments(coops["lychee"], local_today())
     return "Demo data loaded."
 
 
@@ -182,3 +184,39 @@ def _verified_listing_with_stamps(coop: Cooperative, officer) -> None:
     run, _ = label_runs.create_run(coop.id, product_id=batch.product_id, batch_id=batch.id, count=DEMO_STAMPS, template="a4-65",
                                    options={}, request_token="demo-lychee", actor_id=None)
     run_worker.process(run.id)
+
+
+def _lychee_inputs_and_shipments(coop: Cooperative, today: date) -> None:
+    """One step back and forward for the lychee batch: its inputs (the spray points at its pesticide) and two
+    shipments, to a trader in Lạng Sơn with the first 40 stamps and to a shop in Hà Nội with the rest."""
+    batch = batches.list_batches(coop.id)[0]
+    member_id = batch.created_by_id
+    inputs = [
+        {"kind": "fertiliser", "name": "Phân hữu cơ vi sinh Sông Gianh", "supplier_name": "Đại lý vật tư nông nghiệp Hùng Mạnh",
+         "supplier_address": "Thôn Kép, Xã Lục Ngạn, Bắc Ninh", "supplier_lot": "SG-2405-118", "quantity": Decimal("500"),
+         "unit": "kg", "received_on": today - timedelta(days=145)},
+        {"kind": "pesticide", "name": "Abamectin 3.6EC", "supplier_name": "Đại lý vật tư nông nghiệp Hùng Mạnh",
+         "supplier_address": "Thôn Kép, Xã Lục Ngạn, Bắc Ninh", "supplier_lot": "ABA 36-0923", "quantity": Decimal("4"),
+         "unit": "chai 450 ml", "received_on": today - timedelta(days=15)},
+        {"kind": "packaging", "name": "Thùng xốp 10 kg", "supplier_name": "Công ty Bao bì Bắc Giang",
+         "supplier_address": "Phường Bắc Giang, Bắc Ninh", "quantity": Decimal("420"), "unit": "thùng",
+         "received_on": today - timedelta(days=5)},
+    ]
+    added = {values["kind"]: batch_inputs.add_input(coop.id, batch.id, values, member_id) for values in inputs}
+    for event in batch.events:
+        used = {EventKind.SPRAYING: "pesticide", EventKind.FERTILISING: "fertiliser", EventKind.PACKING: "packaging"}.get(event.kind)
+        if used:
+            batches.update_event(coop.id, batch.id, event.id, {"input_id": added[used].id}, member_id)
+    run_id = label_runs.list_runs(coop.id, batch.id)[0].id
+    shipments.create_shipment(coop.id, batch.id, {
+        "buyer_name": "Thương lái Hoàng Văn Nam", "buyer_kind": "trader", "buyer_address": "Chợ đầu mối Đồng Đăng",
+        "buyer_commune_code": DONG_DANG, "buyer_phone": "0912 468 135", "shipped_on": today - timedelta(days=2),
+        "quantity": Decimal("3000"), "unit": "kg", "note": "Xe tải 98C-123.45",
+        "ranges": [shipments.StampRange(run_id, 1, 40)],
+    }, member_id)
+    shipments.create_shipment(coop.id, batch.id, {
+        "buyer_name": "Cửa hàng Nông sản Quê Hương", "buyer_kind": "shop", "buyer_address": "25 Hàng Bè",
+        "buyer_commune_code": HOAN_KIEM, "buyer_phone": "024 3826 1234", "shipped_on": today - timedelta(days=1),
+        "quantity": Decimal("800"), "unit": "kg", "note": "Gửi xe khách Bắc Giang – Hà Nội",
+        "ranges": [shipments.StampRange(run_id, 41, DEMO_STAMPS)],
+    }, member_id)

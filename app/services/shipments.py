@@ -255,18 +255,11 @@ class Buyer:
         return ", ".join(f"{format_quantity(s.quantity)} {s.unit} ({format_day(s.shipped_on)})" for s in self.shipments)
 
 
-def place(shipment: Shipment) -> str:
-    """Where the buyer is: the address, the commune and its province, as far as known."""
-    commune = shipment.buyer_commune
-    parts = [shipment.buyer_address, f"{commune.name}, {commune.province.name}" if commune else ""]
-    return ", ".join(part for part in parts if part)
-
-
 def buyers_to_call(batch: Batch) -> list[Buyer]:
     """The batch's buyers, in the order they first got some of it: whom to call when it is recalled."""
     buyers: dict[tuple[str, str], Buyer] = {}
     for s in batch.shipments:
         key = (s.buyer_name.casefold(), re.sub(r"\D", "", s.buyer_phone))
-        buyer = buyers.setdefault(key, Buyer(s.buyer_name, s.buyer_kind, s.buyer_phone, place(s)))
+        buyer = buyers.setdefault(key, Buyer(s.buyer_name, s.buyer_kind, s.buyer_phone, s.buyer_place))
         buyer.shipments.append(s)
     return list(buyers.values())
