@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 import rfc3987
+from epcis_event_hash_generator import hash_generator, json_to_py
 from jsonschema import Draft7Validator, FormatChecker
 from sqlalchemy import select
 
@@ -284,8 +285,18 @@ def test_event_ids_are_the_epcis_event_hash(member_client, lychee):
     document = download(member_client, "/coop/epcis.jsonld")
     exported = event_list(document)
     assert all(e["eventID"].startswith("ni:///sha-256;") and e["eventID"].endswith("?ver=CBV2.0") for e in exported)
-    assert hashing.event_hashes(exported) == [e["eventID"] for e in exported]
+    # The downloaded file itself, read by GS1's reference generator, gives back every eventID.
+    recomputed = hash_generator.epcis_hashes_from_events(json_to_py.event_list_from_epcis_document_json(document))
+    assert recomputed == [e["eventID"] for e in exported]
     assert len({e["eventID"] for e in exported}) == len(exported)
+
+
+def test_remembered_hashes_are_the_computed_ones(app, lychee):
+    """Each worker remembers hashes by the event's content: what it answers from memory is what it would compute."""
+    found = [{k: v for k, v in e.items() if k != "eventID"} for e in _batch_events(lychee)]
+    assert hashing.event_hashes(found) == hashing._computed_hashes(vocabulary.context(), found)
+    changed = [found[0] | {"eventTime": "2020-01-01T00:00:00.000+07:00"}]
+    assert hashing.event_hashes(changed) == hashing._computed_hashes(vocabulary.context(), changed) != hashing.event_hashes(found[:1])
 
 
 def test_equal_events_hash_equal_and_different_ones_differ(app, lychee):
