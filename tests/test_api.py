@@ -311,7 +311,7 @@ def _v1_rules(app):
 
 
 def _fill(rule, ids: dict) -> str:
-    return re.sub(r"<(?:int:)?(\w+)>", lambda m: str(ids[m.group(1)]), rule.rule)
+    return re.sub(r"<(?:\w+:)?(\w+)>", lambda m: str(ids[m.group(1)]), rule.rule)
 
 
 def test_every_v1_route_is_covered_by_this_sweep(app):
@@ -419,3 +419,16 @@ def test_stamp_verdict_of_a_mistyped_or_unknown_code_is_a_problem(client, db):
     unknown = codes.derive_code(b"another key", 1, 1)
     assert_problem(client.get(f"/api/v1/stamps/{unknown}/verdict"), 404)
     assert client.get("/api/v1/openapi.json").get_json()["paths"]["/api/v1/stamps/{code}/verdict"]["get"]["security"] == []
+
+
+def test_absurd_ids_are_404_or_field_errors_not_overflows(client, a_token):
+    assert_problem(client.get("/api/v1/products/5453738471277340917760", headers=a_token), 404)
+    assert_problem(client.get("/api/v1/batches/0", headers=a_token), 404)
+    body = assert_problem(client.post("/api/v1/batches", json={"product_id": 2**63, "lot_code": "X"}, headers=a_token), 422)
+    assert body["errors"][0]["field"] == "product_id"
+    assert_problem(client.get(f"/api/v1/batches?product_id={2**40}", headers=a_token), 422)
+
+
+def test_times_carry_their_utc_offset(client, a_token):
+    created = client.post("/api/v1/products", json={"name": "Vải", "category": "fruit"}, headers=a_token).get_json()
+    assert created["created_at"].endswith("+00:00") and created["updated_at"].endswith("+00:00")

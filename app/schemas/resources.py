@@ -6,6 +6,8 @@ from decimal import Decimal
 
 from marshmallow import Schema, ValidationError, fields, validate
 
+from app.schemas.fields import UtcDateTime, id_field
+
 from app.coop.forms import CATEGORY_LABELS
 from app.models import BatchStatus, EventKind
 
@@ -32,8 +34,8 @@ class ProductSchema(Schema):
     description = fields.String(validate=validate.Length(max=5000))
     shelf_life_days = fields.Integer(allow_none=True, validate=validate.Range(min=1, max=3650))
     is_archived = fields.Boolean(dump_only=True)
-    created_at = fields.DateTime(dump_only=True)
-    updated_at = fields.DateTime(dump_only=True)
+    created_at = UtcDateTime(dump_only=True)
+    updated_at = UtcDateTime(dump_only=True)
 
 
 class ProductFilterSchema(Schema):
@@ -47,13 +49,13 @@ class CertificationSchema(Schema):
     number = fields.String(required=True, validate=validate.Length(min=1, max=60))
     issuer = fields.String(validate=validate.Length(max=200))
     expires_on = fields.Date(allow_none=True)
-    created_at = fields.DateTime(dump_only=True)
-    updated_at = fields.DateTime(dump_only=True)
+    created_at = UtcDateTime(dump_only=True)
+    updated_at = UtcDateTime(dump_only=True)
 
 
 class BatchSchema(Schema):
     id = fields.Integer(dump_only=True)
-    product_id = fields.Integer(required=True)
+    product_id = id_field(required=True)
     lot_code = fields.String(required=True, validate=validate.Length(min=1, max=40))
     harvest_date = fields.Date(allow_none=True)
     packing_date = fields.Date(allow_none=True)
@@ -66,9 +68,9 @@ class BatchSchema(Schema):
     notes = fields.String(validate=validate.Length(max=5000))
     status = fields.Enum(BatchStatus, by_value=True, dump_only=True)
     recall_reason = fields.String(dump_only=True)
-    recalled_on = fields.Date(dump_only=True)
-    created_at = fields.DateTime(dump_only=True)
-    updated_at = fields.DateTime(dump_only=True)
+    recalled_on = fields.Date(dump_only=True, allow_none=True)
+    created_at = UtcDateTime(dump_only=True)
+    updated_at = UtcDateTime(dump_only=True)
 
 
 class BatchUpdateSchema(BatchSchema):
@@ -79,7 +81,7 @@ class BatchUpdateSchema(BatchSchema):
 
 
 class BatchFilterSchema(Schema):
-    product_id = fields.Integer(load_default=None)
+    product_id = id_field(load_default=None)
 
 
 class DiaryEventSchema(Schema):
@@ -93,5 +95,5 @@ class DiaryEventSchema(Schema):
     phi_days = fields.Integer(allow_none=True, validate=validate.Range(min=0, max=365),
                               metadata={"description": "Pre-harvest interval in days; sprays only."})
     done_by = fields.String(validate=validate.Length(max=120))
-    created_at = fields.DateTime(dump_only=True)
-    updated_at = fields.DateTime(dump_only=True)
+    created_at = UtcDateTime(dump_only=True)
+    updated_at = UtcDateTime(dump_only=True)

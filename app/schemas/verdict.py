@@ -2,19 +2,21 @@
 as app/services/verdict.py judge() decides them."""
 from marshmallow import Schema, fields
 
+from app.schemas.fields import UtcDateTime
+
 from app.services.verdict import Headline, StampState, Tone
 from app.services.listings import ListingStatus
 
 
 class BadgeSchema(Schema):
     commune = fields.String()
-    decided_at = fields.DateTime()
+    decided_at = UtcDateTime()
     valid_until = fields.Date()
 
 
 class DecisionSchema(Schema):
     commune = fields.String()
-    decided_at = fields.DateTime()
+    decided_at = UtcDateTime()
     valid_until = fields.Date(allow_none=True)
 
 
@@ -25,7 +27,7 @@ class RecallSchema(Schema):
 
 class OverrideSchema(Schema):
     commune = fields.String()
-    created_at = fields.DateTime()
+    created_at = UtcDateTime()
     reason = fields.String()
 
 

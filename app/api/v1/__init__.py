@@ -6,6 +6,7 @@ from flask import Flask
 from werkzeug.exceptions import HTTPException
 
 from app.api.v1 import problems
+from app.api.v1.ids import IdConverter, id_doc
 from app.extensions import api
 from app.schemas.problems import ProblemSchema
 
@@ -36,10 +37,12 @@ def register(app: Flask) -> None:
 
     for name, value in SETTINGS.items():
         app.config.setdefault(name, value)
+    app.url_map.converters["id"] = IdConverter
     api.ERROR_SCHEMA = ProblemSchema
     api.init_app(app, spec_kwargs={**SPEC, "marshmallow_plugin": MarshmallowPlugin(schema_name_resolver=schema_name)})
     # flask-smorest answers every HTTP error in its own JSON; /api/v1 answers problem+json and the
     # rest of the site keeps its pages.
+    api.register_converter(IdConverter, id_doc)
     app.register_error_handler(HTTPException, _http_error)
     app.before_request(problems.choose_language)
     for blueprint in (products.blp, batches.blp, stamps.blp, epcis.blp):

@@ -6,7 +6,7 @@ from sqlalchemy import select
 
 from app.api.v1.access import coop_id
 from app.api.v1.blueprints import resource_blueprint
-from app.api.v1.conditional import etag_header, idempotent, require_current
+from app.api.v1.conditional import IDEMPOTENCY_DOC, IF_MATCH_DOC, etag_header, idempotent, require_current
 from app.api.v1.paging import PageQuerySchema, page_schema, paginate
 from app.models import Batch, DiaryEvent, Product
 from app.schemas.resources import BatchFilterSchema, BatchSchema, BatchUpdateSchema, DiaryEventSchema
@@ -31,6 +31,7 @@ class BatchList(MethodView):
         return paginate(stmt, Batch.id, args)
 
     @idempotent
+    @blp.doc(**IDEMPOTENCY_DOC)
     @blp.arguments(BatchSchema)
     @blp.response(201, BatchSchema)
     def post(self, values):
@@ -40,7 +41,7 @@ class BatchList(MethodView):
         return batch, 201, {"Location": url_for(".BatchItem", batch_id=batch.id, _external=True)}
 
 
-@blp.route("/batches/<int:batch_id>")
+@blp.route("/batches/<id:batch_id>")
 class BatchItem(MethodView):
     @blp.response(200, BatchSchema)
     def get(self, batch_id):
@@ -48,6 +49,7 @@ class BatchItem(MethodView):
         batch = batches.get_batch(coop_id(), batch_id)
         return batch, 200, etag_header(batch)
 
+    @blp.doc(**IF_MATCH_DOC)
     @blp.arguments(BatchUpdateSchema(partial=True))
     @blp.response(200, BatchSchema)
     def patch(self, values, batch_id):
@@ -56,6 +58,7 @@ class BatchItem(MethodView):
         batch = batches.update_batch(coop_id(), batch_id, values, current_user.id)
         return batch, 200, etag_header(batch)
 
+    @blp.doc(**IF_MATCH_DOC)
     @blp.response(204)
     def delete(self, batch_id):
         """Delete a batch and its diary; refused (422) once stamps were printed for it. If-Match is required."""
@@ -63,7 +66,7 @@ class BatchItem(MethodView):
         batches.delete_batch(coop_id(), batch_id)
 
 
-@blp.route("/batches/<int:batch_id>/events")
+@blp.route("/batches/<id:batch_id>/events")
 class EventList(MethodView):
     @blp.arguments(PageQuerySchema, location="query")
     @blp.response(200, page_schema(DiaryEventSchema))
@@ -73,6 +76,7 @@ class EventList(MethodView):
         return paginate(select(DiaryEvent).where(DiaryEvent.batch_id == batch.id), DiaryEvent.id, args)
 
     @idempotent
+    @blp.doc(**IDEMPOTENCY_DOC)
     @blp.arguments(DiaryEventSchema)
     @blp.response(201, DiaryEventSchema)
     def post(self, values, batch_id):
@@ -82,7 +86,7 @@ class EventList(MethodView):
         return event, 201, {"Location": location}
 
 
-@blp.route("/batches/<int:batch_id>/events/<int:event_id>")
+@blp.route("/batches/<id:batch_id>/events/<id:event_id>")
 class EventItem(MethodView):
     @blp.response(200, DiaryEventSchema)
     def get(self, batch_id, event_id):
@@ -90,6 +94,7 @@ class EventItem(MethodView):
         event = batches.get_event(coop_id(), batch_id, event_id)
         return event, 200, etag_header(event)
 
+    @blp.doc(**IF_MATCH_DOC)
     @blp.arguments(DiaryEventSchema(partial=True))
     @blp.response(200, DiaryEventSchema)
     def patch(self, values, batch_id, event_id):
@@ -98,6 +103,7 @@ class EventItem(MethodView):
         event = batches.update_event(coop_id(), batch_id, event_id, values, current_user.id)
         return event, 200, etag_header(event)
 
+    @blp.doc(**IF_MATCH_DOC)
     @blp.response(204)
     def delete(self, batch_id, event_id):
         """Delete a diary entry. If-Match is required."""

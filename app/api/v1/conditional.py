@@ -66,3 +66,18 @@ def _replay(stored: idempotency.StoredAnswer) -> Response:
     response.headers["Idempotent-Replayed"] = "true"
     return response
 
+
+
+# How the OpenAPI document describes these headers (the views are decorated with @blp.doc(**…)).
+IF_MATCH_DOC = {
+    "parameters": [{"in": "header", "name": "If-Match", "required": True, "schema": {"type": "string"},
+                    "description": "The ETag from your last read of this object."}],
+    "responses": {"412": {"description": "The object changed since that read."},
+                  "428": {"description": "If-Match is missing."}},
+}
+IDEMPOTENCY_DOC = {
+    "parameters": [{"in": "header", "name": "Idempotency-Key", "required": False,
+                    "schema": {"type": "string", "minLength": 1, "maxLength": 255},
+                    "description": "Retry with the same key and body to get the first answer back (kept 24 hours)."}],
+    "responses": {"409": {"description": "The first request with this key is still running."}},
+}

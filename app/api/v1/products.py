@@ -6,7 +6,7 @@ from sqlalchemy import select
 
 from app.api.v1.access import coop_id
 from app.api.v1.blueprints import resource_blueprint
-from app.api.v1.conditional import etag_header, idempotent, require_current
+from app.api.v1.conditional import IDEMPOTENCY_DOC, IF_MATCH_DOC, etag_header, idempotent, require_current
 from app.api.v1.paging import PageQuerySchema, page_schema, paginate
 from app.models import Certification, Product
 from app.schemas.resources import CertificationSchema, ProductFilterSchema, ProductSchema
@@ -32,6 +32,7 @@ class ProductList(MethodView):
         return paginate(stmt, Product.id, args)
 
     @idempotent
+    @blp.doc(**IDEMPOTENCY_DOC)
     @blp.arguments(ProductSchema)
     @blp.response(201, ProductSchema)
     def post(self, values):
@@ -40,7 +41,7 @@ class ProductList(MethodView):
         return product, 201, {"Location": url_for(".ProductItem", product_id=product.id, _external=True)}
 
 
-@blp.route("/products/<int:product_id>")
+@blp.route("/products/<id:product_id>")
 class ProductItem(MethodView):
     @blp.response(200, ProductSchema)
     def get(self, product_id):
@@ -48,6 +49,7 @@ class ProductItem(MethodView):
         product = products.get_product(coop_id(), product_id)
         return product, 200, etag_header(product)
 
+    @blp.doc(**IF_MATCH_DOC)
     @blp.arguments(ProductSchema(partial=True))
     @blp.response(200, ProductSchema)
     def patch(self, values, product_id):
@@ -56,6 +58,7 @@ class ProductItem(MethodView):
         product = products.update_product(coop_id(), product_id, values, current_user.id)
         return product, 200, etag_header(product)
 
+    @blp.doc(**IF_MATCH_DOC)
     @blp.response(204)
     def delete(self, product_id):
         """Archive the product (stamps may name it, so it is never erased). If-Match is required."""
@@ -63,7 +66,7 @@ class ProductItem(MethodView):
         products.set_archived(coop_id(), product_id, True, current_user.id)
 
 
-@blp.route("/products/<int:product_id>/certifications")
+@blp.route("/products/<id:product_id>/certifications")
 class CertificationList(MethodView):
     @blp.arguments(PageQuerySchema, location="query")
     @blp.response(200, page_schema(CertificationSchema))
@@ -73,6 +76,7 @@ class CertificationList(MethodView):
         return paginate(select(Certification).where(Certification.product_id == product.id), Certification.id, args)
 
     @idempotent
+    @blp.doc(**IDEMPOTENCY_DOC)
     @blp.arguments(CertificationSchema)
     @blp.response(201, CertificationSchema)
     def post(self, values, product_id):
@@ -82,7 +86,7 @@ class CertificationList(MethodView):
         return cert, 201, {"Location": location}
 
 
-@blp.route("/products/<int:product_id>/certifications/<int:cert_id>")
+@blp.route("/products/<id:product_id>/certifications/<id:cert_id>")
 class CertificationItem(MethodView):
     @blp.response(200, CertificationSchema)
     def get(self, product_id, cert_id):
@@ -90,6 +94,7 @@ class CertificationItem(MethodView):
         cert = _certification(product_id, cert_id)
         return cert, 200, etag_header(cert)
 
+    @blp.doc(**IF_MATCH_DOC)
     @blp.response(204)
     def delete(self, product_id, cert_id):
         """Remove a certification. If-Match is required."""
