@@ -113,7 +113,7 @@ def test_a_complete_product_carries_every_element_of_article_6_5(member_client, 
     assert master["production_conditions"][0]["growing_area_code"] == "VN-BGLN-0012"
     assert master["production_conditions"][0]["certifications"][0]["scheme"] == "VietGAP"
     assert master["suppliers"] == [{"name": "Đại lý vật tư Hùng Lan", "address": "Thị trấn Chũ"}]
-    assert [c["name"] for c in master["customers"]] == ["Công ty XNK Bắc Giang"]
+    assert [(c["name"], c["kind"]) for c in master["customers"]] == [("Công ty XNK Bắc Giang", "exporter")]
 
 
 def test_the_missing_list_names_exactly_what_an_incomplete_product_lacks(member_client, coop_a):
@@ -126,8 +126,8 @@ def test_the_missing_list_names_exactly_what_an_incomplete_product_lacks(member_
         ("harvest_date", f"/coop/batches/{lot.id}/edit"),
         ("diary", f"/coop/batches/{lot.id}/events/new"),
         ("production_conditions", f"/coop/batches/{lot.id}/edit"),
-        ("one_step_back", f"/coop/batches/{lot.id}"),
-        ("one_step_forward", f"/coop/batches/{lot.id}"),
+        ("one_step_back", f"/coop/batches/{lot.id}/inputs/new"),
+        ("one_step_forward", f"/coop/batches/{lot.id}/shipments/new"),
     }
     assert len(record["missing"]) == 8
     assert "thiếu ảnh sản phẩm" in {m["message"] for m in record["missing"]}
@@ -222,6 +222,8 @@ def test_the_xlsx_opens_and_holds_the_same_data_as_the_json(member_client, coop_
         [s["product_trace_code"], s["location_trace_code"], s["event_time"], s["stage"]] for s in stages]
     assert len(stages) >= 5
     assert "Vật tư đã dùng: Abamectin 3.6EC; Thời gian cách ly (ngày): 7" in [r[5] for r in rows("Công đoạn")]
+    assert [r[:2] for r in rows("Khách hàng")] == [["Công ty XNK Bắc Giang", "Doanh nghiệp xuất khẩu"]]
+    assert [r[0] for r in rows("Nhà cung cấp")] == ["Đại lý vật tư Hùng Lan"]
     assert [r[3] for r in rows("Thông tin còn thiếu")] == [m["message"] for p in document["products"] for m in p["missing"]]
     assert "thiếu ảnh sản phẩm" in [r[3] for r in rows("Thông tin còn thiếu")]
 

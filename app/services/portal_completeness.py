@@ -103,10 +103,10 @@ def lot_gaps(product: Product, lot: Batch, steps: Steps | None = None) -> list[G
         gaps.append(Gap("production_conditions", "6.1", _l("batch %(lot)s has no growing area", lot=name), edit, here, lot.id))
     if steps is not None and not steps.back:  # None: the caller does not know the lot's inputs and shipments
         gaps.append(Gap("one_step_back", "6.1", _l("batch %(lot)s records no input and its supplier (one step back)", lot=name),
-                        "coop.batch", here, lot.id))
+                        "coop.new_input", here, lot.id))
     if steps is not None and not steps.forward:
         gaps.append(Gap("one_step_forward", "6.1", _l("batch %(lot)s records no shipment to a buyer (one step forward)", lot=name),
-                        "coop.batch", here, lot.id))
+                        "coop.new_shipment", here, lot.id))
     return gaps
 
 

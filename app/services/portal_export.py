@@ -24,11 +24,11 @@ from sqlalchemy.orm import joinedload, selectinload
 
 from app.csv_export import safe_cell
 from app.extensions import db
-from app.models import (Batch, BatchInput, BatchStatus, Cooperative, DiaryEvent, EventKind, LabelRun, Product, RangeAction,
+from app.models import (Batch, BatchInput, BatchStatus, BuyerKind, Cooperative, DiaryEvent, EventKind, LabelRun, Product, RangeAction,
                         Shipment, StampRangeEvent)
 from app.services import cooperatives, portal_completeness
 from app.services.portal_completeness import Completeness
-from app.vocabulary import EVENT_LABELS
+from app.vocabulary import BUYER_LABELS, EVENT_LABELS
 
 FORMAT = "ocop-trace/portal-export"
 VERSION = 1
@@ -335,7 +335,6 @@ KEY_DATA_LABELS = {
     "reason": "Lý do",
 }
 LOT_STATUS = {"active": "đang lưu hành", "recalled": "đã thu hồi"}
-BUYER_KINDS = {"trader": "thương lái", "exporter": "doanh nghiệp xuất khẩu", "shop": "cửa hàng", "market": "chợ", "other": "khác"}
 
 
 def _key_data_text(key_data: dict) -> str:
@@ -367,7 +366,7 @@ def _sheet_rows(document: dict) -> dict[str, tuple[tuple, list[tuple]]]:
             _key_data_text(s["key_data"]),
         ) for _, lot in lots for s in lot["stages"]]),
         "Nhà cung cấp": (SUPPLIER_COLUMNS, [(s["name"], s["address"]) for s in document["master_data"]["suppliers"]]),
-        "Khách hàng": (CUSTOMER_COLUMNS, [(c["name"], BUYER_KINDS.get(c["kind"], c["kind"]), c["address"], c["phone"])
+        "Khách hàng": (CUSTOMER_COLUMNS, [(c["name"], str(BUYER_LABELS[BuyerKind(c["kind"])]), c["address"], c["phone"])
                                           for c in document["master_data"]["customers"]]),
         "Thông tin còn thiếu": (MISSING_COLUMNS, [(p["name"], m["element"], m["article"], m["message"], m["fix_url"])
                                                   for p in products for m in p["missing"]]),
@@ -385,7 +384,9 @@ def portal_workbook(document: dict) -> bytes:
     """The document as an XLSX workbook, one sheet per kind of row, Vietnamese names."""
     book = Workbook()
     book.remove(book.active)
-    for title, (header, rows) in _sheet_rows(document).items():
+    with force_locale("vi"):
+        sheets = _sheet_rows(document)
+    for title, (header, rows) in sheets.items():
         sheet = book.create_sheet(title)
         sheet.append(list(header))
         for row in rows:
