@@ -14,7 +14,7 @@ from sqlalchemy import select
 
 from app.extensions import db
 from app.models import Role, User
-from app.services import accounts, api_tokens, batch_inputs, batches, commune_watch, label_runs, minting, products, shipments, stamp_export, stamp_ranges
+from app.services import accounts, api_tokens, batch_inputs, codes, batches, commune_watch, label_runs, minting, products, shipments, stamp_export, stamp_ranges
 from app.services.epcis import documents, events as build, hashing, vocabulary
 from app.services.shipments import StampRange as ShippedRange
 from tests.conftest import LUC_NGAN, PASSWORD, PHUC_HOA, sign_in
@@ -265,6 +265,19 @@ def test_big_runs_are_counted_with_their_serial_range(app, db, coop_a):
     assert event["ocop:stampRange"] == {"ocop:labelRun": run.id, "ocop:firstSerial": 1, "ocop:lastSerial": build.EPC_LIST_LIMIT + 1,
                                         "ocop:uriPrefix": first_url[:first_url.rindex("/") + 1]}
     assert_valid(documents.document([event]))
+
+
+def test_query_finds_a_stamp_inside_a_big_range(member_client, coop_a, coop_b):
+    product, batch = product_with_batch(coop_a)
+    run = minted_run(coop_a, product, batch, count=build.EPC_LIST_LIMIT + 1, token="big-query")
+    product_b, batch_b = product_with_batch(coop_b, name="Mật ong", lot="MO-1")
+    run_b = minted_run(coop_b, product_b, batch_b, count=2, token="b-query")
+    key = minting.stamp_key()
+    last_uri = f"{vocabulary.base_url()}/Q/{codes.derive_code(key, run.id, build.EPC_LIST_LIMIT + 1)}".upper()
+    found = query(member_client, MATCH_epc=last_uri.lower())
+    assert [(e["ocop:stampRange"]["ocop:labelRun"], e["bizStep"]) for e in found] == [(run.id, "commissioning")]
+    theirs = f"{vocabulary.base_url()}/Q/{codes.derive_code(key, run_b.id, 1)}".upper()
+    assert query(member_client, MATCH_epc=theirs) == []
 
 
 def test_gs1_digital_link_stamps_and_gtin_classes(app, db, coop_a):

@@ -36,16 +36,16 @@ def batch_epcis(batch_id: int):
     return jsonld_download(documents.document(documents.scope_events(scope)), name)
 
 
-def query_response(events: list[dict], endpoint: str) -> Response:
-    """The EPCIS events query over the given events: an EPCISQueryDocument, a Link to the next page if any,
-    or 400 with the parameter at fault (RFC 7807, as EPCIS 2.0's REST binding answers)."""
+def query_response(coop_id: int, endpoint: str) -> Response:
+    """The EPCIS events query over the cooperative's events: an EPCISQueryDocument, a Link to the next page if
+    any, or 400 with the parameter at fault (RFC 7807, as EPCIS 2.0's REST binding answers)."""
     try:
-        asked = query.parse(request.args)
+        asked = query.parse(request.args, coop_id)
     except RuleViolation as refusal:
         problem = {"type": "epcisException:QueryParameterException", "title": str(refusal.message),
                    "status": 400, "parameter": refusal.field}
         return Response(json.dumps(problem), status=400, mimetype="application/problem+json")
-    page = query.run(asked, events)
+    page = query.run(asked, documents.scope_events(documents.cooperative_scope(coop_id)))
     response = jsonify(documents.query_document(page.events))
     response.mimetype = documents.MEDIA_TYPE
     if page.next_page_token is not None:
@@ -56,4 +56,4 @@ def query_response(events: list[dict], endpoint: str) -> Response:
 
 @bp.route("/epcis/events")
 def epcis_events():
-    return query_response(documents.scope_events(documents.cooperative_scope(coop_id())), ".epcis_events")
+    return query_response(coop_id(), ".epcis_events")

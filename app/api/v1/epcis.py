@@ -36,4 +36,4 @@ class EpcisEvents(MethodView):
     })
     def get(self):
         """The cooperative's EPCIS events, earliest first, filtered by time, business step and stamp."""
-        return query_response(documents.scope_events(documents.cooperative_scope(coop_id())), "epcis.EpcisEvents")
+        return query_response(coop_id(), "epcis.EpcisEvents")

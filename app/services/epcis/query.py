@@ -4,11 +4,18 @@ Parameters follow EPCIS 2.0's query language (REST binding): times are ISO 8601 
 and MATCH_epc take one or more values, repeated or separated by "|", any of which matches; a bizStep may be
 CBV's bare word ("packing") or its URI (https://ref.gs1.org/cbv/BizStep-packing). MATCH_epc matches an epcList
 entry exactly or, with a trailing "*", by prefix; a stamp's URI in lower case matches too (codes are read
-without regard to case). perPage (1..1000, default 100) and the opaque nextPageToken page through the result.
+without regard to case), and a stamp of a range too big to be listed (`ocop:stampRange`, `ocop:stampRanges`)
+is found through its code. perPage (1..1000, default 100) and the opaque nextPageToken page through the result.
 """
 from dataclasses import dataclass
 from datetime import datetime
 
+from sqlalchemy import select
+
+from app.extensions import db
+from app.models import LabelRun, Stamp
+from app.services import codes
+from app.services.epcis import vocabulary as voc
 from app.services.errors import RuleViolation
 
 CBV_BIZSTEP = "https://ref.gs1.org/cbv/BizStep-"
@@ -23,6 +30,8 @@ class EventQuery:
     lt_event_time: datetime | None = None
     biz_steps: frozenset[str] = frozenset()
     epcs: tuple[str, ...] = ()
+    # (run, serial) of the cooperative's stamps named by MATCH_epc: found in ranges that list no URIs
+    stamps: frozenset[tuple[int, int]] = frozenset()
     per_page: int = DEFAULT_PER_PAGE
     offset: int = 0
 
@@ -64,13 +73,26 @@ def biz_step_uri(step: str) -> str:
     return step if ":" in step else CBV_BIZSTEP + step
 
 
-def parse(args) -> EventQuery:
+def named_stamps(coop_id: int, epcs: tuple[str, ...]) -> frozenset[tuple[int, int]]:
+    """The cooperative's stamps whose code ends one of the URIs (not the patterns), as (run, serial)."""
+    hashes = [codes.code_hash(code) for epc in epcs if not epc.endswith("*")
+              if (code := codes.normalise(epc.rstrip("/").rsplit("/", 1)[-1])) is not None]
+    if not hashes:
+        return frozenset()
+    found = db.session.execute(select(Stamp.run_id, Stamp.serial).join(LabelRun, LabelRun.id == Stamp.run_id)
+                               .where(Stamp.code_hash.in_(hashes), LabelRun.cooperative_id == coop_id))
+    return frozenset((run_id, serial) for run_id, serial in found)
+
+
+def parse(args, coop_id: int) -> EventQuery:
     """The query from request arguments (a MultiDict); RuleViolation(parameter, message) for a bad value."""
+    epcs = tuple(_values(args, "MATCH_epc"))
     return EventQuery(
         ge_event_time=_time(args, "GE_eventTime"),
         lt_event_time=_time(args, "LT_eventTime"),
         biz_steps=frozenset(biz_step_uri(step) for step in _values(args, "EQ_bizStep")),
-        epcs=tuple(_values(args, "MATCH_epc")),
+        epcs=epcs,
+        stamps=named_stamps(coop_id, epcs),
         per_page=_whole(args, "perPage", DEFAULT_PER_PAGE, 1, MAX_PER_PAGE),
         offset=_whole(args, "nextPageToken", 0, 0, 10**9),
     )
@@ -82,6 +104,12 @@ def _epc_matches(pattern: str, epc: str) -> bool:
     return epc in (pattern, pattern.upper())
 
 
+def _in_ranges(stamps: frozenset[tuple[int, int]], event: dict) -> bool:
+    ranges = event.get(voc.term("stampRanges"), []) + ([event[voc.term("stampRange")]] if voc.term("stampRange") in event else [])
+    run, first, last = voc.term("labelRun"), voc.term("firstSerial"), voc.term("lastSerial")
+    return any(r[run] == run_id and r[first] <= serial <= r[last] for r in ranges for run_id, serial in stamps)
+
+
 def matches(query: EventQuery, event: dict) -> bool:
     moment = datetime.fromisoformat(event["eventTime"])
     if query.ge_event_time and moment < query.ge_event_time:
@@ -90,7 +118,8 @@ def matches(query: EventQuery, event: dict) -> bool:
         return False
     if query.biz_steps and biz_step_uri(event.get("bizStep", "")) not in query.biz_steps:
         return False
-    if query.epcs and not any(_epc_matches(p, epc) for p in query.epcs for epc in event.get("epcList", ())):
+    if query.epcs and not (any(_epc_matches(p, epc) for p in query.epcs for epc in event.get("epcList", ()))
+                           or _in_ranges(query.stamps, event)):
         return False
     return True
 
