@@ -12,7 +12,8 @@ from sqlalchemy import func, select
 from app.models import AuditEvent, Batch, DiaryEvent, EventKind, Product
 from app.services import imports
 from app.services.spreadsheets import KINDS, MAX_ROWS
-from tests.conftest import csrf_token, sign_in
+from tests.browser import browser, live_server, needs_chromium, page, sign_in_page  # noqa: F401 (fixtures)
+from tests.conftest import PASSWORD, csrf_token, sign_in
 from tests.factories import product_with_batch
 
 PRODUCT_HEADERS = [c.header for c in KINDS["products"].columns]
@@ -47,15 +48,15 @@ def commit_url(page_text: str) -> str:
     return match.group(1)
 
 
-def commit(client, page):
-    text = page.get_data(as_text=True)
+def commit(client, preview):
+    text = preview.get_data(as_text=True)
     return client.post(commit_url(text), data={"csrf_token": csrf_token(client, "/coop/imports"), "filename": "f"})
 
 
 def upload_and_commit(client, kind, data, filename):
-    page = upload(client, kind, data, filename)
-    assert page.status_code == 200, page.get_data(as_text=True)[:3000]
-    return commit(client, page)
+    preview = upload(client, kind, data, filename)
+    assert preview.status_code == 200, preview.get_data(as_text=True)[:3000]
+    return commit(client, preview)
 
 
 def diary_row(lot="VT-2026-06-A", day="18/05/2026", kind="Phun thuốc", description="Phun trừ sâu", phi=7, product="Vải thiều Lục Ngạn"):
@@ -78,12 +79,12 @@ def test_products_import_creates_then_a_second_import_changes_nothing(member_cli
         ["Vải thiều Lục Ngạn", "Trái cây", "8936012345674", 4, "125/QĐ-UBND", date(2024, 8, 15), None, "VN-BG-LN-001", 14, "Vải chín cây"],
         ["Mật ong hoa vải", "Mật ong", None, None, None, None, None, None, 365, None],
     ])
-    page = upload(member_client, "products", data, "san-pham.xlsx")
-    text = page.get_data(as_text=True)
-    assert page.status_code == 200 and "Mới: 2" in text, text
+    preview = upload(member_client, "products", data, "san-pham.xlsx")
+    text = preview.get_data(as_text=True)
+    assert preview.status_code == 200 and "Mới: 2" in text, text
     assert count(db, Product) == 0, "the preview writes nothing"
     assert len(waiting_files(app)) == 1
-    done = commit(member_client, page)
+    done = commit(member_client, preview)
     assert done.status_code == 302
     assert waiting_files(app) == [], "the waiting file goes after the commit"
     lychee = db.session.scalar(select(Product).where(Product.gtin == "08936012345674"))
@@ -102,9 +103,9 @@ def test_every_problem_is_listed_by_row_and_column_and_nothing_is_saved(member_c
         ["Cam", "Hoa quả lạ", None, 7, "C-1", "31/02/2026", None, "vùng trồng có dấu", None, None],
         ["Bưởi", "Trái cây", None, None, None, None, None, None, None, None],
     ])
-    page = upload(member_client, "products", data, "san-pham.xlsx")
-    text = page.get_data(as_text=True)
-    assert page.status_code == 422
+    preview = upload(member_client, "products", data, "san-pham.xlsx")
+    text = preview.get_data(as_text=True)
+    assert preview.status_code == 422
     assert "Dòng 2, cột «GTIN»" in text
     assert "Dòng 2, cột «Số chứng nhận OCOP»" in text
     assert "Dòng 4, cột «Loại sản phẩm»" in text and "Trái cây" in text
@@ -126,9 +127,9 @@ def test_batches_import_matches_products_by_gtin_or_name_and_checks_the_dates(me
         ["Không có", None, "X-1", None, None, None, None, None, None, None],
         ["Vải thiều Lục Ngạn", None, "VT 06 C", None, None, None, None, None, None, None],
     ]
-    page = upload(member_client, "batches", xlsx(BATCH_HEADERS, rows), "lo.xlsx")
-    text = page.get_data(as_text=True)
-    assert page.status_code == 422
+    preview = upload(member_client, "batches", xlsx(BATCH_HEADERS, rows), "lo.xlsx")
+    text = preview.get_data(as_text=True)
+    assert preview.status_code == 422
     assert "Dòng 3, cột «Ngày đóng gói»: Ngày đóng gói không được trước ngày thu hoạch." in text
     assert "Dòng 4, cột «Tên sản phẩm»" in text
     assert "Dòng 5, cột «Mã lô»" in text
@@ -165,9 +166,9 @@ def test_another_cooperatives_batch_is_not_found_and_nothing_is_written(client, 
     sign_in(client, "a@htx.vn")
     before = count(db, DiaryEvent)
     rows = [diary_row(), diary_row(product="Mật ong Phồn Nhi", lot="MO-1", description="Ghi trộm")]
-    page = upload(client, "diary", xlsx(DIARY_HEADERS, rows), "nhat-ky.xlsx")
-    text = page.get_data(as_text=True)
-    assert page.status_code == 422
+    preview = upload(client, "diary", xlsx(DIARY_HEADERS, rows), "nhat-ky.xlsx")
+    text = preview.get_data(as_text=True)
+    assert preview.status_code == 422
     assert "Dòng 3, cột «Tên sản phẩm»: Hợp tác xã của bạn không có sản phẩm nào tên này." in text
     assert count(db, DiaryEvent) == before
 
@@ -175,8 +176,8 @@ def test_another_cooperatives_batch_is_not_found_and_nothing_is_written(client, 
 def test_another_cooperative_cannot_commit_a_waiting_file(client, db, coop_a, coop_b, app):
     product_with_batch(coop_a)
     sign_in(client, "a@htx.vn")
-    page = upload(client, "diary", xlsx(DIARY_HEADERS, [diary_row(description="Mới")]), "nhat-ky.xlsx")
-    url = commit_url(page.get_data(as_text=True))
+    preview = upload(client, "diary", xlsx(DIARY_HEADERS, [diary_row(description="Mới")]), "nhat-ky.xlsx")
+    url = commit_url(preview.get_data(as_text=True))
     other = app.test_client()
     sign_in(other, "b@htx.vn")
     answer = other.post(url, data={"csrf_token": csrf_token(other, "/coop/imports")})
@@ -187,13 +188,13 @@ def test_another_cooperative_cannot_commit_a_waiting_file(client, db, coop_a, co
 def test_the_commit_checks_again_and_applies_all_or_nothing(member_client, db, coop_a):
     product, batch = product_with_batch(coop_a)
     rows = [diary_row(description="Một"), diary_row(description="Hai")]
-    page = upload(member_client, "diary", xlsx(DIARY_HEADERS, rows), "nhat-ky.xlsx")
-    assert page.status_code == 200
+    preview = upload(member_client, "diary", xlsx(DIARY_HEADERS, rows), "nhat-ky.xlsx")
+    assert preview.status_code == 200
     # Between the preview and the commit, the batch is renamed: the file's rows no longer find it.
     batch.lot_code = "VT-KHAC"
     db.session.commit()
     before = count(db, DiaryEvent)
-    answer = commit(member_client, page)
+    answer = commit(member_client, preview)
     assert answer.status_code == 422 and "Dòng 2, cột «Mã lô»" in answer.get_data(as_text=True)
     assert count(db, DiaryEvent) == before
 
@@ -223,9 +224,9 @@ def test_a_failure_while_writing_rolls_back_every_row(member_client, db, coop_a,
 
 def test_wrong_or_missing_columns_are_refused_clearly(member_client, db, coop_a):
     headers = [h for h in DIARY_HEADERS if h != "Ngày"] + ["Ghi chú lạ"]
-    page = upload(member_client, "diary", xlsx(headers, [["x"] * len(headers)]), "nhat-ky.xlsx")
-    text = page.get_data(as_text=True)
-    assert page.status_code == 422
+    preview = upload(member_client, "diary", xlsx(headers, [["x"] * len(headers)]), "nhat-ky.xlsx")
+    text = preview.get_data(as_text=True)
+    assert preview.status_code == 422
     assert "Thiếu cột: «Ngày»" in text and "Cột không nhận ra: «Ghi chú lạ»" in text
     assert waiting_files(member_client.application) == []
 
@@ -233,9 +234,9 @@ def test_wrong_or_missing_columns_are_refused_clearly(member_client, db, coop_a)
 def test_too_many_rows_are_refused_with_the_limit(member_client, db, coop_a):
     body = csv_text(DIARY_HEADERS, [["Vải", "", "A", "01/01/2026", "Trồng", n, "", "", "", ""] for n in range(100_000)]).encode()
     assert len(body) < 8 * 1024 * 1024
-    page = upload(member_client, "diary", body, "nhat-ky.csv")
-    text = page.get_data(as_text=True)
-    assert page.status_code == 422
+    preview = upload(member_client, "diary", body, "nhat-ky.csv")
+    text = preview.get_data(as_text=True)
+    assert preview.status_code == 422
     assert f"{MAX_ROWS}" in text.replace(".", "") and "nhiều hơn" in text
     assert count(db, DiaryEvent) == 0
 
@@ -246,19 +247,19 @@ def test_a_zip_bomb_posing_as_xlsx_is_refused_before_it_is_unpacked(member_clien
         archive.writestr("xl/workbook.xml", "<workbook/>")
         archive.writestr("xl/worksheets/sheet1.xml", b"\0" * (200 * 1024 * 1024))
     assert len(out.getvalue()) < 1024 * 1024
-    page = upload(member_client, "products", out.getvalue(), "bom.xlsx")
-    assert page.status_code == 422 and "nhiều dữ liệu hơn" in page.get_data(as_text=True)
+    preview = upload(member_client, "products", out.getvalue(), "bom.xlsx")
+    assert preview.status_code == 422 and "nhiều dữ liệu hơn" in preview.get_data(as_text=True)
 
 
 @pytest.mark.parametrize("payload", [b"PK\x03\x04 not really a zip", "Tên sản phẩm,Loại\nVải,Trái cây\n".encode(), b"\x89PNG\r\n\x1a\n"])
 def test_a_file_that_is_not_xlsx_but_named_so_is_refused(member_client, db, payload):
-    page = upload(member_client, "products", payload, "san-pham.xlsx")
-    assert page.status_code == 422 and "không phải tệp Excel" in page.get_data(as_text=True)
+    preview = upload(member_client, "products", payload, "san-pham.xlsx")
+    assert preview.status_code == 422 and "không phải tệp Excel" in preview.get_data(as_text=True)
 
 
 def test_other_file_types_are_refused(member_client, db):
-    page = upload(member_client, "products", b"hello", "san-pham.ods")
-    assert page.status_code == 422 and ".xlsx" in page.get_data(as_text=True)
+    preview = upload(member_client, "products", b"hello", "san-pham.ods")
+    assert preview.status_code == 422 and ".xlsx" in preview.get_data(as_text=True)
 
 
 @pytest.mark.parametrize("encoding", ["utf-8-sig", "utf-8", "utf-16", "cp1258"])
@@ -286,8 +287,8 @@ def _cp1258(text: str) -> bytes:
 
 def test_a_csv_mixing_utf8_and_windows_1258_is_refused(member_client, db):
     good = csv_text(PRODUCT_HEADERS, [["Bưởi", "Trái cây"] + [""] * 8]).encode("utf-8")
-    page = upload(member_client, "products", good + _cp1258("Cam Đường,Trái cây,,,,,,,,\r\n"), "san-pham.csv")
-    assert page.status_code == 422 and "UTF-8" in page.get_data(as_text=True)
+    preview = upload(member_client, "products", good + _cp1258("Cam Đường,Trái cây,,,,,,,,\r\n"), "san-pham.csv")
+    assert preview.status_code == 422 and "UTF-8" in preview.get_data(as_text=True)
     assert count(db, Product) == 0
 
 
@@ -304,8 +305,8 @@ def test_excel_formulas_give_their_saved_value_and_merged_cells_read_once(member
     sheet["A5"] = "Ghi chú gộp ô"
     out = io.BytesIO()
     book.save(out)
-    page = upload(member_client, "diary", out.getvalue(), "nhat-ky.xlsx")
-    text = page.get_data(as_text=True)
+    preview = upload(member_client, "diary", out.getvalue(), "nhat-ky.xlsx")
+    text = preview.get_data(as_text=True)
     assert "Dòng 5, cột «Ngày»" in text, "a merged note row is read as one row, its other cells empty"
     assert "Dòng 2" not in text and "Dòng 3" not in text
 
@@ -321,3 +322,51 @@ def test_waiting_files_older_than_a_day_are_removed(member_client, db, coop_a, a
     os.utime(old, (time.time() - 2 * 86400,) * 2)
     upload(member_client, "products", xlsx(PRODUCT_HEADERS, [["Bưởi", "Trái cây"] + [None] * 8]), "san-pham.xlsx")
     assert not old.exists()
+
+
+# -- in a browser --------------------------------------------------------------------------------------
+
+
+def fill_and_upload(page, template, path, date_cell):
+    book = load_workbook(template)
+    sheet = book.worksheets[0]
+    sheet.append(["Vải thiều Lục Ngạn", None, "VT-2026-06-A", date_cell, "Bón phân", "Bón thúc sau thu hoạch", "NPK 16-16-8", "2 kg/gốc", None, "Chị Hoa"])
+    sheet.append(["Vải thiều Lục Ngạn", None, "VT-2026-06-A", "02/06/2026", "Tưới nước", "Tưới gốc", None, None, None, "Anh Lâm"])
+    book.save(path)
+    page.get_by_label("Tệp chứa gì").select_option("diary")
+    page.get_by_label("Tệp (.xlsx hoặc .csv)").set_input_files(str(path))
+    page.get_by_role("button", name="Kiểm tra tệp").click()
+
+
+@needs_chromium
+@pytest.mark.browser
+def test_download_fill_upload_fix_and_commit_a_diary(live_server, page, coop_a, db, tmp_path):
+    _, batch = product_with_batch(coop_a)
+    batch_id = batch.id
+    db.session.commit()  # and no more queries here: SQLite would give this thread the write lock
+    sign_in_page(page, live_server, "a@htx.vn", PASSWORD)
+    page.get_by_role("link", name="Nhập và xuất dữ liệu").first.click()
+    page.screenshot(path=str(tmp_path / "imports.png"), full_page=True)
+    with page.expect_download() as download:
+        page.locator("tr", has_text="Nhật ký sản xuất").get_by_role("link", name="Excel (.xlsx)").first.click()
+    template = tmp_path / "mau.xlsx"
+    download.value.save_as(template)
+
+    fill_and_upload(page, template, tmp_path / "sai.xlsx", "31/06/2026")
+    page.wait_for_selector("h1:has-text('Kiểm tra trước khi nhập')")
+    problems = page.locator(".problems li").all_inner_texts()
+    assert problems and problems[0].startswith("Dòng 2, cột «Ngày»: “31/06/2026” không phải là ngày")
+    assert page.get_by_role("button", name="Lưu 2 thay đổi").count() == 0
+    page.screenshot(path=str(tmp_path / "preview-problem.png"), full_page=True)
+
+    page.get_by_role("link", name="Tải lên tệp đã sửa").click()
+    fill_and_upload(page, template, tmp_path / "dung.xlsx", "01/06/2026")
+    page.wait_for_selector("text=Mới: 2")
+    page.screenshot(path=str(tmp_path / "preview-ok.png"), full_page=True)
+    page.get_by_role("button", name="Lưu 2 thay đổi").click()
+    page.wait_for_selector("text=Đã nhập: 2 mới, 0 cập nhật, 0 không đổi.")
+
+    page.goto(f"{live_server}/coop/batches/{batch_id}")
+    page.screenshot(path=str(tmp_path / "batch.png"), full_page=True)
+    assert page.locator(".event p", has_text="Bón thúc sau thu hoạch").count() == 1
+    assert page.locator(".event p", has_text="Tưới gốc").count() == 1

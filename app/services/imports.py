@@ -59,6 +59,10 @@ class Plan:
     kind: Kind
     changes: list[Change] = field(default_factory=list)
     problems: list[Problem] = field(default_factory=list)
+    choices: "dict[str, Choices]" = field(default_factory=dict)
+
+    def __post_init__(self):
+        self.choices = {c.key: Choices.of(c) for c in self.kind.columns if c.choices}
 
     def count(self, action: str) -> int:
         return sum(1 for c in self.changes if c.action == action)
@@ -86,7 +90,21 @@ def _same_name(text: str) -> str:
     return unicodedata.normalize("NFC", text).strip().casefold()
 
 
-def parse_cell(column: Column, value: Any) -> Any:
+@dataclass(frozen=True)
+class Choices:
+    """A choice column's names, read once per file: any spelling of a name (or the stored value) -> value."""
+
+    by_name: dict
+    names: str
+
+    @classmethod
+    def of(cls, column: Column) -> "Choices":
+        labels = column.choices()
+        by_name = {_same_name(name): key for key, name in labels.items()} | {key: key for key in labels}
+        return cls(by_name, ", ".join(labels.values()))
+
+
+def parse_cell(column: Column, value: Any, choices: Choices | None = None) -> Any:
     """A raw cell as the field's value (None when empty), or RuleViolation saying what is expected."""
     if value is None or (isinstance(value, str) and not value.strip()):
         if column.required:
@@ -100,11 +118,10 @@ def parse_cell(column: Column, value: Any) -> Any:
         return _whole_number(column, value)
     if column.type == "decimal":
         return _decimal(column, value)
-    names = {_same_name(name): key for key, name in column.choices().items()}
-    names.update({key: key for key in column.choices()})
-    found = names.get(_same_name(_text(value)))
+    choices = choices or Choices.of(column)
+    found = choices.by_name.get(_same_name(_text(value)))
     if found is None:
-        raise RuleViolation(column.key, lazy_text("Not in the list: choose one of %(names)s.", names=", ".join(column.choices().values())))
+        raise RuleViolation(column.key, lazy_text("Not in the list: choose one of %(names)s.", names=choices.names))
     return found
 
 
@@ -153,8 +170,9 @@ def _decimal(column: Column, value: Any) -> Decimal:
 class _RowCheck:
     """Collects every problem of one row, column by column, instead of stopping at the first."""
 
-    def __init__(self, kind: Kind, row: Row, problems: list[Problem]):
-        self.kind, self.row, self.problems, self.ok = kind, row, problems, True
+    def __init__(self, plan: "Plan", row: Row):
+        self.kind, self.row, self.problems, self.ok = plan.kind, row, plan.problems, True
+        self.choices = plan.choices
 
     def add(self, field_name: str, message) -> None:
         column = self.kind.column(field_name)
@@ -165,7 +183,7 @@ class _RowCheck:
         values = {}
         for column in self.kind.columns:
             try:
-                values[column.key] = parse_cell(column, self.row.cells.get(column.key))
+                values[column.key] = parse_cell(column, self.row.cells.get(column.key), self.choices.get(column.key))
             except RuleViolation as refused:
                 self.add(column.key, refused.message)
         return values
@@ -260,7 +278,7 @@ def _duplicate(check: _RowCheck, seen: dict, key, field_name: str) -> bool:
 def _plan_products(coop_id: int, rows: list[Row], plan: Plan) -> None:
     catalogue, seen = _Catalogue(coop_id, with_batches=False), {}
     for row in rows:
-        check = _RowCheck(plan.kind, row, plan.problems)
+        check = _RowCheck(plan, row)
         values = check.cells()
         check.rules(values, products.RULES)
         check.errors(products.ocop_errors(values))
@@ -280,7 +298,7 @@ def _plan_products(coop_id: int, rows: list[Row], plan: Plan) -> None:
 def _plan_batches(coop_id: int, rows: list[Row], plan: Plan) -> None:
     catalogue, seen = _Catalogue(coop_id, with_batches=True), {}
     for row in rows:
-        check = _RowCheck(plan.kind, row, plan.problems)
+        check = _RowCheck(plan, row)
         values = check.cells()
         product = catalogue.product_for(check, values)
         check.rules(values, batches.RULES)
@@ -310,7 +328,7 @@ def _plan_diary(coop_id: int, rows: list[Row], plan: Plan) -> None:
         for event in db.session.scalars(select(DiaryEvent).where(DiaryEvent.batch_id.in_(batch_ids))):
             existing.setdefault(_event_key(event.batch_id, event.event_date, event.kind, event.description), event)
     for row in rows:
-        check = _RowCheck(plan.kind, row, plan.problems)
+        check = _RowCheck(plan, row)
         values = check.cells()
         product = catalogue.product_for(check, values)
         batch = catalogue.batches.get((product.id, values.get("lot_code"))) if product and values.get("lot_code") else None
