@@ -9,6 +9,7 @@ from app.models import AuditEvent, Shipment, ShipmentRange
 from app.services import batches, commune_watch, listings, shipments
 from app.services.errors import NotFound, RuleViolation
 from app.services.shipments import StampRange
+from tests.browser import browser, live_server, needs_chromium, sign_in_page  # noqa: F401 (fixtures)
 from tests.conftest import LUC_NGAN, post_form, sign_in
 from tests.factories import minted_run, product_with_batch
 
@@ -255,3 +256,78 @@ def test_the_demo_lychee_has_inputs_and_two_shipments_and_stays_verified(db):
         ("Lạng Sơn", today - timedelta(days=2)), ("Thành phố Hà Nội", today - timedelta(days=1))]
     assert sum(r.last_serial - r.first_serial + 1 for s in lychee.shipments for r in s.ranges) == demo.DEMO_STAMPS
     assert listings.listing(lychee, today).status is ListingStatus.VERIFIED
+
+
+# In a real browser
+
+
+@needs_chromium
+@pytest.mark.browser
+def test_journey_input_spray_shipment_recall(live_server, browser, db, coop_a, lychee, tmp_path):
+    """A member records an input, a spray that used it and a shipment with stamps; the officer recalls the batch;
+    both then see the buyer to call, with the phone number."""
+    from app.models import Role
+    from app.services import accounts
+    from tests.conftest import PASSWORD
+
+    accounts.create_user(name="Cán bộ xã Lục Ngạn", login="canbo@xa.vn", password=PASSWORD, role=Role.OFFICER, commune_codes=[LUC_NGAN])
+    batch_id, run_id = lychee.id, lychee.run.id
+    db.session.commit()  # and no lazy load after this: on SQLite a test's open transaction would hold the write lock
+    coop = browser.new_context(locale="vi-VN", viewport={"width": 1000, "height": 900}).new_page()
+    coop.set_default_timeout(15_000)
+    sign_in_page(coop, live_server, "a@htx.vn", PASSWORD)
+    coop.goto(f"{live_server}/coop/batches/{batch_id}")
+
+    coop.get_by_role("link", name="+ Thêm vật tư đầu vào").click()
+    coop.select_option("[name=kind]", "pesticide")
+    coop.fill("[name=name]", "Emamectin 5.5WG")
+    coop.fill("[name=supplier_name]", "Đại lý vật tư Hùng Mạnh")
+    coop.fill("[name=supplier_lot]", "EMA 0524")
+    coop.screenshot(path=str(tmp_path / "input_form.png"), full_page=True)
+    coop.get_by_role("button", name="Lưu").click()
+    coop.wait_for_selector("#inputs >> text=Emamectin 5.5WG")
+
+    coop.get_by_role("link", name="+ Ghi nhật ký").click()
+    coop.fill("[name=event_date]", "2026-05-25")
+    coop.select_option("[name=kind]", "spraying")
+    coop.select_option("[name=input_id]", label="Emamectin 5.5WG · Đại lý vật tư Hùng Mạnh · EMA 0524")
+    coop.fill("[name=phi_days]", "7")
+    coop.screenshot(path=str(tmp_path / "event_form.png"), full_page=True)
+    coop.get_by_role("button", name="Lưu").click()
+    coop.wait_for_selector("text=Emamectin 5.5WG (của Đại lý vật tư Hùng Mạnh, lô EMA 0524)")
+
+    coop.get_by_role("link", name="+ Thêm chuyến hàng").click()
+    coop.fill("[name=buyer_name]", "Thương lái Hoàng Văn Nam")
+    coop.select_option("[name=buyer_kind]", "trader")
+    coop.fill("[name=buyer_phone]", "0912 345 678")
+    coop.fill("[name=buyer_commune]", "Xã Đồng Đăng, Lạng Sơn")
+    coop.fill("[name=shipped_on]", "2026-06-12")
+    coop.fill("[name=quantity]", "1200")  # more than the batch's 1,000 kg: refused, the typed values kept
+    coop.fill("[name=ranges]", "1-3")
+    coop.get_by_role("button", name="Lưu").click()
+    coop.wait_for_selector("text=Lô này chỉ còn 1.000 kg chưa xuất")
+    assert coop.input_value("[name=buyer_commune]") == "Xã Đồng Đăng, Lạng Sơn" and coop.input_value("[name=ranges]") == "1-3"
+    coop.screenshot(path=str(tmp_path / "shipment_refused.png"), full_page=True)
+    coop.fill("[name=quantity]", "600")
+    coop.get_by_role("button", name="Lưu").click()
+    coop.wait_for_selector(f"#shipments >> text=#{run_id}: 1–3")
+    assert "Còn lại chưa xuất: 400 trên 1.000 kg." in coop.inner_text("#shipments")
+
+    officer = browser.new_context(locale="vi-VN", viewport={"width": 1000, "height": 900}).new_page()
+    officer.set_default_timeout(15_000)
+    sign_in_page(officer, live_server, "canbo@xa.vn", PASSWORD, home="/commune/")
+    officer.goto(f"{live_server}/commune/listings/{batch_id}")
+    assert "Thương lái Hoàng Văn Nam" in officer.inner_text("#shipments")
+    officer.on("dialog", lambda dialog: dialog.accept())
+    officer.fill("form[action$='/recall'] [name=reason]", "Dư lượng Emamectin vượt mức cho phép")
+    officer.get_by_role("button", name="Thu hồi lô hàng này").click()
+    officer.wait_for_selector("text=Người mua cần gọi điện báo thu hồi")
+    officer_calls = officer.inner_text(".recall-buyers")
+    assert "Thương lái Hoàng Văn Nam" in officer_calls and "0912 345 678" in officer_calls
+    officer.screenshot(path=str(tmp_path / "officer_recall.png"), full_page=True)
+
+    coop.goto(f"{live_server}/coop/batches/{batch_id}")
+    alert = coop.locator(".recall-buyers[role=alert]")
+    assert "Thương lái Hoàng Văn Nam" in alert.inner_text() and "Xã Đồng Đăng, Lạng Sơn" in alert.inner_text()
+    assert alert.locator("a[href='tel:0912345678']").count() == 1
+    coop.screenshot(path=str(tmp_path / "coop_recalled.png"), full_page=True)
