@@ -148,3 +148,14 @@ def test_export_edit_a_batch_date_import_changes_exactly_that(member_client, db,
     after = _snapshot(db)
     assert after["batches"] == [before["batches"][0][:3] + (date(2026, 6, 30),) + before["batches"][0][4:]]
     assert before["products"] == after["products"] and before["diary"] == after["diary"]
+
+
+def test_the_data_sheet_is_found_by_its_name_even_when_moved(member_client, db, coop_a):
+    book = workbook(member_client.get("/coop/imports/templates/products.xlsx"))
+    book["Sản phẩm"].append(["Bưởi Diễn", "Trái cây"])
+    book.move_sheet("Sản phẩm", offset=2)  # behind the instructions, as a user may drag it
+    assert book.worksheets[0].title != "Sản phẩm"
+    out = io.BytesIO()
+    book.save(out)
+    preview = upload(member_client, "products", out.getvalue(), "san-pham.xlsx")
+    assert preview.status_code == 200 and "Mới: 1" in preview.get_data(as_text=True)

@@ -144,7 +144,7 @@ class Row:
 def read_rows(data: bytes, filename: str, kind: Kind) -> list[Row]:
     """The filled rows of an XLSX or CSV file, or FileRefused for the whole file."""
     if filename.lower().endswith(".xlsx"):
-        lines = _xlsx_lines(data)
+        lines = _xlsx_lines(data, kind)
     elif filename.lower().endswith(".csv"):
         lines = _csv_lines(data)
     else:
@@ -196,13 +196,14 @@ def _positions(header: list, kind: Kind) -> dict[str, int]:
     return positions
 
 
-def _xlsx_lines(data: bytes) -> Iterable[tuple[int, list]]:
+def _xlsx_lines(data: bytes, kind: Kind) -> Iterable[tuple[int, list]]:
     _check_zip(data)
     from openpyxl import load_workbook  # parses through defusedxml when it is installed
 
     try:
         book = load_workbook(io.BytesIO(data), read_only=True, data_only=True)  # data_only: saved values, never formulas
-        sheet = book.worksheets[0]
+        # The template's data sheet by its name (wherever it was moved), else the first sheet
+        sheet = book[kind.title] if kind.title in book.sheetnames else book.worksheets[0]
         lines = [(n, list(cells)) for n, cells in enumerate(_limited(sheet.iter_rows(values_only=True)), start=1)]
         book.close()
     except FileRefused:
