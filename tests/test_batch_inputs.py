@@ -165,3 +165,17 @@ def test_another_cooperatives_inputs_are_404_on_every_route(client, db, coop_a, 
         assert post_form(client, path, PESTICIDE | {"received_on": ""}).status_code == 404
     db.session.expire_all()
     assert db.session.get(BatchInput, item.id).name == "Abamectin 3.6EC"
+
+
+def test_a_batch_without_stamps_is_deleted_with_its_inputs_and_the_entries_using_them(db, coop_a, lychee):
+    item = batch_inputs.add_input(coop_a.id, lychee.id, PESTICIDE, None)
+    batches.add_event(coop_a.id, lychee.id, {"event_date": date(2026, 5, 20), "kind": "spraying", "input_id": item.id}, None)
+    batches.delete_batch(coop_a.id, lychee.id)
+    assert db.session.scalar(select(BatchInput.id)) is None and db.session.scalar(select(DiaryEvent.id)) is None
+
+
+def test_the_officer_reads_the_supplier_of_a_diary_entrys_input(officer_client, db, coop_a, lychee):
+    item = batch_inputs.add_input(coop_a.id, lychee.id, PESTICIDE, None)
+    batches.add_event(coop_a.id, lychee.id, {"event_date": date(2026, 5, 20), "kind": "spraying", "input_id": item.id}, None)
+    page = officer_client.get(f"/commune/listings/{lychee.id}").get_data(as_text=True)
+    assert "Abamectin 3.6EC (của Đại lý vật tư Hùng Mạnh, lô LOT 2405-12)" in page
