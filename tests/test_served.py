@@ -105,6 +105,8 @@ def demo(served: ServedApp, visitors) -> Demo:
     (other_id,) = served.query("SELECT id FROM users WHERE login = 'buoi@namduong.vn'")[0]
     link_page = visitors["admin"].post_form(f"/admin/users/{other_id}/reset-link", {}, token_from=f"/admin/users/{other_id}/edit")
     token = re.search(r"/reset/([A-Za-z0-9_-]+)", link_page.text).group(1)
+    visitors["member"].post_form("/account/tokens", {"name": "Máy đóng gói", "access": "read"}, token_from="/account/tokens")
+    (token_id,) = served.query("SELECT id FROM api_tokens")[0]
     key = (served.instance / "stamp_key").read_text().strip().encode()
     stamp_codes = [codes.derive_code(key, run_id, serial) for serial in range(1, DEMO_STAMPS + 1)]
     arguments = {
@@ -112,7 +114,7 @@ def demo(served: ServedApp, visitors) -> Demo:
         "input_id": input_id, "shipment_id": shipment_id,
         "input_id": input_id, "shipment_id": shipment_id,
         "photo_id": photo_id, "user_id": user_id, "code": stamp_codes[0], "gtin": gtin, "lot": lot, "name": photo,
-        "filename": "app.css", "asset": "swagger-ui.css", "coop_id": coop_id, "session_id": session_id, "token": token,
+        "filename": "app.css", "asset": "swagger-ui.css", "coop_id": coop_id, "session_id": session_id, "token": token, "token_id": token_id,
         "elements": f"{gtin}/99/1",  # an AI no resolver path allows
         "kind": "diary", "file_format": "xlsx", "suffix": "xlsx",  # spreadsheet templates, exports and imports
     }

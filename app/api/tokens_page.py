@@ -1,6 +1,6 @@
 """The "API tokens" page of My account (/account/tokens): make a personal access token (its secret shown
 once, on the answer to the form, never stored), see each token's access and when it was last used, revoke."""
-from flask import Blueprint, flash, redirect, url_for
+from flask import Blueprint, flash, redirect, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from wtforms import RadioField
@@ -22,15 +22,12 @@ def _page(form: TokenForm, new: api_tokens.NewToken | None = None):
     return form_page("account/tokens.html", form, tokens=api_tokens.list_tokens(current_user.id), new=new)
 
 
-@bp.route("")
+@bp.route("", methods=["GET", "POST"])
 @login_required
 def index():
-    return _page(TokenForm(formdata=None))
-
-
-@bp.route("", methods=["POST"])
-@login_required
-def create():
+    """The list and the form; a POST makes a token and shows its secret on this answer."""
+    if request.method == "GET":
+        return _page(TokenForm(formdata=None))
     form = TokenForm()
     new = None
     if form.validate_on_submit():
