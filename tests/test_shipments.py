@@ -82,7 +82,7 @@ def test_stamp_ranges_must_be_stamps_of_this_batch_and_go_once(db, coop_a, lyche
         "overlapping": [StampRange(lychee.run.id, 1, 3), StampRange(lychee.run.id, 3, 4)],
     }
     for why, ranges in bad.items():
-        with pytest.raises(RuleViolation, match="") as refused:
+        with pytest.raises(RuleViolation) as refused:
             shipments.create_shipment(coop_a.id, lychee.id, {**TRADER, "quantity": "1", "ranges": ranges}, None)
         assert refused.value.field == "ranges", why
         db.session.rollback()
@@ -223,9 +223,8 @@ def test_the_officer_sees_where_the_batch_went_and_whom_to_call_on_a_recall(offi
 
 
 def test_the_cooperatives_recalled_batch_page_shows_whom_to_call(client, db, coop_a, lychee):
-    from app.models import User
-    from app.services import accounts
     from app.models import Role
+    from app.services import accounts
     from tests.conftest import PASSWORD
 
     shipments.create_shipment(coop_a.id, lychee.id, TRADER, None)
@@ -237,7 +236,6 @@ def test_the_cooperatives_recalled_batch_page_shows_whom_to_call(client, db, coo
     alert = page[page.index("Người mua cần gọi điện báo thu hồi"):]
     assert page.index("Người mua cần gọi điện báo thu hồi") < page.index("Nhật ký sản xuất")  # above the diary
     assert "Thương lái Hoàng Văn Nam" in alert and 'href="tel:0912345678"' in alert
-    assert db.session.scalar(select(User.id).where(User.login == "canbo2@xa.vn")) == officer.id
 
 
 def test_the_demo_lychee_has_inputs_and_two_shipments_and_stays_verified(db):
