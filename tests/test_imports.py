@@ -38,7 +38,7 @@ def csv_text(headers, rows) -> str:
 
 
 def upload(client, kind: str, data: bytes, filename: str):
-    return client.post("/coop/imports", data={"csrf_token": csrf_token(client, "/coop/imports"), "kind": kind,
+    return client.post("/coop/imports/check", data={"csrf_token": csrf_token(client, "/coop/imports"), "kind": kind,
                                               "file": (io.BytesIO(data), filename)}, content_type="multipart/form-data")
 
 

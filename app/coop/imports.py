@@ -93,7 +93,7 @@ def export_records(kind: str, file_format: str):
     return _download(exports.export_file(coop_id(), kind, file_format), f"{FILE_NAMES[kind]}.{file_format}", file_format)
 
 
-@bp.route("/imports", methods=["POST"])
+@bp.route("/imports/check", methods=["POST"])
 def upload_import():
     form = UploadForm()
     if not form.validate_on_submit():
