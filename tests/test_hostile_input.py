@@ -174,6 +174,8 @@ NOT_PAGES = {
     "static": "files", "public.photo": "JPEG", "api.communes": "JSON", "coop.run_status": "JSON", "coop.run_pdf": "PDF",
     "coop.calibration_pdf": "PDF", "coop.run_csv": "CSV", "admin.audit_csv": "CSV (app/csv_export.py defuses formulas)",
     "commune.audit_csv": "CSV (app/csv_export.py defuses formulas)",
+    **dict.fromkeys(("coop.cooperative_epcis", "coop.product_epcis", "coop.batch_epcis", "coop.epcis_events",
+                     "commune.listing_epcis", "epcis.EpcisEvents"), "GS1 EPCIS JSON-LD"),
 }
 ROLE_OF_BLUEPRINT = {"public": ("public",), "auth": ("public",), "coop": ("member",), "commune": ("officer",), "admin": ("admin",)}
 ROLES = {"auth.account": ("member", "officer", "admin")}
