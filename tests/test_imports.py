@@ -220,6 +220,38 @@ def test_a_failure_while_writing_rolls_back_every_row(member_client, db, coop_a,
     assert count(db, DiaryEvent) == before and count(db, AuditEvent) == audit_before
 
 
+def test_a_row_repeated_in_the_file_is_a_problem_not_a_second_record(member_client, db, coop_a):
+    product_with_batch(coop_a)
+    preview = upload(member_client, "diary", xlsx(DIARY_HEADERS, [diary_row(description="Tưới"), diary_row(description="Tưới")]), "nhat-ky.xlsx")
+    assert preview.status_code == 422
+    assert "Dòng 3, cột «Mô tả công việc»: Bản ghi này đã có ở dòng 2." in preview.get_data(as_text=True)
+
+
+def test_an_updated_row_is_in_the_audit_trail_with_before_and_after(member_client, db, coop_a):
+    _, batch = product_with_batch(coop_a)
+    batch_id = batch.id
+    upload_and_commit(member_client, "diary", xlsx(DIARY_HEADERS, [diary_row(description="Phun lần 2")]), "a.xlsx")
+    changed = diary_row(description="Phun lần 2")
+    changed[7] = "15 ml/bình"
+    preview = upload(member_client, "diary", xlsx(DIARY_HEADERS, [changed]), "b.xlsx")
+    assert "Cập nhật: 1" in preview.get_data(as_text=True) and "10 ml/bình → 15 ml/bình" in preview.get_data(as_text=True)
+    assert commit(member_client, preview).status_code == 302
+    event = db.session.scalar(select(DiaryEvent).where(DiaryEvent.batch_id == batch_id, DiaryEvent.description == "Phun lần 2"))
+    assert event.dose == "15 ml/bình"
+    update = db.session.scalar(select(AuditEvent).where(AuditEvent.action == "update", AuditEvent.entity == "diary_event",
+                                                        AuditEvent.entity_id == event.id))
+    assert (update.before, update.after) == ({"dose": "10 ml/bình"}, {"dose": "15 ml/bình"})
+
+
+def test_free_text_cells_lose_controls_as_in_the_forms(member_client, db, coop_a):
+    _, batch = product_with_batch(coop_a)
+    batch_id = batch.id
+    body = csv_text(DIARY_HEADERS, [diary_row(description="Bón\u202e phân\x07 hữu cơ")]).encode()  # XLSX cannot hold \x07
+    upload_and_commit(member_client, "diary", body, "a.csv")
+    descriptions = set(db.session.scalars(select(DiaryEvent.description).where(DiaryEvent.batch_id == batch_id)))
+    assert "Bón phân hữu cơ" in descriptions
+
+
 # -- hostile and malformed files -----------------------------------------------------------------------
 
 def test_wrong_or_missing_columns_are_refused_clearly(member_client, db, coop_a):
