@@ -252,6 +252,14 @@ def test_free_text_cells_lose_controls_as_in_the_forms(member_client, db, coop_a
     assert "Bón phân hữu cơ" in descriptions
 
 
+def test_a_quoted_cell_shows_as_text_on_the_preview(member_client, db, coop_a):
+    product_with_batch(coop_a)
+    preview = upload(member_client, "diary", xlsx(DIARY_HEADERS, [diary_row(day="<b>x</b>&"), diary_row(product="<i>y</i>")]), "a.xlsx")
+    text = preview.get_data(as_text=True)
+    assert preview.status_code == 422
+    assert "“&lt;b&gt;x&lt;/b&gt;&amp;”" in text and "<b>x</b>" not in text and "<i>y</i>" not in text
+
+
 # -- hostile and malformed files -----------------------------------------------------------------------
 
 def test_wrong_or_missing_columns_are_refused_clearly(member_client, db, coop_a):
@@ -402,3 +410,4 @@ def test_download_fill_upload_fix_and_commit_a_diary(live_server, page, coop_a, 
     page.screenshot(path=str(tmp_path / "batch.png"), full_page=True)
     assert page.locator(".event p", has_text="Bón thúc sau thu hoạch").count() == 1
     assert page.locator(".event p", has_text="Tưới gốc").count() == 1
+
