@@ -8,7 +8,7 @@ import pytest
 from openapi_spec_validator import validate
 from sqlalchemy import func, select
 
-from app.models import ApiToken, Batch, Certification, DiaryEvent, IdempotencyKey, Product, User
+from app.models import ApiToken, Batch, Certification, DiaryEvent, IdempotencyKey, LabelRun, Product, User
 from app.services import api_tokens, products
 from tests.conftest import csrf_token, make_cooperative, make_member, post_form, sign_in
 from tests.factories import product_with_batch
@@ -315,7 +315,7 @@ def _fill(rule, ids: dict) -> str:
 
 
 def test_every_v1_route_is_covered_by_this_sweep(app):
-    known = {"product_id", "cert_id", "batch_id", "event_id"}
+    known = {"product_id", "cert_id", "batch_id", "event_id", "run_id"}
     for rule in _v1_rules(app):
         assert set(rule.arguments) <= known, rule.rule
 
@@ -325,6 +325,9 @@ VALID_BODIES = {
     ("batches.BatchList", "POST"): lambda ids: {"product_id": ids["product_id"], "lot_code": "SWEEP-1"},
     ("batches.EventList", "POST"): lambda ids: {"event_date": "2026-06-01", "kind": "other"},
     ("products.CertificationList", "POST"): lambda ids: {"scheme": "VietGAP", "number": "VG-9"},
+    ("runs.RunList", "POST"): lambda ids: {"product_id": ids["product_id"], "batch_id": ids["batch_id"], "count": 1},
+    ("runs.RunRanges", "POST"): lambda ids: {"action": "void", "first": 1, "last": 1, "reason": "sweep"},
+    ("runs.RunVoid", "POST"): lambda ids: {"reason": "sweep"},
 }
 
 
@@ -333,8 +336,12 @@ def _text_of(response) -> str:
 
 
 def test_sweep_no_token_401_and_other_cooperatives_ids_404(app, client, coop_a, coop_b, db):
+    from tests.factories import minted_run
+
     product, batch = product_with_batch(coop_b, name="Mật ong Phồn Nhi", lot="MO-2026-06-B")
-    ids = {"product_id": product.id, "cert_id": product.certifications[0].id, "batch_id": batch.id, "event_id": batch.events[0].id}
+    run = minted_run(coop_b, product, batch, count=2, token="b-sweep")
+    ids = {"product_id": product.id, "cert_id": product.certifications[0].id, "batch_id": batch.id,
+           "event_id": batch.events[0].id, "run_id": run.id}
     a_headers = bearer("a@htx.vn")
     checked = 0
     for rule in _v1_rules(app):
@@ -357,11 +364,16 @@ def test_sweep_no_token_401_and_other_cooperatives_ids_404(app, client, coop_a, 
     # Nothing of B's was touched.
     assert db.session.get(Product, product.id).is_archived is False
     assert db.session.get(Batch, batch.id) is not None and db.session.scalar(select(func.count()).select_from(DiaryEvent)) == 1
+    assert db.session.get(LabelRun, run.id).voided_at is None
 
 
 def test_sweep_read_only_token_on_every_write_is_403(app, client, coop_a, db):
+    from tests.factories import minted_run
+
     product, batch = product_with_batch(coop_a)
-    ids = {"product_id": product.id, "cert_id": product.certifications[0].id, "batch_id": batch.id, "event_id": batch.events[0].id}
+    run = minted_run(coop_a, product, batch, count=2, token="a-sweep")
+    ids = {"product_id": product.id, "cert_id": product.certifications[0].id, "batch_id": batch.id,
+           "event_id": batch.events[0].id, "run_id": run.id}
     headers = {**bearer("a@htx.vn", can_write=False), "If-Match": "*"}
     writes = 0
     for rule in _v1_rules(app):

@@ -13,6 +13,7 @@ from tests.browser import live_server  # noqa: F401 (fixture)
 from tests.factories import product_with_batch
 
 EXAMPLES_PER_OPERATION = 12
+STARTS_A_WORKER = {("POST", "/api/v1/runs"), ("POST", "/api/v1/runs/{run_id}/retry")}
 
 
 def test_generated_requests_never_get_a_server_error_nor_break_the_schema(live_server, coop_a):
@@ -23,6 +24,9 @@ def test_generated_requests_never_get_a_server_error_nor_break_the_schema(live_s
     schema = schemathesis.openapi.from_url(f"{live_server}/api/v1/openapi.json")
     operations = [result.ok() for result in schema.get_all_operations()]
     assert len(operations) >= 14
+    # Ordering or retrying a run starts a worker process that prints up to 100,000 stamps in the background:
+    # tests/test_api_runs.py drives those two with the real worker instead.
+    operations = [op for op in operations if (op.method.upper(), op.path) not in STARTS_A_WORKER]
     failures = []
     for operation in operations:
         @settings(max_examples=EXAMPLES_PER_OPERATION, deadline=None, database=None,
