@@ -14,6 +14,7 @@ from flask import abort, current_app, flash, redirect, render_template, request,
 from flask_babel import gettext as _, lazy_gettext as _l
 from flask_login import current_user
 from flask_wtf.file import FileField
+from sqlalchemy.exc import IntegrityError
 from wtforms import SelectField
 
 from app.coop import bp
@@ -137,7 +138,8 @@ def commit_import(kind: str, token: str, suffix: str):
         return _preview(kind, token, suffix, request.form.get("filename", path.name))
     try:
         plan = imports.apply_import(coop_id(), kind, path.read_bytes(), path.name, current_user.id, shown_name=request.form.get("filename", ""))
-    except (imports.ImportRefused, FileRefused):
+    except (imports.ImportRefused, FileRefused, IntegrityError):
+        # Problems found again, or a clash with a record saved meanwhile (rolled back): the preview says which
         return _preview(kind, token, suffix, request.form.get("filename", path.name))
     path.unlink(missing_ok=True)
     if plan.total_changes:
