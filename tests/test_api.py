@@ -8,7 +8,7 @@ import pytest
 from openapi_spec_validator import validate
 from sqlalchemy import func, select
 
-from app.models import ApiToken, Batch, Certification, DiaryEvent, IdempotencyKey, LabelRun, Product, User
+from app.models import ApiToken, Batch, Certification, DiaryEvent, IdempotencyKey, LabelRun, Product, User, Verification
 from app.services import api_tokens, products
 from tests.conftest import csrf_token, make_cooperative, make_member, post_form, sign_in
 from tests.factories import product_with_batch
@@ -328,7 +328,28 @@ VALID_BODIES = {
     ("runs.RunList", "POST"): lambda ids: {"product_id": ids["product_id"], "batch_id": ids["batch_id"], "count": 1},
     ("runs.RunRanges", "POST"): lambda ids: {"action": "void", "first": 1, "last": 1, "reason": "sweep"},
     ("runs.RunVoid", "POST"): lambda ids: {"reason": "sweep"},
+    ("listings.ListingReject", "POST"): lambda ids: {"reason": "sweep"},
+    ("listings.ListingRecall", "POST"): lambda ids: {"reason": "sweep"},
 }
+
+
+OFFICER_BLUEPRINTS = {"listings"}
+
+
+def _role_of(rule) -> str:
+    """Whose token a route is for: the officers' blueprints', or a cooperative member's."""
+    return "officer" if rule.endpoint.split(".")[0] in OFFICER_BLUEPRINTS else "member"
+
+
+def _officer_of_a(can_write: bool) -> dict:
+    """A token of an officer of cooperative A's commune (Lục Ngạn), B being in Phúc Hòa."""
+    from app.models import Role
+    from app.services import accounts
+    from tests.conftest import LUC_NGAN
+
+    officer = member("canbo@xa.vn") or accounts.create_user(
+        name="Cán bộ xã Lục Ngạn", login="canbo@xa.vn", password="mat-khau-thu-nghiem", role=Role.OFFICER, commune_codes=[LUC_NGAN])
+    return {"Authorization": f"Bearer {api_tokens.create_token(officer.id, {'name': 'sweep'}, can_write).secret}"}
 
 
 def _text_of(response) -> str:
@@ -342,14 +363,15 @@ def test_sweep_no_token_401_and_other_cooperatives_ids_404(app, client, coop_a, 
     run = minted_run(coop_b, product, batch, count=2, token="b-sweep")
     ids = {"product_id": product.id, "cert_id": product.certifications[0].id, "batch_id": batch.id,
            "event_id": batch.events[0].id, "run_id": run.id}
-    a_headers = bearer("a@htx.vn")
+    a_headers = {"member": bearer("a@htx.vn"), "officer": _officer_of_a(True)}
     checked = 0
     for rule in _v1_rules(app):
         url = _fill(rule, ids)
         for method in sorted(rule.methods - {"HEAD", "OPTIONS"}):
             assert_problem(client.open(url, method=method, json={}), 401)
             body = VALID_BODIES.get((rule.endpoint, method), lambda ids: {})(ids)
-            response = client.open(url, method=method, json=body, headers={**a_headers, "If-Match": "*"})
+            headers = {**a_headers[_role_of(rule)], "If-Match": "*"}
+            response = client.open(url, method=method, json=body, headers=headers)
             if rule.arguments or "product_id" in body:
                 assert_problem(response, 404)
                 checked += 1
@@ -360,11 +382,13 @@ def test_sweep_no_token_401_and_other_cooperatives_ids_404(app, client, coop_a, 
     assert checked >= 12
     b_sees = _text_of(client.get("/api/v1/batches", headers=bearer("b@htx.vn")))
     assert "MO-2026-06-B" in b_sees  # the check above can see B's data when it is there
-    assert client.get(f"/api/v1/batches?product_id={product.id}", headers=a_headers).get_json()["items"] == []
+    assert client.get(f"/api/v1/batches?product_id={product.id}", headers=a_headers["member"]).get_json()["items"] == []
     # Nothing of B's was touched.
     assert db.session.get(Product, product.id).is_archived is False
     assert db.session.get(Batch, batch.id) is not None and db.session.scalar(select(func.count()).select_from(DiaryEvent)) == 1
     assert db.session.get(LabelRun, run.id).voided_at is None
+    assert db.session.get(Batch, batch.id).status.value == "active"
+    assert db.session.scalar(select(func.count()).select_from(Verification)) == 0
 
 
 def test_sweep_read_only_token_on_every_write_is_403(app, client, coop_a, db):
@@ -374,10 +398,11 @@ def test_sweep_read_only_token_on_every_write_is_403(app, client, coop_a, db):
     run = minted_run(coop_a, product, batch, count=2, token="a-sweep")
     ids = {"product_id": product.id, "cert_id": product.certifications[0].id, "batch_id": batch.id,
            "event_id": batch.events[0].id, "run_id": run.id}
-    headers = {**bearer("a@htx.vn", can_write=False), "If-Match": "*"}
+    read_only = {"member": bearer("a@htx.vn", can_write=False), "officer": _officer_of_a(False)}
     writes = 0
     for rule in _v1_rules(app):
         for method in sorted(rule.methods - {"GET", "HEAD", "OPTIONS"}):
+            headers = {**read_only[_role_of(rule)], "If-Match": "*"}
             assert_problem(client.open(_fill(rule, ids), method=method, json={}, headers=headers), 403)
             writes += 1
     assert writes >= 10
