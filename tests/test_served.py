@@ -27,7 +27,7 @@ pytestmark = pytest.mark.served
 LOGINS = {"member": "lan@hongxuan.vn", "officer": "canbo.lucngan@ocop.vn", "admin": "admin@ocop.vn"}
 ROLES = ("anonymous", *LOGINS)
 # Who each blueprint's pages are for (else anonymous): that role must get 200 from every GET route of it.
-OWNER = {"coop": "member", "commune": "officer", "admin": "admin", "products": "member", "batches": "member", "epcis": "member"}
+OWNER = {"coop": "member", "commune": "officer", "admin": "admin", "products": "member", "batches": "member", "epcis": "member", "runs": "member", "listings": "officer"}
 OWNER_OF_ENDPOINT = {"auth.account": "member", "api_tokens.index": "member"}  # any signed-in person's own account page
 # Query strings a route needs to answer 200 to its owner.
 QUERIES = {"api.communes": "?q=Luc"}
@@ -95,8 +95,6 @@ def demo(served: ServedApp, visitors) -> Demo:
     (event_id,) = served.query("SELECT id FROM diary_events WHERE batch_id = ? ORDER BY id", batch_id)[0]
     (input_id,) = served.query("SELECT id FROM batch_inputs WHERE batch_id = ? ORDER BY id", batch_id)[0]
     (shipment_id,) = served.query("SELECT id FROM shipments WHERE batch_id = ? ORDER BY id", batch_id)[0]
-    (input_id,) = served.query("SELECT id FROM batch_inputs WHERE batch_id = ? ORDER BY id", batch_id)[0]
-    (shipment_id,) = served.query("SELECT id FROM shipments WHERE batch_id = ? ORDER BY id", batch_id)[0]
     (cert_id,) = served.query("SELECT id FROM certifications WHERE product_id = ?", product_id)[0]
     photo_id, photo = served.query("SELECT id, image FROM product_photos WHERE product_id = ?", product_id)[0]
     (user_id,) = served.query("SELECT id FROM users WHERE login = ?", LOGINS["member"])[0]
@@ -111,7 +109,6 @@ def demo(served: ServedApp, visitors) -> Demo:
     stamp_codes = [codes.derive_code(key, run_id, serial) for serial in range(1, DEMO_STAMPS + 1)]
     arguments = {
         "product_id": product_id, "batch_id": batch_id, "event_id": event_id, "run_id": run_id, "cert_id": cert_id,
-        "input_id": input_id, "shipment_id": shipment_id,
         "input_id": input_id, "shipment_id": shipment_id,
         "photo_id": photo_id, "user_id": user_id, "code": stamp_codes[0], "gtin": gtin, "lot": lot, "name": photo,
         "filename": "app.css", "asset": "swagger-ui.css", "coop_id": coop_id, "session_id": session_id, "token": token, "token_id": token_id,
