@@ -29,7 +29,7 @@ def test_the_xlsx_template_has_vietnamese_headers_instructions_and_lists(member_
     assert data.max_row == 1, "no example row among the data: it would be imported"
     instructions = book["Hướng dẫn"]
     text = "\n".join(str(v) for row in instructions.iter_rows(values_only=True) for v in row if v)
-    assert "dd/mm/yyyy" in text and "20.000" in text
+    assert "dd/mm/yyyy" in text and "20.000" in text and "Ví dụ một dòng" in text
     for column in KINDS[kind].columns:
         assert column.header in text and column.meaning in text
     if kind == "diary":

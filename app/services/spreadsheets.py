@@ -56,6 +56,7 @@ class Kind:
 
     name: str
     title: str  # the sheet's Vietnamese name
+    item: str  # what one row is, in Vietnamese
     columns: tuple[Column, ...]
 
     def column(self, key: str) -> Column | None:
@@ -85,7 +86,7 @@ PRODUCT_GTIN = Column("product_gtin", "GTIN sản phẩm", "Mã vạch (GTIN) c�
 LOT = Column("lot_code", "Mã lô", "Tối đa 20 ký tự: chữ không dấu, số và - . _ (không có dấu cách).", "VT-2026-06-A", required=True)
 
 KINDS = {
-    "products": Kind("products", "Sản phẩm", (
+    "products": Kind("products", "Sản phẩm", "sản phẩm", (
         Column("name", "Tên sản phẩm", "Tên sản phẩm (bắt buộc). Sản phẩm đã có được nhận ra theo GTIN, nếu không có GTIN thì theo tên.", "Vải thiều Lục Ngạn", required=True),
         Column("category", "Loại sản phẩm", "Chọn một trong danh sách.", "Trái cây", type="choice", required=True, choices=categories),
         Column("gtin", "GTIN", "Mã vạch 8, 12, 13 hoặc 14 chữ số, có số kiểm tra đúng. Để trống nếu chưa có.", "08936012345674"),
@@ -97,7 +98,7 @@ KINDS = {
         Column("shelf_life_days", "Hạn dùng (ngày)", "Số ngày từ khi đóng gói đến hạn sử dụng, từ 1 đến 3650.", 14, type="int", bounds=(1, 3650)),
         Column("description", "Mô tả", "Giới thiệu sản phẩm.", "Vải thiều chín cây, hái buổi sáng."),
     )),
-    "batches": Kind("batches", "Lô hàng", (
+    "batches": Kind("batches", "Lô hàng", "lô hàng", (
         PRODUCT_NAME, PRODUCT_GTIN, LOT,
         Column("harvest_date", "Ngày thu hoạch", "Ngày dạng dd/mm/yyyy.", date(2026, 6, 10), type="date"),
         Column("packing_date", "Ngày đóng gói", "Ngày dạng dd/mm/yyyy; không trước ngày thu hoạch.", date(2026, 6, 11), type="date"),
@@ -107,7 +108,7 @@ KINDS = {
         Column("growing_area", "Vùng trồng / hộ", "Vùng trồng hoặc các hộ làm ra lô hàng.", "Thôn Hồng Xuân"),
         Column("notes", "Ghi chú", "Ghi chú thêm.", ""),
     )),
-    "diary": Kind("diary", "Nhật ký", (
+    "diary": Kind("diary", "Nhật ký", "mục nhật ký", (
         PRODUCT_NAME, PRODUCT_GTIN, LOT,
         Column("event_date", "Ngày", "Ngày làm việc, dạng dd/mm/yyyy (bắt buộc).", date(2026, 5, 18), type="date", required=True),
         Column("kind", "Loại công việc", "Chọn một trong danh sách (bắt buộc).", "Phun thuốc", type="choice", required=True, choices=event_kinds),
@@ -343,7 +344,7 @@ def _instructions(sheet, kind: Kind, font, alignment) -> None:
     sheet.append([f"Cách điền tệp {kind.title.lower()}"])
     sheet["A1"].font = font(bold=True, size=14)
     for line in (
-        f"Điền mỗi dòng một {kind.title.lower()} vào trang «{kind.title}», từ dòng 2. Giữ nguyên dòng tiêu đề (dòng 1).",
+        f"Điền mỗi dòng một {kind.item} vào trang «{kind.title}», từ dòng 2. Giữ nguyên dòng tiêu đề (dòng 1).",
         "Ngày ghi dạng dd/mm/yyyy (ví dụ 05/06/2026), hoặc chọn ô kiểu ngày trong Excel.",
         f"Tối đa {MAX_ROWS:,} dòng mỗi tệp. Dòng trống được bỏ qua.".replace(",", "."),
         "Nhập lại cùng một tệp không tạo bản ghi trùng: dòng đã có được cập nhật hoặc giữ nguyên.",
@@ -361,6 +362,11 @@ def _instructions(sheet, kind: Kind, font, alignment) -> None:
             allowed = f"{column.bounds[0]}–{column.bounds[1]}"
         example = column.example.strftime(DATE_FORMAT) if isinstance(column.example, date) else column.example
         sheet.append([column.header, column.meaning, "Có" if column.required else "", allowed, cell_text(column, example)])
+    sheet.append([])
+    sheet.append([f"Ví dụ một dòng của trang «{kind.title}»:"])
+    sheet.cell(sheet.max_row, 1).font = font(bold=True)
+    sheet.append([c.header for c in kind.columns])
+    sheet.append([cell_text(c, c.example) for c in kind.columns])
     for letter, width in zip("ABCDE", (30, 70, 10, 50, 30)):
         sheet.column_dimensions[letter].width = width
     for row in sheet.iter_rows(min_row=header_row):
