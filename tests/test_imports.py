@@ -261,6 +261,16 @@ def test_a_quoted_cell_shows_as_text_on_the_preview(member_client, db, coop_a):
     assert "“&lt;b&gt;x&lt;/b&gt;&amp;”" in text and "<b>x</b>" not in text and "<i>y</i>" not in text
 
 
+def test_a_commit_after_the_file_was_removed_asks_for_it_again(member_client, db, coop_a, app):
+    preview = upload(member_client, "products", xlsx(PRODUCT_HEADERS, [["Bưởi", "Trái cây"] + [None] * 8]), "san-pham.xlsx")
+    for path in waiting_files(app):
+        path.unlink()  # as the clean-up does a day later
+    answer = commit(member_client, preview)
+    assert answer.status_code == 302 and answer.headers["Location"].endswith("/coop/imports")
+    assert "Hãy tải lên lại" in member_client.get("/coop/imports").get_data(as_text=True)
+    assert count(db, Product) == 0
+
+
 # -- hostile and malformed files -----------------------------------------------------------------------
 
 def test_wrong_or_missing_columns_are_refused_clearly(member_client, db, coop_a):
