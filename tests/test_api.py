@@ -162,6 +162,9 @@ def test_token_requests_are_csrf_exempt(client, a_token):
 
 
 def test_tokens_page_shows_the_secret_once_and_revokes(member_client, coop_a, db):
+    from app.models import AuditEvent
+
+    trail_before = db.session.scalar(select(func.max(AuditEvent.id))) or 0  # the trail outlives each test
     assert "API" in member_client.get("/account").get_data(as_text=True)
     page = post_form(member_client, "/account/tokens", {"name": "Máy đóng gói", "access": "write"})
     assert page.status_code == 200
@@ -172,8 +175,13 @@ def test_tokens_page_shows_the_secret_once_and_revokes(member_client, coop_a, db
     listing = member_client.get("/account/tokens").get_data(as_text=True)
     assert "Máy đóng gói" in listing and secret not in listing
     assert post_form(member_client, "/account/tokens", {"name": "", "access": "read"}).status_code == 422
-    assert post_form(member_client, f"/account/tokens/{token.id}/revoke").status_code == 302
+    token_id = token.id
+    assert post_form(member_client, f"/account/tokens/{token_id}/revoke").status_code == 302
     assert db.session.scalar(select(func.count()).select_from(ApiToken)) == 0
+    trail = list(db.session.scalars(select(AuditEvent).where(
+        AuditEvent.id > trail_before, AuditEvent.entity == "api_token", AuditEvent.entity_id == token_id)))
+    assert [e.action for e in trail] == ["api_token_created", "api_token_revoked"]
+    assert all(secret not in str(e.after) + str(e.before) + e.detail for e in trail)
 
 
 def test_another_users_token_cannot_be_revoked(member_client, coop_a, coop_b, db):
