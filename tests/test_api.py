@@ -477,3 +477,10 @@ def test_absurd_ids_are_404_or_field_errors_not_overflows(client, a_token):
 def test_times_carry_their_utc_offset(client, a_token):
     created = client.post("/api/v1/products", json={"name": "Vải", "category": "fruit"}, headers=a_token).get_json()
     assert created["created_at"].endswith("+00:00") and created["updated_at"].endswith("+00:00")
+
+
+def test_malformed_json_is_a_400_problem_and_options_lists_the_methods(client, a_token):
+    bad = client.post("/api/v1/products", data="{not json", headers={**a_token, "Content-Type": "application/json"})
+    assert_problem(bad, 400)
+    options = client.open("/api/v1/products", method="OPTIONS")
+    assert options.status_code == 200 and {"GET", "POST"} <= set(options.headers["Allow"].split(", "))

@@ -12,7 +12,10 @@ SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
 def authenticate() -> None:
     """A blueprint's before_request: 401 without a valid token or session (a token of a disabled user is
-    not valid), 403 when a read-only token tries to write. A token, when sent, wins over the session."""
+    not valid), 403 when a read-only token tries to write. A token, when sent, wins over the session.
+    OPTIONS only lists the methods (Flask answers it), so it needs no one."""
+    if request.method == "OPTIONS":
+        return
     header = request.headers.get("Authorization")
     if header is not None:
         scheme, _, secret = header.partition(" ")
@@ -34,6 +37,8 @@ def authenticate() -> None:
 
 def require_member() -> None:
     """Cooperative resources are for members of a cooperative; anyone else is refused (403)."""
+    if request.method == "OPTIONS":
+        return
     if current_user.role is not Role.MEMBER or current_user.cooperative_id is None:
         abort(403)
 
