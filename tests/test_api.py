@@ -10,7 +10,7 @@ from sqlalchemy import func, select
 
 from app.models import ApiToken, Batch, Certification, DiaryEvent, IdempotencyKey, LabelRun, Product, User, Verification
 from app.services import api_tokens, products
-from tests.conftest import csrf_token, make_cooperative, make_member, post_form, sign_in
+from tests.conftest import csrf_token, make_member, post_form
 from tests.factories import product_with_batch
 
 PROBLEM = "application/problem+json"
