@@ -1,4 +1,4 @@
-"""The API's pages in Chromium: the documentation runs Swagger UI under its own policy with nothing
+"""The API's pages in Chromium: the documentation runs Swagger UI under the site's policy with nothing
 refused, and a member makes a token, sees it once, and the token then reads the API."""
 import re
 import urllib.request

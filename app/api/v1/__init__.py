@@ -18,8 +18,10 @@ SETTINGS = {
     "OPENAPI_JSON_PATH": "openapi.json",
 }
 SPEC = {
-    "info": {"description": "Products, batches, production diary and certifications of a cooperative. "
-             "Authenticate with a personal access token made on your account page: `Authorization: Bearer …`."},
+    "info": {"description": "A cooperative's products, certifications, batches, production diary and label runs; "
+             "a commune officer's listings, decisions and recalls; any stamp's public verdict. Authenticate with a "
+             "personal access token made on your account page: `Authorization: Bearer …`. Errors are "
+             "application/problem+json (RFC 9457)."},
     "components": {"securitySchemes": {"bearerAuth": {"type": "http", "scheme": "bearer"}}},
     "security": [{"bearerAuth": []}],
 }
