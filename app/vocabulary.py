@@ -28,5 +28,5 @@ AUDIT_ACTIONS = {
     "banned_list": _l("Banned substances changed"), "sign_in": _l("Signed in"), "sign_in_failed": _l("Failed sign-in"), "refused": _l("Access refused"),
     "sign_out_others": _l("Signed out of other devices"), "password_changed": _l("Password changed"),
     "password_reset_link": _l("Password reset link made"), "password_reset": _l("Password reset"),
-    "print_over_quantity": _l("More stamps than the batch's quantity"),
+    "print_over_quantity": _l("More stamps than the batch's quantity"), "import": _l("Spreadsheet imported"),
 }
