@@ -324,7 +324,7 @@ def _fill(rule, ids: dict) -> str:
 
 
 def test_every_v1_route_is_covered_by_this_sweep(app):
-    known = {"product_id", "cert_id", "batch_id", "event_id", "run_id"}
+    known = {"product_id", "cert_id", "batch_id", "event_id", "run_id", "shipment_id"}
     for rule in _v1_rules(app):
         assert set(rule.arguments) <= known, rule.rule
 
@@ -337,9 +337,18 @@ VALID_BODIES = {
     ("runs.RunList", "POST"): lambda ids: {"product_id": ids["product_id"], "batch_id": ids["batch_id"], "count": 1},
     ("runs.RunRanges", "POST"): lambda ids: {"action": "void", "first": 1, "last": 1, "reason": "sweep"},
     ("runs.RunVoid", "POST"): lambda ids: {"reason": "sweep"},
+    ("shipments.ShipmentList", "POST"): lambda ids: {"buyer_name": "X", "buyer_kind": "shop", "shipped_on": "2026-06-12",
+                                                      "quantity": "1"},
     ("listings.ListingReject", "POST"): lambda ids: {"reason": "sweep"},
     ("listings.ListingRecall", "POST"): lambda ids: {"reason": "sweep"},
 }
+
+
+def _shipment(coop, batch):
+    from app.services import shipments
+
+    return shipments.create_shipment(coop.id, batch.id, {"buyer_name": "Thương lái", "buyer_kind": "trader",
+                                                         "shipped_on": date(2026, 6, 12), "quantity": "10"}, None)
 
 
 OFFICER_BLUEPRINTS = {"listings"}
@@ -370,8 +379,9 @@ def test_sweep_no_token_401_and_other_cooperatives_ids_404(app, client, coop_a, 
 
     product, batch = product_with_batch(coop_b, name="Mật ong Phồn Nhi", lot="MO-2026-06-B")
     run = minted_run(coop_b, product, batch, count=2, token="b-sweep")
+    shipment = _shipment(coop_b, batch)
     ids = {"product_id": product.id, "cert_id": product.certifications[0].id, "batch_id": batch.id,
-           "event_id": batch.events[0].id, "run_id": run.id}
+           "event_id": batch.events[0].id, "run_id": run.id, "shipment_id": shipment.id}
     a_headers = {"member": bearer("a@htx.vn"), "officer": _officer_of_a(True)}
     checked = 0
     for rule in _v1_rules(app):
@@ -397,6 +407,9 @@ def test_sweep_no_token_401_and_other_cooperatives_ids_404(app, client, coop_a, 
     assert db.session.get(Batch, batch.id) is not None and db.session.scalar(select(func.count()).select_from(DiaryEvent)) == 1
     assert db.session.get(LabelRun, run.id).voided_at is None
     assert db.session.get(Batch, batch.id).status.value == "active"
+    from app.models import Shipment
+
+    assert db.session.scalar(select(func.count()).select_from(Shipment)) == 1
     assert db.session.scalar(select(func.count()).select_from(Verification)) == 0
 
 
@@ -405,8 +418,9 @@ def test_sweep_read_only_token_on_every_write_is_403(app, client, coop_a, db):
 
     product, batch = product_with_batch(coop_a)
     run = minted_run(coop_a, product, batch, count=2, token="a-sweep")
+    shipment = _shipment(coop_a, batch)
     ids = {"product_id": product.id, "cert_id": product.certifications[0].id, "batch_id": batch.id,
-           "event_id": batch.events[0].id, "run_id": run.id}
+           "event_id": batch.events[0].id, "run_id": run.id, "shipment_id": shipment.id}
     read_only = {"member": bearer("a@htx.vn", can_write=False), "officer": _officer_of_a(False)}
     writes = 0
     for rule in _v1_rules(app):
