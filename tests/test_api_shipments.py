@@ -46,4 +46,4 @@ def test_a_range_out_of_order_is_a_field_error(client, coop_a):
     body = {"buyer_name": "Chợ Lục Ngạn", "buyer_kind": "market", "shipped_on": "2026-06-12", "quantity": "10",
             "ranges": [{"run_id": 1, "first": 9, "last": 2}]}
     errors = assert_problem(client.post(f"/api/v1/batches/{batch.id}/shipments", json=body, headers=bearer("a@htx.vn")), 422)["errors"]
-    assert errors[0]["field"] == "ranges.0.last"
+    assert errors[0]["field"] == "ranges.0.last" and errors[0]["detail"] == "Phải lớn hơn hoặc bằng số đầu (first)."

@@ -47,6 +47,7 @@ SCHEMA_MESSAGES = {
     "Not a valid number.": _l("Not a valid number."),
     "Invalid input type.": _l("Invalid input type."),
     "Must be at least 0 and less than 10000000000.": _l("Must be at least 0 and less than 10000000000."),
+    "Must be at least first.": _l("Must be at least first."),
 }
 
 
