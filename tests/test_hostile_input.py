@@ -144,7 +144,8 @@ VALID = {
 
 # Form → the pages that show what it saved (endpoints). Every form's refused page is checked when it is sent.
 CO_OP = ("admin.index", "admin.edit_cooperative", "admin.audit_trail", "coop.dashboard", "coop.profile", "commune.index",
-         "commune.listing", "commune.audit_trail", "public.scan", "public.gs1_stamp", "public.gs1_product")
+         "commune.listing", "commune.audit_trail", "public.scan", "public.gs1_stamp", "public.gs1_product",
+         "public.product_page", "public.lot_page")
 FORM_PAGES = {
     "admin: banned substances": ("admin.banned_substances", "coop.batch", "commune.listing"),
     "admin: cooperative": CO_OP,
@@ -153,10 +154,13 @@ FORM_PAGES = {
     "cooperative: product": ("coop.dashboard", "coop.product", "coop.edit_product", "coop.new_batch", "coop.new_blank_run",
                              "coop.batch", "coop.edit_batch", "coop.new_event", "coop.edit_event", "coop.new_batch_run",
                              "coop.runs", "coop.run", "commune.index", "commune.listing_index", "commune.listing",
-                             "public.scan", "public.gs1_stamp", "public.gs1_product"),
-    "cooperative: certification": ("coop.product", "commune.listing", "public.scan", "public.gs1_product"),
+                             "public.scan", "public.gs1_stamp", "public.gs1_product", "public.product_page", "public.lot_page",
+                             "public.certifications_page"),
+    "cooperative: certification": ("coop.product", "commune.listing", "public.scan", "public.gs1_product",
+                                   "public.certifications_page"),
     "cooperative: batch": ("coop.batch", "coop.edit_batch", "commune.listing"),
-    "cooperative: diary entry": ("coop.batch", "coop.edit_event", "commune.listing", "public.scan", "public.gs1_stamp"),
+    "cooperative: diary entry": ("coop.batch", "coop.edit_event", "commune.listing", "public.scan", "public.gs1_stamp",
+                                 "public.lot_page"),
     "cooperative: batch input": ("coop.batch", "coop.edit_input"),
     "cooperative: shipment": ("coop.batch", "coop.edit_shipment", "commune.listing"),
     "cooperative: label run (void reason)": ("coop.run",),
@@ -166,6 +170,7 @@ FORM_PAGES = {
     "public: fake report": ("commune.reports",),
     "public: typed code on /check": (),
     "sign-in login": ("admin.audit_trail",),
+    "cooperative: API token name": ("api_tokens.index",),
 }
 SHOWN = {endpoint for pages in FORM_PAGES.values() for endpoint in pages}
 
@@ -180,7 +185,8 @@ NOT_PAGES = {
     "coop.import_template": "XLSX or CSV", "coop.export_records": "XLSX or CSV (safe_cell defuses formulas)",
 }
 ROLE_OF_BLUEPRINT = {"public": ("public",), "auth": ("public",), "coop": ("member",), "commune": ("officer",), "admin": ("admin",)}
-ROLES = {"auth.account": ("member", "officer", "admin")}
+ROLES = {"auth.account": ("member", "officer", "admin"), "api_tokens.index": ("member",), "api_docs.page": ("public",)}
+API = "/api/v1/"  # JSON answers (tests/test_api*.py), but for the pages named in ROLES
 TEXT_BOXES = "input[type=text], input:not([type]), input[type=email], input[type=tel], input[type=search], textarea"
 
 
@@ -210,6 +216,9 @@ class Scenario:
             "admin.edit_user": [{"user_id": self.member_id}], "auth.reset_password": [{"token": "not-a-token"}],
             "public.scan": [{"code": self.code}], "public.gs1_product": [{"gtin": GTIN}],
             "public.gs1_stamp": [{"gtin": GTIN, "lot": self.lot_code, "code": self.code}],
+            "public.gs1_lot": [{"gtin": GTIN, "lot": self.lot_code}], "public.gs1_serial": [{"gtin": GTIN, "code": self.code}],
+            "public.gs1_malformed": [{"elements": "10/ABC"}], "public.product_page": [{"gtin": GTIN}],
+            "public.lot_page": [{"gtin": GTIN, "lot": self.lot_code}], "public.certifications_page": [{"gtin": GTIN}],
         }
 
 
@@ -343,6 +352,9 @@ def cooperative_enters(tour: Tour, db, s: Scenario) -> None:
     coop = tour.open("member", MEMBER, home="/coop/")
     coop.goto(f"{tour.base}/coop/profile")
     tour.fill_in(coop, "cooperative profile", "main form.card")
+    for _payload in PAYLOADS:  # a token's name is short: one token a payload, so that the list shows them all
+        coop.goto(f"{tour.base}/account/tokens")
+        tour.fill_in(coop, "API token name", "form[action$='/account/tokens']")
     coop.goto(f"{tour.base}/coop/products/new")
     tour.fill_in(coop, "new product", "main form.card")
     s.product_id = _id_in_url(coop)
@@ -415,6 +427,8 @@ def every_page(app) -> list[tuple[str, tuple[str, ...]]]:
     found = []
     for rule in sorted(app.url_map.iter_rules(), key=lambda r: r.endpoint):
         if "GET" not in rule.methods or rule.endpoint in NOT_PAGES or rule.endpoint in {e for e, _ in found}:
+            continue
+        if rule.rule.startswith(API) and rule.endpoint not in ROLES:
             continue
         blueprint = rule.endpoint.partition(".")[0]
         found.append((rule.endpoint, ROLES.get(rule.endpoint) or ROLE_OF_BLUEPRINT.get(blueprint, ())))
