@@ -27,7 +27,7 @@ pytestmark = pytest.mark.served
 LOGINS = {"member": "lan@hongxuan.vn", "officer": "canbo.lucngan@ocop.vn", "admin": "admin@ocop.vn"}
 ROLES = ("anonymous", *LOGINS)
 # Who each blueprint's pages are for (else anonymous): that role must get 200 from every GET route of it.
-OWNER = {"coop": "member", "commune": "officer", "admin": "admin", "products": "member", "batches": "member", "epcis": "member", "runs": "member", "listings": "officer", "shipments": "member"}
+OWNER = {"coop": "member", "commune": "officer", "admin": "admin", "products": "member", "batches": "member", "epcis": "member", "runs": "member", "listings": "officer", "shipments": "member", "scans": "member"}
 OWNER_OF_ENDPOINT = {"auth.account": "member", "api_tokens.index": "member"}  # any signed-in person's own account page
 # Query strings a route needs to answer 200 to its owner.
 QUERIES = {"api.communes": "?q=Luc"}
