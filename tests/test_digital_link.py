@@ -96,7 +96,9 @@ def test_the_linkset_has_one_entry_per_level_anchored_at_its_own_digital_link(cl
     assert path_of(product[VOC + "defaultLink"][0]["href"]) == f"/p/{GTIN}"
     assert {link["hreflang"][0] for link in product[VOC + "pip"]} == {"vi", "en", "zh"}
     assert VOC + "certificationInfo" in product
-    assert VOC + "traceability" not in product and VOC + "traceability" not in lot  # no public EPCIS document yet
+    assert VOC + "traceability" not in product  # a product's events are the cooperative's own
+    [traceability] = lot[VOC + "traceability"]
+    assert path_of(traceability["href"]) == f"/p/{GTIN}/lots/{LOT}/epcis.jsonld" and traceability["type"] == "application/ld+json"
 
 
 def test_a_plain_get_of_the_gtin_or_the_lot_redirects_to_its_default_link(client, listing):
@@ -123,6 +125,20 @@ def test_a_recalled_lot_says_so_on_its_page(client, db, coop_a, listing):
     db.session.commit()
     text = client.get(f"/p/{GTIN}/lots/{LOT}", headers=PHONE).get_data(as_text=True)
     assert "Lô hàng này đã bị thu hồi ngày 20/06/2026" in text and "Dư lượng thuốc" in text
+
+
+def test_traceability_redirects_to_the_lots_public_epcis_document(client, listing):
+    (code, *_), _run, _batch = listing
+    epcis = f"/p/{GTIN}/lots/{LOT}/epcis.jsonld"
+    for path in (f"/01/{GTIN}/10/{LOT}", f"/01/{GTIN}/10/{LOT.lower()}", stamp_path(code)):
+        for link_type in ("gs1:traceability", VOC + "traceability"):
+            response = client.get(path, query_string={"linkType": link_type}, headers=PHONE)
+            assert response.status_code == 307 and path_of(response.headers["Location"]) == epcis, path
+    document = client.get(epcis)
+    assert document.status_code == 200 and document.mimetype == "application/ld+json"
+    assert document.get_json(force=True)["type"] == "EPCISDocument"
+    assert document.headers["Access-Control-Allow-Origin"] == "*"  # read by other sites' tools, like the resolver
+    assert client.get(f"/01/{GTIN}", query_string={"linkType": "gs1:traceability"}).status_code == 404
 
 
 def test_link_types_redirect_to_their_link_and_pass_other_parameters_on(client, listing):

@@ -411,3 +411,62 @@ def test_api_query_with_a_token_answers_the_cooperatives_events(client, lychee, 
     assert theirs.status_code == 200 and event_list(theirs.json) == []
     refused = client.get("/api/v1/epcis/events", headers=bearer("a@htx.vn"), query_string={"GE_eventTime": "June"})
     assert refused.status_code == 400 and refused.json["parameter"] == "GE_eventTime"
+
+
+# --- The public document of a lot (the resolver's gs1:traceability link) -------------------------------------
+
+PUBLIC_GTIN = "08938501234568"
+
+
+def _public_document(client, lychee) -> tuple[dict, str]:
+    products.update_product(lychee["product"].cooperative_id, lychee["product"].id, {"gtin": PUBLIC_GTIN}, None)
+    response = client.get(f"/p/{PUBLIC_GTIN}/lots/{lychee['batch'].lot_code}/epcis.jsonld")
+    assert response.status_code == 200 and response.mimetype == MEDIA_TYPE, response.get_data(as_text=True)[:300]
+    text = response.get_data(as_text=True)
+    return json.loads(text), text
+
+
+def test_the_public_lot_document_is_valid_epcis_without_buyers_stamp_codes_or_voids(client, lychee):
+    """No sign-in; valid against GS1's schema with format checks. No buyer's name or phone, no stamp's code (so
+    nobody can harvest codes to print copies), no void, no supplier's lot, no free-text description."""
+    document, text = _public_document(client, lychee)
+    assert_valid(document)
+    private = [TRADER["buyer_name"], TRADER["buyer_phone"], TRADER["buyer_address"], FERTILISER["supplier_lot"],
+               FERTILISER["supplier_address"], "Máy in kẹt giấy", "Tem bị rách", "Lục Ngạn\"", "/party/shipment/"]
+    for run in (lychee["batch_run"], lychee["blank_run"], lychee["spoilt_run"]):
+        for row in stamp_export.export_rows(run):
+            private += [row[1], row[2], row[2].rsplit("/", 1)[1]]  # the code as printed, the URL, the bare code
+    assert [words for words in private if words in text] == []
+    steps = [event["bizStep"] for event in event_list(document)]
+    assert "shipping" not in steps and "decommissioning" not in steps and "epcList" not in text
+
+
+def test_the_public_lot_document_counts_stamps_and_holds_the_diary_inputs_and_recall(client, lychee):
+    document, _text = _public_document(client, lychee)
+    found = event_list(document)
+    lot_class = vocabulary.batch_class(lychee["batch"])
+    assert lot_class.endswith(f"/01/{PUBLIC_GTIN}/10/VT-2026-06-A")
+    commissioned = [e for e in found if e["bizStep"] == "commissioning"]
+    # The run printed for the lot (3) and the blank stamps activated onto it (2); the run voided whole is left out.
+    assert sorted(e["quantityList"][0]["quantity"] for e in commissioned) == [2, 3]
+    assert all(e["quantityList"][0]["epcClass"] == lot_class and e["ilmd"]["cbvmda:lotNumber"] == "VT-2026-06-A" for e in commissioned)
+    diary = [e for e in found if "ocop:diaryKind" in e]
+    assert len(diary) == len(lychee["batch"].events) >= len(DIARY) + 1
+    fertilising = next(e for e in diary if e.get("ocop:input") == "NPK 16-16-8")
+    assert "ocop:dose" not in fertilising and "ocop:description" not in fertilising
+    received = next(e for e in found if e["bizStep"] == "receiving")
+    assert (received["ocop:inputName"], received["ocop:supplierName"]) == ("NPK 16-16-8", FERTILISER["supplier_name"])
+    assert "ocop:supplierLot" not in received
+    recall = next(e for e in found if e.get("disposition") == "recalled")
+    assert recall["ocop:reason"] == "Dư lượng thuốc vượt ngưỡng"
+    assert all(e["eventID"].startswith("ni:///sha-256;") for e in found)
+
+
+def test_the_public_lot_document_is_404_for_unknown_lots_and_products_without_that_gtin(client, lychee):
+    lot = lychee["batch"].lot_code
+    assert client.get(f"/p/{PUBLIC_GTIN}/lots/{lot}/epcis.jsonld").status_code == 404  # the product has no GTIN yet
+    products.update_product(lychee["product"].cooperative_id, lychee["product"].id, {"gtin": PUBLIC_GTIN}, None)
+    assert client.get(f"/p/{PUBLIC_GTIN}/lots/NOPE-1/epcis.jsonld").status_code == 404
+    assert client.get(f"/p/08935049500018/lots/{lot}/epcis.jsonld").status_code == 404
+    assert client.get(f"/p/12345/lots/{lot}/epcis.jsonld").status_code == 404
+    assert client.get(f"/p/{PUBLIC_GTIN}/lots/{lot.lower()}/epcis.jsonld").status_code == 200  # printed links are upper case

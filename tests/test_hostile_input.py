@@ -180,7 +180,7 @@ NOT_PAGES = {
     "coop.calibration_pdf": "PDF", "coop.run_csv": "CSV", "admin.audit_csv": "CSV (app/csv_export.py defuses formulas)",
     "commune.audit_csv": "CSV (app/csv_export.py defuses formulas)",
     **dict.fromkeys(("coop.cooperative_epcis", "coop.product_epcis", "coop.batch_epcis", "coop.epcis_events",
-                     "commune.listing_epcis", "epcis.EpcisEvents"), "GS1 EPCIS JSON-LD"),
+                     "commune.listing_epcis", "epcis.EpcisEvents", "public.lot_epcis"), "GS1 EPCIS JSON-LD"),
     "coop.portal_json": "JSON", "coop.portal_xlsx": "XLSX (safe_cell defuses formulas)",
     "coop.import_template": "XLSX or CSV", "coop.export_records": "XLSX or CSV (safe_cell defuses formulas)",
 }

@@ -36,7 +36,7 @@ SKIPPED: dict[str, str] = {}
 # GET routes whose right answer to their owner is not 200 (the GS1 resolver redirects to a level's default
 # link; a path under /01/ that is no Digital Link is a 400), and routes that answer data, not a page.
 EXPECTED_STATUS = {"public.gs1_product": 307, "public.gs1_lot": 307, "public.gs1_malformed": 400}
-NOT_PAGES = frozenset({"public.photo", "public.resolver_description"})
+NOT_PAGES = frozenset({"public.photo", "public.resolver_description", "public.lot_epcis"})
 # Routes that do not answer GET are requested all the same: they must say 405, never 5xx.
 ADD_PHOTO = """
 import io

@@ -9,10 +9,11 @@ from the most specific level up; `?linkType=linkset` (or `Accept: application/li
 RFC 9264 linkset, one entry per level. A lot or serial we do not know falls back to the level above it;
 a path that is not a Digital Link at all is a 400.
 """
+import json
 import urllib.parse
 from dataclasses import dataclass, field
 
-from flask import abort, current_app, jsonify, redirect, render_template, request, url_for
+from flask import Response, abort, current_app, jsonify, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from sqlalchemy import func, select
 
@@ -23,6 +24,8 @@ from app.models import Batch, Product
 from app.public import bp
 from app.public.views import _scan_page
 from app.services import codes, scans
+from app.services.epcis import documents as epcis_documents
+from app.services.epcis import public as public_epcis
 from app.services.gtin import normalise_gtin
 
 VOCABULARY = "https://gs1.org/voc/"
@@ -127,6 +130,8 @@ def lot_level(product: Product, batch: Batch) -> Level:
     page = url_for("public.lot_page", gtin=product.gtin, lot=batch.lot_code, _external=True)
     return Level(digital_link(product.gtin, batch.lot_code), Link(page, title), {
         "pip": _in_each_language("public.lot_page", title, gtin=product.gtin, lot=batch.lot_code),
+        "traceability": [Link(url_for("public.lot_epcis", gtin=product.gtin, lot=batch.lot_code, _external=True),
+                              f"GS1 EPCIS · {title}", type=epcis_documents.MEDIA_TYPE)],
     })
 
 
@@ -342,6 +347,19 @@ def lot_page(gtin: str, lot: str):
     if batch is None:
         abort(404)
     return render_template("public/lot.html", p=product, b=batch, today=local_today())
+
+
+@bp.route("/p/<gtin>/lots/<path:lot>/epcis.jsonld")
+@open_to_any_origin
+def lot_epcis(gtin: str, lot: str):
+    """A lot's public GS1 EPCIS 2.0 document (the resolver's gs1:traceability link): only what the lot's page
+    shows, stamps counted and never listed, no shipment (app/services/epcis/public.py)."""
+    product = _listed_product(gtin)
+    batch = find_batch(product, lot)
+    if batch is None:
+        abort(404)
+    body = json.dumps(public_epcis.lot_document(batch), ensure_ascii=False, indent=2)
+    return Response(body, mimetype=epcis_documents.MEDIA_TYPE)
 
 
 @bp.route("/p/<gtin>/certifications")
