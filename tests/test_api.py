@@ -324,7 +324,7 @@ def _fill(rule, ids: dict) -> str:
 
 
 def test_every_v1_route_is_covered_by_this_sweep(app):
-    known = {"product_id", "cert_id", "batch_id", "event_id", "run_id", "shipment_id"}
+    known = {"product_id", "cert_id", "batch_id", "event_id", "run_id", "shipment_id", "photo_id"}
     for rule in _v1_rules(app):
         assert set(rule.arguments) <= known, rule.rule
 
@@ -381,7 +381,8 @@ def test_sweep_no_token_401_and_other_cooperatives_ids_404(app, client, coop_a, 
     run = minted_run(coop_b, product, batch, count=2, token="b-sweep")
     shipment = _shipment(coop_b, batch)
     ids = {"product_id": product.id, "cert_id": product.certifications[0].id, "batch_id": batch.id,
-           "event_id": batch.events[0].id, "run_id": run.id, "shipment_id": shipment.id}
+           "event_id": batch.events[0].id, "run_id": run.id, "shipment_id": shipment.id,
+           "photo_id": product.photos[0].id}
     a_headers = {"member": bearer("a@htx.vn"), "officer": _officer_of_a(True)}
     checked = 0
     for rule in _v1_rules(app):
@@ -404,6 +405,7 @@ def test_sweep_no_token_401_and_other_cooperatives_ids_404(app, client, coop_a, 
     assert client.get(f"/api/v1/batches?product_id={product.id}", headers=a_headers["member"]).get_json()["items"] == []
     # Nothing of B's was touched.
     assert db.session.get(Product, product.id).is_archived is False
+    assert len(db.session.get(Product, product.id).photos) == 1
     assert db.session.get(Batch, batch.id) is not None and db.session.scalar(select(func.count()).select_from(DiaryEvent)) == 1
     assert db.session.get(LabelRun, run.id).voided_at is None
     assert db.session.get(Batch, batch.id).status.value == "active"
@@ -420,7 +422,8 @@ def test_sweep_read_only_token_on_every_write_is_403(app, client, coop_a, db):
     run = minted_run(coop_a, product, batch, count=2, token="a-sweep")
     shipment = _shipment(coop_a, batch)
     ids = {"product_id": product.id, "cert_id": product.certifications[0].id, "batch_id": batch.id,
-           "event_id": batch.events[0].id, "run_id": run.id, "shipment_id": shipment.id}
+           "event_id": batch.events[0].id, "run_id": run.id, "shipment_id": shipment.id,
+           "photo_id": product.photos[0].id}
     read_only = {"member": bearer("a@htx.vn", can_write=False), "officer": _officer_of_a(False)}
     writes = 0
     for rule in _v1_rules(app):

@@ -102,6 +102,29 @@ def set_archived(coop_id: int, product_id: int, archived: bool, actor_id: int) -
     return product
 
 
+PHOTO_RULES = {"caption": FreeText(200)}
+
+
+def add_photo(coop_id: int, product_id: int, photo, caption: str | None, actor_id: int) -> ProductPhoto:
+    """One more photo of the product, with an optional caption; the photo is checked and stored by
+    photos.new_photo, and its files are removed again if anything after it fails."""
+    product = get_product(coop_id, product_id)
+    values = clean_values({"caption": caption or ""}, PHOTO_RULES)
+    with photos.new_photo(photo) as image:
+        photo_row = create(ProductPhoto, actor_id, product=product, image=image, caption=values["caption"])
+        product.updated_by_id = actor_id
+        db.session.commit()
+    return photo_row
+
+
+def get_photo(coop_id: int, product_id: int, photo_id: int) -> ProductPhoto:
+    product = get_product(coop_id, product_id)
+    photo = next((p for p in product.photos if p.id == photo_id), None)
+    if photo is None:
+        raise NotFound
+    return photo
+
+
 def remove_photo(coop_id: int, product_id: int, photo_id: int, actor_id: int) -> None:
     product = get_product(coop_id, product_id)
     photo = next((p for p in product.photos if p.id == photo_id), None)

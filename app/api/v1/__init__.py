@@ -35,7 +35,7 @@ def schema_name(schema) -> str:
 
 def register(app: Flask) -> None:
     from app.api import tokens_page
-    from app.api.v1 import batches, docs, epcis, listings, products, runs, scans, shipments, stamps
+    from app.api.v1 import batches, docs, epcis, listings, photos, products, runs, scans, shipments, stamps
 
     for name, value in SETTINGS.items():
         app.config.setdefault(name, value)
@@ -47,7 +47,7 @@ def register(app: Flask) -> None:
     api.register_converter(IdConverter, id_doc)
     app.register_error_handler(HTTPException, _http_error)
     app.before_request(problems.choose_language)
-    for blueprint in (products.blp, batches.blp, shipments.blp, runs.blp, listings.blp, scans.blp, stamps.blp, epcis.blp):
+    for blueprint in (products.blp, photos.blp, batches.blp, shipments.blp, runs.blp, listings.blp, scans.blp, stamps.blp, epcis.blp):
         api.register_blueprint(blueprint)
     app.register_blueprint(docs.bp)
     app.register_blueprint(tokens_page.bp)

@@ -3,6 +3,8 @@
 Every single object is sent with a strong `ETag` naming its version (id and last change time); updates and
 deletes must send it back in `If-Match` (428 without it, 412 when the object changed since), so that a
 client that was offline cannot overwrite a newer change. Creates may carry an `Idempotency-Key`."""
+import hashlib
+import json
 from functools import wraps
 
 from flask import Response, abort, request
@@ -37,7 +39,7 @@ def idempotent(view):
         key = request.headers.get(idempotency.HEADER)
         if key is None:
             return view(*args, **kwargs)
-        fingerprint = idempotency.request_fingerprint(request.method, request.path, request.get_data())
+        fingerprint = idempotency.request_fingerprint(request.method, request.path, _request_body())
         try:
             stored = idempotency.begin(current_user.id, key, fingerprint)
         except idempotency.KeyInUse:
@@ -57,6 +59,21 @@ def idempotent(view):
         return response
 
     return wrapper
+
+
+def _request_body() -> bytes:
+    """What identifies a request's body: its bytes, except for multipart/form-data, whose boundary a client
+    draws anew for each attempt: there the form's fields and the SHA-256 of each file's content."""
+    if request.mimetype != "multipart/form-data":
+        return request.get_data()
+    files = {}
+    for name, upload in request.files.items(multi=True):
+        digest = hashlib.sha256()
+        for chunk in iter(lambda: upload.stream.read(65536), b""):
+            digest.update(chunk)
+        upload.stream.seek(0)
+        files.setdefault(name, []).append(digest.hexdigest())
+    return json.dumps({"form": request.form.to_dict(flat=False), "files": files}).encode()
 
 
 def _replay(stored: idempotency.StoredAnswer) -> Response:
