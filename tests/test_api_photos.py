@@ -179,3 +179,54 @@ def test_openapi_documents_the_multipart_upload(client):
                                              "description": "A JPEG, PNG, WebP or GIF photo."}
     assert schema["properties"]["caption"]["maxLength"] == 200
     assert schema["required"] == ["photo"]
+
+
+# --- a diary entry's photo ------------------------------------------------------------------------------
+
+def put_event_photo(client, url: str, data: bytes, headers: dict):
+    return client.put(url, data={"photo": (io.BytesIO(data), "nhat-ky.jpg")}, headers=headers,
+                      content_type="multipart/form-data")
+
+
+def test_diary_entry_photo_is_set_replaced_and_removed_with_if_match(app, client, coop_a, db):
+    from app.models import DiaryEvent
+
+    _, batch = product_with_batch(coop_a)
+    event = batch.events[0]
+    token = bearer("a@htx.vn")
+    url = f"/api/v1/batches/{batch.id}/events/{event.id}/photo"
+    assert_problem(client.get(url, headers=token), 404)  # none yet
+    etag = client.get(f"/api/v1/batches/{batch.id}/events/{event.id}", headers=token).headers["ETag"]
+    assert_problem(put_event_photo(client, url, jpeg_with_gps_and_comment(), token), 428)
+    first = put_event_photo(client, url, jpeg_with_gps_and_comment(), {**token, "If-Match": etag})
+    assert first.status_code == 200, first.get_data(as_text=True)
+    name = db.session.get(DiaryEvent, event.id).photo
+    assert first.get_json()["url"] == f"http://localhost/media/{name}.jpg"
+    kept = Image.open(Path(app.config["UPLOAD_FOLDER"]) / f"{name}.jpg")
+    assert not kept.getexif() and "comment" not in kept.info
+    assert_problem(put_event_photo(client, url, jpeg_bytes((300, 200)), {**token, "If-Match": etag}), 412)  # stale
+    refused = put_event_photo(client, url, b"not a photo", {**token, "If-Match": first.headers["ETag"]})
+    assert assert_problem(refused, 422)["errors"][0]["field"] == "photo"
+    assert db.session.get(DiaryEvent, event.id).photo == name and f"{name}.jpg" in stored(app)
+    second = put_event_photo(client, url, jpeg_bytes((300, 200)), {**token, "If-Match": first.headers["ETag"]})
+    assert second.status_code == 200
+    replaced_by = db.session.get(DiaryEvent, event.id).photo
+    assert replaced_by != name and not {f"{name}.jpg", f"{name}-t.jpg"} & stored(app)  # the old files went
+    assert_problem(client.delete(url, headers={**token, "If-Match": first.headers["ETag"]}), 412)
+    assert client.delete(url, headers={**token, "If-Match": second.headers["ETag"]}).status_code == 204
+    assert db.session.get(DiaryEvent, event.id).photo is None
+    assert not {f"{replaced_by}.jpg", f"{replaced_by}-t.jpg"} & stored(app)
+    assert_problem(client.get(url, headers=token), 404)
+
+
+def test_another_cooperatives_diary_entry_photo_is_404(app, client, coop_a, coop_b, db):
+    from app.models import DiaryEvent
+
+    _, batch = product_with_batch(coop_b, name="Mật ong Phồn Nhi", lot="MO-1")
+    event = batch.events[0]
+    url = f"/api/v1/batches/{batch.id}/events/{event.id}/photo"
+    token = {**bearer("a@htx.vn"), "If-Match": "*"}
+    assert_problem(put_event_photo(client, url, jpeg_bytes((300, 200)), token), 404)
+    assert_problem(put_event_photo(client, url, b"not a photo", token), 404)
+    assert_problem(client.delete(url, headers=token), 404)
+    assert db.session.get(DiaryEvent, event.id).photo is None

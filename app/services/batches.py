@@ -198,6 +198,18 @@ def update_event(coop_id: int, batch_id: int, event_id: int, values: dict, actor
     return event
 
 
+def remove_event_photo(coop_id: int, batch_id: int, event_id: int, actor_id: int) -> DiaryEvent:
+    """The diary entry without its photo (NotFound when it has none); the files go once no row names them."""
+    event = get_event(coop_id, batch_id, event_id)
+    name = event.photo
+    if not name:
+        raise NotFound
+    assign(event, {"photo": None}, ["photo"], actor_id)
+    db.session.commit()
+    photos.delete_photo(name)
+    return event
+
+
 def delete_event(coop_id: int, batch_id: int, event_id: int) -> None:
     event = get_event(coop_id, batch_id, event_id)
     name = event.photo

@@ -1,5 +1,6 @@
-"""/api/v1/products/<id>/photos: a product's photos, listed, uploaded (multipart/form-data) and removed,
-through app/services/products.py and photos.py, which own every rule about the file."""
+"""/api/v1/products/<id>/photos: a product's photos, listed, uploaded (multipart/form-data) and removed; and
+/api/v1/batches/<id>/events/<id>/photo, a diary entry's one photo, set and removed. Through
+app/services/products.py, batches.py and photos.py, which own every rule about the file."""
 from functools import wraps
 
 from flask import Request, url_for
@@ -15,9 +16,9 @@ from app.api.v1.blueprints import resource_blueprint
 from app.api.v1.conditional import IDEMPOTENCY_DOC, IF_MATCH_DOC, etag_header, idempotent, require_current
 from app.api.v1.paging import PageQuerySchema, page_schema, paginate
 from app.models import ProductPhoto
-from app.schemas.photos import PhotoSchema, PhotoUploadSchema
-from app.services import idempotency, products
-from app.services.errors import RuleViolation
+from app.schemas.photos import EventPhotoSchema, EventPhotoUploadSchema, PhotoSchema, PhotoUploadSchema
+from app.services import batches, idempotency, products
+from app.services.errors import NotFound, RuleViolation
 
 
 
@@ -43,6 +44,17 @@ def _refused(violation: RuleViolation):
     error = {"field": violation.field, "in": FIELD_LOCATIONS.get(violation.field, "files"),
              "detail": str(violation.message)}
     return problems.problem(422, errors=[error], type_=problems.INVALID_FIELDS_TYPE)
+
+
+def event_first(view):
+    """Another cooperative's diary entry is a 404, and a changed one a 412, before its upload is read."""
+
+    @wraps(view)
+    def wrapper(*args, batch_id, event_id, **kwargs):
+        require_current(batches.get_event(coop_id(), batch_id, event_id))
+        return view(*args, batch_id=batch_id, event_id=event_id, **kwargs)
+
+    return wrapper
 
 
 def product_first(view):
@@ -93,3 +105,36 @@ class PhotoItem(MethodView):
         """Remove a photo and its files. If-Match is required."""
         require_current(products.get_photo(coop_id(), product_id, photo_id))
         products.remove_photo(coop_id(), product_id, photo_id, current_user.id)
+
+
+@blp.route("/batches/<id:batch_id>/events/<id:event_id>/photo")
+class EventPhoto(MethodView):
+    @blp.response(200, EventPhotoSchema)
+    def get(self, batch_id, event_id):
+        """The diary entry's photo (404 when it has none); the ETag is the diary entry's."""
+        event = _event_with_photo(batch_id, event_id)
+        return event, 200, etag_header(event)
+
+    @event_first
+    @blp.doc(**IF_MATCH_DOC)
+    @blp.arguments(EventPhotoUploadSchema, location="files")
+    @blp.response(200, EventPhotoSchema)
+    def put(self, upload, batch_id, event_id):
+        """Set or replace the diary entry's photo (multipart/form-data: `photo`), stored without its metadata;
+        the one it replaces is deleted. If-Match is the diary entry's ETag."""
+        event = batches.update_event(coop_id(), batch_id, event_id, {}, current_user.id, photo=upload["photo"].stream)
+        return event, 200, etag_header(event)
+
+    @blp.doc(**IF_MATCH_DOC)
+    @blp.response(204)
+    def delete(self, batch_id, event_id):
+        """Remove the diary entry's photo and its files. If-Match is the diary entry's ETag."""
+        require_current(_event_with_photo(batch_id, event_id))
+        batches.remove_event_photo(coop_id(), batch_id, event_id, current_user.id)
+
+
+def _event_with_photo(batch_id: int, event_id: int):
+    event = batches.get_event(coop_id(), batch_id, event_id)
+    if not event.photo:
+        raise NotFound
+    return event
