@@ -27,7 +27,7 @@ pytestmark = pytest.mark.served
 LOGINS = {"member": "lan@hongxuan.vn", "officer": "canbo.lucngan@ocop.vn", "admin": "admin@ocop.vn"}
 ROLES = ("anonymous", *LOGINS)
 # Who each blueprint's pages are for (else anonymous): that role must get 200 from every GET route of it.
-OWNER = {"coop": "member", "commune": "officer", "admin": "admin", "products": "member", "batches": "member", "epcis": "member", "runs": "member", "listings": "officer", "shipments": "member", "scans": "member"}
+OWNER = {"coop": "member", "commune": "officer", "admin": "admin", "products": "member", "batches": "member", "epcis": "member", "runs": "member", "listings": "officer", "shipments": "member", "scans": "member", "photos": "member"}
 OWNER_OF_ENDPOINT = {"auth.account": "member", "api_tokens.index": "member"}  # any signed-in person's own account page
 # Query strings a route needs to answer 200 to its owner.
 QUERIES = {"api.communes": "?q=Luc"}
@@ -44,8 +44,8 @@ from PIL import Image
 from sqlalchemy import select
 from app import create_app
 from app.extensions import db
-from app.models import Product, User
-from app.services import products
+from app.models import Batch, DiaryEvent, Product, User
+from app.services import batches, products
 app = create_app()
 with app.app_context():
     member = db.session.scalar(select(User).where(User.login == "lan@hongxuan.vn"))
@@ -54,6 +54,11 @@ with app.app_context():
     Image.new("RGB", (800, 600), (190, 30, 50)).save(jpeg, "JPEG")
     jpeg.seek(0)
     products.update_product(product.cooperative_id, product.id, {}, member.id, photo=jpeg)
+    # The first diary entry of each of its batches gets a photo too (the API's diary photo route reads it).
+    for batch in db.session.scalars(select(Batch).where(Batch.product_id == product.id)):
+        event = db.session.scalar(select(DiaryEvent).where(DiaryEvent.batch_id == batch.id).order_by(DiaryEvent.id))
+        jpeg.seek(0)
+        batches.update_event(product.cooperative_id, batch.id, event.id, {}, member.id, photo=jpeg)
 """
 
 
