@@ -83,9 +83,11 @@ class PhotoList(MethodView):
     @blp.arguments(PhotoUploadSchema, location="files")
     @blp.response(201, PhotoSchema)
     def post(self, upload, product_id):
-        """Add a photo (multipart/form-data: `photo`, and `caption` if you like). It is re-encoded from its
-        pixels alone, so no EXIF, GPS position or comment is kept; one that is not a readable photo, or
-        too large, is a 422 naming `photo`. Send an Idempotency-Key to retry safely."""
+        """Add a photo. Send an Idempotency-Key to retry safely.
+
+        multipart/form-data: `photo`, and `caption` if you like. It is re-encoded from its pixels alone, so
+        no EXIF, GPS position or comment is kept; one that is not a readable photo, or too large, is a 422
+        naming `photo`."""
         photo = products.add_photo(coop_id(), product_id, upload["photo"].stream, upload["caption"], current_user.id)
         location = url_for(".PhotoItem", product_id=product_id, photo_id=photo.id, _external=True)
         return photo, 201, {"Location": location, **etag_header(photo)}
@@ -120,8 +122,9 @@ class EventPhoto(MethodView):
     @blp.arguments(EventPhotoUploadSchema, location="files")
     @blp.response(200, EventPhotoSchema)
     def put(self, upload, batch_id, event_id):
-        """Set or replace the diary entry's photo (multipart/form-data: `photo`), stored without its metadata;
-        the one it replaces is deleted. If-Match is the diary entry's ETag."""
+        """Set or replace the diary entry's photo. If-Match is the diary entry's ETag.
+
+        multipart/form-data: `photo`, stored without its metadata; the one it replaces is deleted."""
         event = batches.update_event(coop_id(), batch_id, event_id, {}, current_user.id, photo=upload["photo"].stream)
         return event, 200, etag_header(event)
 
