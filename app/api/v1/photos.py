@@ -21,7 +21,6 @@ from app.services import batches, idempotency, products
 from app.services.errors import NotFound, RuleViolation
 
 
-
 class MultipartParser(FlaskParser):
     """Reads the `files` location as the whole multipart body, its file parts and its text parts, so that
     one schema describes the upload both for parsing and in the OpenAPI document (multipart/form-data)."""
@@ -30,7 +29,7 @@ class MultipartParser(FlaskParser):
         return self._makeproxy(CombinedMultiDict([req.files, req.form]), schema)
 
 
-blp = resource_blueprint("photos", "A product's photos, as the public product page shows them.")
+blp = resource_blueprint("photos", "A product's photos, as the public product page shows them, and a diary entry's photo.")
 blp.ARGUMENTS_PARSER = MultipartParser()  # this blueprint's only; the others keep webargs' own
 
 # Where each refused field of an upload was sent: the file and the caption are parts of the multipart body,
