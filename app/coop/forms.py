@@ -115,6 +115,7 @@ class CooperativeForm(ServiceForm):
     phone = identifier(_l("Phone"), identifiers.PHONE, inputmode="tel")
     email = email(_l("E-mail"))
     representative = text(_l("Representative"), 120)
+    gln = identifier(_l("GS1 Global Location Number (GLN), if any"), identifiers.GLN, inputmode="numeric")
     description = long_text(_l("About the cooperative"))
     logo = FileField(_l("Logo"))
 

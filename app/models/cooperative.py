@@ -19,6 +19,8 @@ class Cooperative(Tracked, db.Model):
     email: Mapped[str] = mapped_column(String(254), default="")
     representative: Mapped[str] = mapped_column(String(120), default="")
     logo: Mapped[Optional[str]] = mapped_column(String(64))
+    # GS1 Global Location Number of the cooperative's place, 13 digits with a right check digit; None when it has none.
+    gln: Mapped[Optional[str]] = mapped_column(String(13))
     description: Mapped[str] = mapped_column(Text, default="")
     # The offset the cooperative measured on its printer's calibration page, in millimetres.
     print_offset_x_mm: Mapped[float] = mapped_column(default=0.0, server_default="0")

@@ -5,16 +5,17 @@ from app.extensions import db
 from app.models import Commune, Cooperative
 from app.services import photos
 from app.services.errors import NotFound, RuleViolation
-from app.services.identifiers import EMAIL, PHONE, REGISTRATION_NO, FreeText, clean_values
+from app.services.identifiers import EMAIL, GLN, PHONE, REGISTRATION_NO, FreeText, clean_values
 from app.services.records import assign, create
 
 FIELDS = (
     "name", "registration_no", "commune_code", "address_line", "phone", "email",
-    "representative", "description",
+    "representative", "description", "gln",
 )
 RULES = {
     "name": FreeText(200, required=True), "registration_no": REGISTRATION_NO, "address_line": FreeText(200),
     "phone": PHONE, "email": EMAIL, "representative": FreeText(120), "description": FreeText(5000, multiline=True),
+    "gln": GLN,
 }
 
 

@@ -20,7 +20,7 @@ from typing import Any, Mapping
 from flask_babel import lazy_gettext as _l
 
 from app.services.errors import RuleViolation
-from app.services.gtin import normalise_gtin
+from app.services.gtin import check_digit, normalise_gtin
 
 REQUIRED = _l("This field is required.")
 
@@ -101,6 +101,23 @@ class Gtin(Identifier):
             raise RuleViolation(field, _l("This GTIN's last digit (check digit) is wrong: please copy it again from the barcode.")) from exc
 
 
+@dataclass(frozen=True)
+class Gln(Identifier):
+    """A GS1 Global Location Number: 13 digits (spaces between groups are fine) with a right check digit, stored
+    as the 13 digits; a blank one is None (the place has no GLN). Any GS1 prefix: 893 is Vietnam's, not the only one."""
+
+    def check(self, value: Any, field: str) -> str | None:
+        text = super().check(value, field)
+        if not text:
+            return None
+        digits = "".join(text.split())
+        if len(digits) != 13:
+            raise RuleViolation(field, self.message)
+        if check_digit(digits[:-1]) != int(digits[-1]):
+            raise RuleViolation(field, _l("This GLN's last digit (check digit) is wrong: please copy it again from the GS1 certificate."))
+        return digits
+
+
 # Letters without accents, because these codes travel in URLs (a lot code is part of a GS1 Digital Link),
 # file names and barcodes; "-", "." and "_" are the characters both GS1 and URLs take as they are.
 LOT_CODE = Identifier(
@@ -116,6 +133,7 @@ GROWING_AREA_CODE = Identifier(
     message=_l("A growing-area code has at most 40 characters: letters without accents (A–Z), digits and - . _ / only, no spaces."),
 )
 GTIN = Gtin(re.compile(r"[0-9]+(?: [0-9]+)*"), 20, message=_l("A GTIN has 8, 12, 13 or 14 digits."))
+GLN = Gln(re.compile(r"[0-9]+(?: [0-9]+)*"), 20, message=_l("A GLN has 13 digits."))
 # A supplier's lot as printed on the bag or invoice ("LOT 2405-12", "L/240512"): it is copied, not made up here, so
 # spaces and "/" are allowed; letters without accents, as on packaging and in traceability messages.
 SUPPLIER_LOT = Identifier(

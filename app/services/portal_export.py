@@ -9,8 +9,8 @@ production conditions). The XLSX is built from the JSON document, so both always
 
 Codes: a product with a GTIN is traced by its GTIN-14 (GS1, TCVN 13274:2020 accepts GS1 keys) and a lot by
 the GS1 element string (01)GTIN(10)LOT; without one, by codes of our own built from the cooperative's
-registration number (see `product_trace_code`). Locations by the cooperative's commune code and registration
-number. Everything is read; nothing here writes.
+registration number (see `product_trace_code`). Locations by the cooperative's GLN when it has one, else by its
+commune code and registration number. Everything is read; nothing here writes.
 """
 import io
 from dataclasses import dataclass
@@ -50,7 +50,10 @@ def day(value: date | datetime | None) -> str | None:
 # Codes ------------------------------------------------------------------------------------------------------
 
 def location_trace_code(coop: Cooperative) -> str:
-    """The cooperative's place of production: commune code (5 digits, the 2025 register) and registration number."""
+    """The cooperative's place of production: its GLN when it has one, else commune code (5 digits, the 2025
+    register) and registration number."""
+    if coop.gln:
+        return coop.gln
     return f"VN-{coop.commune_code:05d}-{coop.registration_no}"
 
 
@@ -151,7 +154,7 @@ def producer(coop: Cooperative) -> dict:
         "name": coop.name, "registration_no": coop.registration_no, "address": address,
         "address_line": coop.address_line, "commune_code": coop.commune_code, "commune": coop.commune.name,
         "province": coop.commune.province.name, "phone": coop.phone, "email": coop.email,
-        "representative": coop.representative, "location_trace_code": location_trace_code(coop), "gln": None,
+        "representative": coop.representative, "location_trace_code": location_trace_code(coop), "gln": coop.gln,
     }
 
 

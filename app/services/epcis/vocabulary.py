@@ -2,8 +2,11 @@
 
 Our own terms live under `<PUBLIC_BASE_URL>/voc/` (prefix `ocop:` in every document's context): business
 steps with no CBV equivalent (`ocop:bizstep/spraying`) and the extension and ILMD fields we add
-(`ocop:input`, `ocop:phiDays`). Identifiers of places and parties we own are URIs under the same host
-(`/loc/coop/<id>`, `/party/coop/<id>`), since a cooperative has no GLN in our records.
+(`ocop:input`, `ocop:phiDays`). A cooperative with a GLN is named by GS1 Digital Link URIs
+(`https://id.gs1.org/414/<gln>` its place, `/417/<gln>` its party): GS1's examples write places as
+`urn:epc:id:sgln:…`, but that URN needs the length of the GS1 company prefix, which the 13 digits do not
+tell, while EPCIS 2.0 takes a Digital Link URI for any identifier. Without a GLN, places and parties are URIs
+under our host (`/loc/coop/<id>`, `/party/coop/<id>`).
 """
 import unicodedata
 from dataclasses import dataclass
@@ -11,7 +14,8 @@ from urllib.parse import quote
 
 from flask import current_app
 
-from app.models import EventKind
+from app.extensions import db
+from app.models import Cooperative, EventKind
 
 EPCIS_CONTEXT = "https://ref.gs1.org/standards/epcis/2.0.0/epcis-context.jsonld"
 PREFIX = "ocop"
@@ -61,13 +65,25 @@ def diary_step(kind: EventKind) -> DiaryStep:
     return DiaryStep(own_step(kind.value))  # planting, fertilising, spraying, irrigation
 
 
+GS1_DIGITAL_LINK = "https://id.gs1.org"
+
+
+def _coop_gln(coop_id: int) -> str | None:
+    # The session's identity map answers every event after the first, so a document costs one lookup.
+    coop = db.session.get(Cooperative, coop_id)
+    return coop.gln if coop is not None else None
+
+
 def coop_location(coop_id: int) -> str:
-    """A cooperative's place (read point and business location): our URI, as no GLN is recorded."""
-    return f"{base_url()}/loc/coop/{coop_id}"
+    """A cooperative's place (read point and business location): its GLN as a Digital Link (AI 414), else our URI."""
+    gln = _coop_gln(coop_id)
+    return f"{GS1_DIGITAL_LINK}/414/{gln}" if gln else f"{base_url()}/loc/coop/{coop_id}"
 
 
 def coop_party(coop_id: int) -> str:
-    return f"{base_url()}/party/coop/{coop_id}"
+    """A cooperative as a party (owner, source, destination): its GLN as a party GLN (AI 417), else our URI."""
+    gln = _coop_gln(coop_id)
+    return f"{GS1_DIGITAL_LINK}/417/{gln}" if gln else f"{base_url()}/party/coop/{coop_id}"
 
 
 def buyer_party(shipment) -> str:

@@ -1,0 +1,26 @@
+"""cooperative gln: a cooperative's GS1 Global Location Number (13 digits), optional
+
+Revision ID: 0015
+Revises: 0014
+Create Date: 2026-11-30 14:30:00
+
+"""
+from alembic import op
+import sqlalchemy as sa
+
+
+# revision identifiers, used by Alembic.
+revision = '0015'
+down_revision = '0014'
+branch_labels = None
+depends_on = None
+
+
+def upgrade():
+    with op.batch_alter_table('cooperatives', schema=None) as batch_op:
+        batch_op.add_column(sa.Column('gln', sa.String(length=13), nullable=True))
+
+
+def downgrade():
+    with op.batch_alter_table('cooperatives', schema=None) as batch_op:
+        batch_op.drop_column('gln')
