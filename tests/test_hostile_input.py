@@ -140,6 +140,7 @@ VALID = {
     "registration_no": "2401999999", "gtin": GTIN, "ocop_certificate_no": "OCOP-1", "growing_area_code": "VN-BGLN-0012",
     "lot_code": "LO-2026-01", "scheme": "VietGAP", "number": "VG-1", "unit": "kg", "dose": "1 l/ha",
     "supplier_lot": "LOT 2405-12", "buyer_phone": "0912345678", "buyer_commune": "Lục Ngạn", "ranges": "",
+    "gln": "0614141000005",
 }
 
 # Form → the pages that show what it saved (endpoints). Every form's refused page is checked when it is sent.
