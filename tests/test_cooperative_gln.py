@@ -8,7 +8,8 @@ from app.extensions import db
 from app.models import Cooperative
 from app.services import cooperatives, products
 from app.services.errors import RuleViolation
-from tests.conftest import post_form
+from tests.browser import browser, live_server, needs_chromium, page, sign_in_page  # noqa: F401 (fixtures)
+from tests.conftest import PASSWORD, post_form
 from tests.test_epcis import PUBLIC_GTIN, assert_valid, download, event_list, lychee  # noqa: F401  (lychee: a fixture)
 from tests.test_portal_export import complete_product, download_json
 
@@ -131,3 +132,25 @@ def test_the_portal_export_carries_the_gln_as_the_location_trace_code(member_cli
     assert document["producer"]["location_trace_code"] == GLN
     stages = [stage for product in document["products"] for lot in product["lots"] for stage in lot["stages"]]
     assert stages and {stage["location_trace_code"] for stage in stages} == {GLN}
+
+
+# --- In Chromium ---------------------------------------------------------------------------------------------
+
+@pytest.mark.browser
+@needs_chromium
+def test_the_profile_form_in_chromium(live_server, page, coop_a, tmp_path):
+    """The field carries its Vietnamese label and hint; a wrong check digit is refused next to it with the typed
+    value kept; the corrected GLN is saved."""
+    sign_in_page(page, live_server, "a@htx.vn", PASSWORD)
+    page.goto(f"{live_server}/coop/profile")
+    box = page.get_by_label("Mã địa điểm toàn cầu GLN (nếu có)")
+    box.fill(WRONG_CHECK_DIGIT)
+    page.get_by_role("button", name="Lưu").click()
+    page.wait_for_load_state()
+    assert CHECK_DIGIT_MESSAGE in page.inner_text("main")
+    assert box.input_value() == WRONG_CHECK_DIGIT
+    page.screenshot(path=str(tmp_path / "profile-gln-refused.png"), full_page=True)
+    box.fill(GLN)
+    page.get_by_role("button", name="Lưu").click()
+    page.wait_for_load_state()
+    assert _stored_gln(coop_a.id) == GLN
