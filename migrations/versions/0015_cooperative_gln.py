@@ -22,5 +22,7 @@ def upgrade():
 
 
 def downgrade():
-    with op.batch_alter_table('cooperatives', schema=None) as batch_op:
+    # ALTER TABLE … DROP COLUMN, never a copy of the table: products, users and others point at cooperatives,
+    # and SQLite (foreign keys on) refuses to drop the old copy while they do. SQLite has had DROP COLUMN since 3.35.
+    with op.batch_alter_table('cooperatives', schema=None, recreate='never') as batch_op:
         batch_op.drop_column('gln')
