@@ -293,6 +293,9 @@ def _selects_of(db, client, path: str) -> list[str]:
 def test_the_stamps_digital_link_costs_the_same_lookups_as_its_scan_page(client, db, listing):
     """The consumer's scan stays one lookup: the GS1 route parses the GTIN in Python and adds no query to
     what /Q/<code> runs (compared on the view's path, with a query string, the page already rendered)."""
+    if db.engine.dialect.name != "sqlite":
+        pytest.skip("counts statements with SQLite's trace callback (the scan's lookup bypasses SQLAlchemy's events); "
+                    "the routes run the same statements on PostgreSQL")
     (first, second, third, *_), _run, _batch = listing
     client.get(stamp_path(first) + "?lang=vi", headers=PHONE)  # render and cache the page of a first scan
     gs1 = _selects_of(db, client, stamp_path(second) + "?lang=vi")
