@@ -9,8 +9,8 @@ from sqlalchemy import select
 
 from app.extensions import db
 from app.models import BatchInput, DiaryEvent, InputKind
-from app.services.batches import get_batch
-from app.services.errors import NotFound, RuleViolation, lazy_text as _l
+from app.services.batches import get_batch, get_batch_record
+from app.services.errors import RuleViolation, lazy_text as _l
 from app.services.identifiers import REQUIRED, SUPPLIER_LOT, FreeText, clean_values
 from app.services.records import assign, create
 
@@ -56,11 +56,7 @@ def list_inputs(coop_id: int, batch_id: int) -> list[BatchInput]:
 
 
 def get_input(coop_id: int, batch_id: int, input_id: int) -> BatchInput:
-    batch = get_batch(coop_id, batch_id)
-    item = db.session.get(BatchInput, input_id)
-    if item is None or item.batch_id != batch.id:
-        raise NotFound
-    return item
+    return get_batch_record(coop_id, batch_id, BatchInput, input_id)
 
 
 def add_input(coop_id: int, batch_id: int, values: dict, actor_id: int | None) -> BatchInput:

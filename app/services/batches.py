@@ -165,12 +165,18 @@ def _input_link(batch: Batch, values: dict, event: DiaryEvent | None = None) -> 
     return link
 
 
-def get_event(coop_id: int, batch_id: int, event_id: int) -> DiaryEvent:
+def get_batch_record(coop_id: int, batch_id: int, model: type, record_id: int):
+    """A record of one of the cooperative's batches (diary entry, input, shipment); NotFound for any other,
+    as if it did not exist."""
     batch = get_batch(coop_id, batch_id)
-    event = db.session.get(DiaryEvent, event_id)
-    if event is None or event.batch_id != batch.id:
+    record = db.session.get(model, record_id)
+    if record is None or record.batch_id != batch.id:
         raise NotFound
-    return event
+    return record
+
+
+def get_event(coop_id: int, batch_id: int, event_id: int) -> DiaryEvent:
+    return get_batch_record(coop_id, batch_id, DiaryEvent, event_id)
 
 
 def add_event(coop_id: int, batch_id: int, values: dict, actor_id: int, photo=None) -> DiaryEvent:

@@ -23,8 +23,8 @@ from app.extensions import db
 from app.i18n import format_day, format_quantity
 from app.models import Batch, BatchStatus, BuyerKind, LabelRun, Shipment, ShipmentRange, Stamp
 from app.services.batch_inputs import amount
-from app.services.batches import get_batch
-from app.services.errors import NotFound, RuleViolation, lazy_text as _l
+from app.services.batches import get_batch, get_batch_record
+from app.services.errors import RuleViolation, lazy_text as _l
 from app.services.geo import get_commune
 from app.services.identifiers import PHONE, REQUIRED, FreeText, clean_values
 from app.services.records import assign, create
@@ -122,11 +122,7 @@ def list_shipments(coop_id: int, batch_id: int) -> list[Shipment]:
 
 
 def get_shipment(coop_id: int, batch_id: int, shipment_id: int) -> Shipment:
-    batch = get_batch(coop_id, batch_id)
-    shipment = db.session.get(Shipment, shipment_id)
-    if shipment is None or shipment.batch_id != batch.id:
-        raise NotFound
-    return shipment
+    return get_batch_record(coop_id, batch_id, Shipment, shipment_id)
 
 
 def _values(batch: Batch, values: dict, partial: bool) -> dict:
