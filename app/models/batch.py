@@ -74,6 +74,10 @@ class DiaryEvent(Tracked, db.Model):
     photo: Mapped[Optional[str]] = mapped_column(String(64))
     # The batch input this entry used (sprays, fertilising, planting, packing); `input_used` keeps its name as text.
     input_id: Mapped[Optional[int]] = mapped_column(ForeignKey("batch_inputs.id", ondelete="SET NULL"), index=True)
+    # What a harvest entry picked, in the batch's unit.
+    quantity: Mapped[Optional[Decimal]] = mapped_column(Numeric(12, 2))
+    # Made by the phone that wrote the entry offline, so that sending it again never adds it twice.
+    client_id: Mapped[Optional[str]] = mapped_column(String(36), index=True, unique=True)
 
     batch: Mapped[Batch] = relationship(back_populates="events")
     input = relationship("BatchInput")
