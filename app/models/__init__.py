@@ -6,11 +6,13 @@ from app.models.batch import Batch, BatchStatus, DiaryEvent, EventKind
 from app.models.compliance import BannedSubstance, GateOverride
 from app.models.cooperative import Cooperative
 from app.models.geo import Commune, Province
+from app.models.notice import Notice, NoticeKind
 from app.models.product import Certification, Product, ProductPhoto
 from app.models.rate_limits import rate_limit_counters
 from app.models import revisions  # noqa: F401  (registers the session hook)
 from app.models.shipment import BatchInput, BuyerKind, InputKind, Shipment, ShipmentRange
-from app.models.stamps import FakeReport, LabelRun, RangeAction, RunStatus, Scan, ScanDevice, Stamp, StampRangeEvent
+from app.models.stamps import (FakeReport, LabelRun, RangeAction, ReportStatus, RunStatus, Scan, ScanDevice, Stamp,
+                               StampRangeEvent)
 from app.models.user import Role, User, officer_communes
 from app.models.verification import Outcome, Verification
 
@@ -18,7 +20,7 @@ __all__ = [
     "AuditEvent", "PasswordReset", "UserSession", "ApiToken", "IdempotencyKey",
     "BannedSubstance", "GateOverride",
     "Batch", "BatchStatus", "FakeReport", "Certification", "Commune", "Cooperative", "DiaryEvent", "EventKind",
-    "LabelRun", "Product", "ProductPhoto", "Province", "RangeAction", "Role", "RunStatus", "Scan", "ScanDevice", "Stamp",
+    "LabelRun", "Notice", "NoticeKind", "Product", "ProductPhoto", "Province", "RangeAction", "ReportStatus", "Role", "RunStatus", "Scan", "ScanDevice", "Stamp",
     "StampRangeEvent", "User",
     "BatchInput", "BuyerKind", "InputKind", "Shipment", "ShipmentRange",
     "officer_communes", "rate_limit_counters", "Outcome", "Verification",

@@ -119,8 +119,15 @@ class ScanDevice(db.Model):
     scans: Mapped[int] = mapped_column(default=1)
 
 
+class ReportStatus(str, Enum):
+    NEW = "new"
+    CHECKING = "checking"  # someone at the cooperative or the commune is looking into it
+    CLOSED = "closed"  # with a note saying what was found
+
+
 class FakeReport(db.Model):
-    """A consumer's report of a suspected fake, kept for the cooperative and its commune."""
+    """A consumer's report of a suspected fake, kept for the cooperative and its commune: an inbox they share,
+    where either moves a report from new to being checked to closed (closing needs a note)."""
 
     __tablename__ = "fake_reports"
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -132,3 +139,10 @@ class FakeReport(db.Model):
     place: Mapped[str] = mapped_column(String(200), default="")
     contact: Mapped[str] = mapped_column(String(120), default="")
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    status: Mapped[ReportStatus] = mapped_column(db.Enum(ReportStatus, native_enum=False, length=16),
+                                                 default=ReportStatus.NEW, server_default="NEW")
+    closing_note: Mapped[str] = mapped_column(Text, default="", server_default="")
+    status_changed_by_id: Mapped[Optional[int]] = mapped_column(ForeignKey("users.id"))
+    status_changed_at: Mapped[Optional[datetime]]
+
+    status_changed_by = relationship("User")
