@@ -1,16 +1,19 @@
-"""How often a cooperative's stamps are scanned: scans per product and day, for the cooperative's own members.
+"""How often a cooperative's stamps are scanned, for the cooperative's own members: scans per product and day (the
+API), and what happens to one product's or one run's stamps after printing (the statistics pages).
 
 A scan's `day` is the day in Vietnam when it was made (scans.look stores local_today()), so a scan at 23:30 and
 one at 00:30 Vietnam time fall on two days even when the UTC clock says one; counting groups by that day."""
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date, datetime, time, timedelta, timezone
+from zoneinfo import ZoneInfo
 
+from flask import current_app
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import func, select
+from sqlalchemy import case, func, select
 
 from app.extensions import db
-from app.models import LabelRun, Product, Scan, Stamp
-from app.services import products
+from app.models import Batch, LabelRun, Product, RangeAction, Scan, ScanDevice, Stamp, StampRangeEvent
+from app.services import batches, label_runs, products
 from app.services.errors import RuleViolation
 
 MAX_DAYS = 366  # a leap year: one season compared with the last
@@ -64,3 +67,242 @@ def daily_scans(coop_id: int, first: date | None, last: date | None, today: date
     series = [DailyScans(found_id, name, span, [counts.get(day, 0) for day in span])
               for found_id, (name, counts) in sorted(by_product.items(), key=lambda item: (item[1][0], item[0]))]
     return DailyScanReport(first, last, series)
+
+
+# What happens to the stamps of one product or one run after printing: scans and first scans per day, where
+# the first scans come from (the app keeps no location of a scan, so "where" is a batch or a serial range),
+# stamps judged copied, and activations and voids. Every count is one SQL aggregation over the scope's stamps.
+
+SHOWN_COPIES = 200  # copied stamps listed on a page (the newest); the totals count all
+MAX_RANGES = 50  # activated serial ranges shown one by one on a run page; more, and the run is cut in blocks
+MAX_BLOCKS = 20  # serial blocks of a run page, at most
+BLOCK_SIZES = (10, 20, 50, 100, 200, 500, 1_000, 2_000, 5_000, 10_000, 20_000, 50_000, 100_000)
+
+
+@dataclass(frozen=True)
+class StampScope:
+    """The stamps one statistics page counts: every stamp of one product's runs, or of one run when run_id is
+    set. Made by product_scope() and run_scope(), which find the product or run among the cooperative's own
+    (another cooperative's is a NotFound), so holding a scope means the caller may see its stamps."""
+    cooperative_id: int
+    product_id: int
+    run_id: int | None = None
+
+    def stamps(self):
+        """The clause that keeps the scope's stamps (on Stamp.run_id, which leads an index)."""
+        if self.run_id is not None:
+            return Stamp.run_id == self.run_id
+        return Stamp.run_id.in_(select(LabelRun.id).where(LabelRun.product_id == self.product_id).scalar_subquery())
+
+
+def product_scope(coop_id: int, product_id: int) -> StampScope:
+    return StampScope(coop_id, products.get_product(coop_id, product_id).id)
+
+
+def run_scope(coop_id: int, run_id: int) -> StampScope:
+    run = label_runs.get_run(coop_id, run_id)
+    return StampScope(coop_id, run.product_id, run.id)
+
+
+@dataclass(frozen=True)
+class Place:
+    """Where a stamp went, as far as the app knows without any location of a scan: its batch (lot) on the product
+    page; an activated serial range, or a block of serials, on the run page. `key` is the value the scope's place
+    expression gives the stamp (None: a stamp on no batch, or a serial outside every activated range)."""
+    key: int | None
+    lot_code: str = ""
+    first_serial: int | None = None
+    last_serial: int | None = None
+
+
+@dataclass(frozen=True)
+class Places:
+    """The places of a page and the SQL expression that puts each stamp in one of them; `kind` is "batches",
+    "ranges" (activated serial ranges) or "blocks" (blocks of serials)."""
+    kind: str
+    expression: object
+    places: list[Place]
+
+
+def batch_places(scope: StampScope) -> Places:
+    """Product page: one place per batch of the product, and stamps on no batch (blank, not activated)."""
+    found = [Place(batch.id, batch.lot_code) for batch in batches.list_batches(scope.cooperative_id, scope.product_id)]
+    return Places("batches", Stamp.batch_id, [*found, Place(None)])
+
+
+def run_places(scope: StampScope) -> Places:
+    """Run page: each activated serial range (a roll put on a batch), with the serials outside them as one more
+    place; a run printed for a batch, or with more than MAX_RANGES activations, in blocks of serials."""
+    stmt = (select(StampRangeEvent.id, StampRangeEvent.first_serial, StampRangeEvent.last_serial, Batch.lot_code)
+            .outerjoin(Batch, Batch.id == StampRangeEvent.batch_id)
+            .where(StampRangeEvent.run_id == scope.run_id, StampRangeEvent.action == RangeAction.ACTIVATE)
+            .order_by(StampRangeEvent.first_serial))
+    ranges = db.session.execute(stmt).all()
+    if ranges and len(ranges) <= MAX_RANGES:
+        expression = case(*((Stamp.serial.between(first, last), index) for index, (_, first, last, _lot) in enumerate(ranges)),
+                          else_=None)
+        places = [Place(index, lot or "", first, last) for index, (_, first, last, lot) in enumerate(ranges)]
+        return Places("ranges", expression, [*places, Place(None)])
+    count = db.session.get(LabelRun, scope.run_id).count
+    size = block_size(count)
+    blocks = [Place(index, "", index * size + 1, min((index + 1) * size, count)) for index in range(-(-count // size))]
+    return Places("blocks", (Stamp.serial - 1) // size, blocks)
+
+
+def block_size(count: int) -> int:
+    """The smallest round block of serials that cuts a run of `count` stamps in at most MAX_BLOCKS blocks."""
+    return next((size for size in BLOCK_SIZES if size * MAX_BLOCKS >= count), BLOCK_SIZES[-1])
+
+
+@dataclass(frozen=True)
+class DaySeries:
+    """`counts[i]` on `days[i]`, every day of a range listed (0 when none): what templates/_scan_chart.html draws."""
+    days: list[date]
+    counts: list[int]
+
+
+@dataclass(frozen=True)
+class Tally:
+    """Counts per day and place over a range of days (every day listed): `cells[(day, place key)]`."""
+    days: list[date]
+    cells: dict[tuple[date, int | None], int]
+
+    def per_day(self) -> DaySeries:
+        totals: dict[date, int] = {}
+        for (day, _place), count in self.cells.items():
+            totals[day] = totals.get(day, 0) + count
+        return DaySeries(self.days, [totals.get(day, 0) for day in self.days])
+
+    def per_place(self, key: int | None) -> int:
+        return sum(count for (_day, place), count in self.cells.items() if place == key)
+
+    @property
+    def total(self) -> int:
+        return sum(self.cells.values())
+
+
+def span(first: date, last: date) -> list[date]:
+    return [first + timedelta(days=i) for i in range((last - first).days + 1)]
+
+
+def scans_by_day_and_place(scope: StampScope, places: Places, first: date, last: date) -> Tally:
+    """Every scan of the scope's stamps made on a day of the range (Vietnam's days, as stored), per day and place."""
+    place = places.expression.label("place")
+    stmt = (select(Scan.day, place, func.count()).join(Stamp, Stamp.id == Scan.stamp_id)
+            .where(scope.stamps(), Scan.day >= first, Scan.day <= last).group_by(Scan.day, place))
+    return Tally(span(first, last), {(day, key): count for day, key, count in db.session.execute(stmt)})
+
+
+def first_scans_by_day_and_place(scope: StampScope, places: Places, first: date, last: date) -> Tally:
+    """The scope's stamps first scanned on a day of the range (a stamp reaching a buyer), per day and place.
+
+    A stamp's first scan is the earliest first day of the phones that scanned it (scan_devices), read in the
+    per-stamp table's primary key instead of the whole scan log."""
+    first_day = func.min(ScanDevice.first_day).label("first_day")
+    place = places.expression.label("place")
+    per_stamp = (select(ScanDevice.stamp_id, place, first_day).join(Stamp, Stamp.id == ScanDevice.stamp_id)
+                 .where(scope.stamps()).group_by(ScanDevice.stamp_id, place)
+                 .having(first_day >= first, first_day <= last).subquery())
+    stmt = select(per_stamp.c.first_day, per_stamp.c.place, func.count()).group_by(per_stamp.c.first_day, per_stamp.c.place)
+    return Tally(span(first, last), {(_as_date(day), key): count for day, key, count in db.session.execute(stmt)})
+
+
+def _as_date(value) -> date:
+    """A day read back from an aggregate: SQLite gives aggregates of a date column as text."""
+    return date.fromisoformat(value) if isinstance(value, str) else value
+
+
+@dataclass(frozen=True)
+class StampTotals:
+    """The scope's stamps: printed (minted), ever put on a batch, voided, scanned at least once."""
+    printed: int
+    activated: int
+    voided: int
+    scanned: int
+    copied: int
+
+    @property
+    def share_scanned(self) -> float | None:
+        """The share of the stamps put on goods that a buyer or seller has scanned (None when none was)."""
+        return self.scanned / self.activated if self.activated else None
+
+
+def stamp_totals(scope: StampScope) -> StampTotals:
+    printed, activated, voided, copied = db.session.execute(
+        select(func.count(), func.count(Stamp.batch_id), func.count(Stamp.voided_at), func.count(Stamp.copy_suspected_at))
+        .where(scope.stamps())).one()
+    scanned = db.session.scalar(select(func.count(func.distinct(ScanDevice.stamp_id)))
+                                .join(Stamp, Stamp.id == ScanDevice.stamp_id).where(scope.stamps()))
+    return StampTotals(printed, activated, voided, scanned, copied)
+
+
+@dataclass(frozen=True)
+class CopiedStamp:
+    """A stamp of the scope that the scan page judges copied, with its evidence."""
+    stamp_id: int
+    run_id: int
+    serial: int
+    lot_code: str
+    suspected_at: datetime
+    first_day: date | None
+    phones: int
+    scans: int
+    voided: bool
+
+
+def copied_stamps(scope: StampScope) -> list[CopiedStamp]:
+    """The scope's stamps judged copied, newest judgement first (at most SHOWN_COPIES), with the phones and
+    scans the copy check counted (scan_devices) and the day of their first scan."""
+    of_stamp = ScanDevice.stamp_id == Stamp.id
+    stmt = (select(Stamp.id, Stamp.run_id, Stamp.serial, Batch.lot_code, Stamp.copy_suspected_at,
+                   select(func.min(ScanDevice.first_day)).where(of_stamp).scalar_subquery(),
+                   select(func.count()).where(of_stamp).scalar_subquery(),
+                   select(func.coalesce(func.sum(ScanDevice.scans), 0)).where(of_stamp).scalar_subquery(),
+                   Stamp.voided_at.is_not(None))
+            .outerjoin(Batch, Batch.id == Stamp.batch_id)
+            .where(scope.stamps(), Stamp.copy_suspected_at.is_not(None))
+            .order_by(Stamp.copy_suspected_at.desc(), Stamp.id).limit(SHOWN_COPIES))
+    return [CopiedStamp(stamp_id, run_id, serial, lot or "", at, _as_date(day) if day else None, phones, scans, bool(voided))
+            for stamp_id, run_id, serial, lot, at, day, phones, scans, voided in db.session.execute(stmt)]
+
+
+@dataclass(frozen=True)
+class RangeChanges:
+    """Stamps activated and voided on each day of a range (Vietnam's days)."""
+    activated: DaySeries
+    voided: DaySeries
+
+
+def range_changes_per_day(scope: StampScope, first: date, last: date) -> RangeChanges:
+    """From the runs' range history (stamp_range_events): stamps put on a batch and stamps voided per day. A run
+    printed for a batch puts all its stamps on it the day it is ordered, so it counts as that day's activation."""
+    days = span(first, last)
+    activated, voided = dict.fromkeys(days, 0), dict.fromkeys(days, 0)
+    # A moment's day in Vietnam is at most a day from its UTC date: read a day more on each side, then sort.
+    start, end = datetime.combine(first - timedelta(days=1), time()), datetime.combine(last + timedelta(days=2), time())
+    runs = select(LabelRun.id).where(LabelRun.product_id == scope.product_id)
+    if scope.run_id is not None:
+        runs = runs.where(LabelRun.id == scope.run_id)
+    events = db.session.execute(
+        select(StampRangeEvent.at, StampRangeEvent.action, StampRangeEvent.stamp_count)
+        .where(StampRangeEvent.run_id.in_(runs.scalar_subquery()), StampRangeEvent.at >= start, StampRangeEvent.at < end))
+    printed = db.session.execute(
+        select(LabelRun.created_at, LabelRun.count)
+        .where(LabelRun.id.in_(runs.scalar_subquery()), LabelRun.batch_id.is_not(None), LabelRun.created_at >= start,
+               LabelRun.created_at < end))
+    for moment, action, count in events:
+        tally = activated if action is RangeAction.ACTIVATE else voided
+        day = vietnam_day(moment)
+        if day in tally:
+            tally[day] += count or 0
+    for moment, count in printed:
+        day = vietnam_day(moment)
+        if day in activated:
+            activated[day] += count
+    return RangeChanges(DaySeries(days, list(activated.values())), DaySeries(days, list(voided.values())))
+
+
+def vietnam_day(moment: datetime) -> date:
+    """The day in Vietnam of a stored (UTC) moment."""
+    aware = moment.replace(tzinfo=timezone.utc) if moment.tzinfo is None else moment
+    return aware.astimezone(ZoneInfo(current_app.config["BABEL_DEFAULT_TIMEZONE"])).date()
