@@ -17,7 +17,7 @@ from app.services import accounts, cooperatives
 
 PASSWORD = "mat-khau-thu-nghiem"
 # Kept between tests: reference data, and the audit trail, which the database refuses to delete from.
-REFERENCE_TABLES = {"provinces", "communes", "alembic_version", "banned_substances", "audit_events"}
+REFERENCE_TABLES = {"provinces", "communes", "alembic_version", "banned_substances", "banned_trade_names", "audit_events"}
 LUC_NGAN, PHUC_HOA = 7582, 7330
 
 

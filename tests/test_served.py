@@ -112,6 +112,7 @@ def demo(served: ServedApp, visitors) -> Demo:
     (token_id,) = served.query("SELECT id FROM api_tokens")[0]
     key = (served.instance / "stamp_key").read_text().strip().encode()
     stamp_codes = [codes.derive_code(key, run_id, serial) for serial in range(1, DEMO_STAMPS + 1)]
+    (trade_name_id,) = served.query("SELECT min(id) FROM banned_trade_names")[0]
     arguments = {
         "product_id": product_id, "batch_id": batch_id, "event_id": event_id, "run_id": run_id, "cert_id": cert_id,
         "input_id": input_id, "shipment_id": shipment_id,
@@ -119,6 +120,7 @@ def demo(served: ServedApp, visitors) -> Demo:
         "filename": "app.css", "asset": "swagger-ui.css", "coop_id": coop_id, "session_id": session_id, "token": token, "token_id": token_id,
         "elements": f"{gtin}/99/1",  # an AI no resolver path allows
         "kind": "diary", "file_format": "xlsx", "suffix": "xlsx",  # spreadsheet templates, exports and imports
+        "trade_name_id": trade_name_id,
     }
     return Demo(arguments, run_id, stamp_codes)
 

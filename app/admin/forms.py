@@ -33,3 +33,11 @@ class UserEditForm(UserForm):
 
 class BannedSubstancesForm(ServiceForm):
     substances = long_text(_l("Banned substances, one per line (name; group)"), 20000)
+
+
+class TradeNameForm(ServiceForm):
+    """A trade name of a listed substance, with where it is attributed to it."""
+    substance_id = SelectField(_l("Active ingredient"), coerce=_optional_int, choices=[],
+                               validators=[InputRequired(_l("This field is required."))])
+    name = text(_l("Trade name"), 120, is_required=True)
+    source = long_text(_l("Source (decision, registration or label)"), 2000)

@@ -1,9 +1,9 @@
 from flask import flash, redirect, render_template, request, url_for
-from flask_babel import gettext as _, lazy_gettext as _l
+from flask_babel import format_decimal, gettext as _, lazy_gettext as _l, ngettext
 from flask_login import current_user
 
 from app.admin import bp
-from app.admin.forms import ROLE_LABELS, BannedSubstancesForm, UserEditForm, UserForm
+from app.admin.forms import ROLE_LABELS, BannedSubstancesForm, TradeNameForm, UserEditForm, UserForm
 from app.auth.views import reset_link_page
 from app.coop.forms import CooperativeForm
 from app.csv_export import csv_response
@@ -113,12 +113,64 @@ def set_user_disabled(user_id: int):
 def banned_substances():
     form = BannedSubstancesForm()
     if form.validate_on_submit():
-        count = compliance.replace_banned_list((form.substances.data or "").splitlines())
-        flash(_("The list now has %(n)s substances. Diaries are checked against it from now on.", n=count), "success")
+        change = compliance.replace_banned_list((form.substances.data or "").splitlines())
+        flash(_("The list now has %(n)s substances. Diaries are checked against it from now on.", n=change.substances), "success")
+        _flash_recheck(change.recheck)
         return redirect(url_for(".banned_substances"))
     if not form.is_submitted():
         form.substances.data = "\n".join(f"{b.name}; {b.group}" if b.group else b.name for b in compliance.banned_list())
-    return form_page("admin/banned_substances.html", form)
+    return _banned_page(form, _trade_name_form())
+
+
+def _trade_name_form() -> TradeNameForm:
+    form = TradeNameForm(prefix="trade")
+    form.substance_id.choices = [("", "—")] + [(b.id, b.name) for b in compliance.banned_list()]
+    return form
+
+
+def _banned_page(form: BannedSubstancesForm, trade_form: TradeNameForm):
+    """The list with each substance's trade names, the form adding one, and the whole list as text; 422 when
+    either form shows errors."""
+    page = render_template("admin/banned_substances.html", form=form, trade_form=trade_form,
+                           substances=compliance.banned_list())
+    failed = form.errors or form.form_errors or trade_form.errors or trade_form.form_errors
+    return page, 422 if failed else 200
+
+
+def _flash_recheck(recheck: compliance.Recheck) -> None:
+    """Say what the change did to the batches whose stamps are out, never nothing."""
+    if recheck.blocked:
+        flash(ngettext("This change blocks %(num)s batch with %(stamps)s stamps in circulation; its cooperative has been notified.",
+                       "This change blocks %(num)s batches with %(stamps)s stamps in circulation; their cooperatives have been notified.",
+                       recheck.blocked, stamps=format_decimal(recheck.stamps)), "warning")
+    else:
+        flash(_("This change blocks no batch with stamps in circulation."), "info")
+    if recheck.unblocked:
+        flash(ngettext("%(num)s batch with stamps in circulation is no longer blocked.",
+                       "%(num)s batches with stamps in circulation are no longer blocked.", recheck.unblocked), "info")
+
+
+@bp.route("/banned-substances/trade-names", methods=["POST"])
+def add_trade_name():
+    trade_form = _trade_name_form()
+    if trade_form.validate_on_submit():
+        recheck = saved(trade_form, lambda: compliance.add_trade_name(
+            trade_form.substance_id.data, trade_form.name.data or "", trade_form.source.data or ""))
+        if recheck is not None:
+            flash(_("Trade name “%(name)s” added.", name=trade_form.name.data), "success")
+            _flash_recheck(recheck)
+            return redirect(url_for(".banned_substances"))
+    form = BannedSubstancesForm(formdata=None)
+    form.substances.data = "\n".join(f"{b.name}; {b.group}" if b.group else b.name for b in compliance.banned_list())
+    return _banned_page(form, trade_form)
+
+
+@bp.route("/banned-substances/trade-names/<int:trade_name_id>/delete", methods=["POST"])
+def remove_trade_name(trade_name_id: int):
+    recheck = compliance.remove_trade_name(trade_name_id)
+    flash(_("Trade name removed."), "success")
+    _flash_recheck(recheck)
+    return redirect(url_for(".banned_substances"))
 
 
 @bp.route("/audit")

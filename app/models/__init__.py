@@ -3,7 +3,7 @@ from app.models.account import PasswordReset, UserSession
 from app.models.api import ApiToken, IdempotencyKey
 from app.models.audit import AuditEvent
 from app.models.batch import Batch, BatchStatus, DiaryEvent, EventKind
-from app.models.compliance import BannedSubstance, GateOverride
+from app.models.compliance import BannedSubstance, BannedTradeName, GateOverride
 from app.models.cooperative import Cooperative
 from app.models.geo import Commune, Province
 from app.models.notice import Notice, NoticeKind
@@ -18,7 +18,7 @@ from app.models.verification import Outcome, Verification
 
 __all__ = [
     "AuditEvent", "PasswordReset", "UserSession", "ApiToken", "IdempotencyKey",
-    "BannedSubstance", "GateOverride",
+    "BannedSubstance", "BannedTradeName", "GateOverride",
     "Batch", "BatchStatus", "FakeReport", "Certification", "Commune", "Cooperative", "DiaryEvent", "EventKind",
     "LabelRun", "Notice", "NoticeKind", "Product", "ProductPhoto", "Province", "RangeAction", "ReportStatus", "Role", "RunStatus", "Scan", "ScanDevice", "Stamp",
     "StampRangeEvent", "User",
