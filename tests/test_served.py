@@ -112,10 +112,14 @@ def demo(served: ServedApp, visitors) -> Demo:
     (token_id,) = served.query("SELECT id FROM api_tokens")[0]
     key = (served.instance / "stamp_key").read_text().strip().encode()
     stamp_codes = [codes.derive_code(key, run_id, serial) for serial in range(1, DEMO_STAMPS + 1)]
+    # A buyer's report of a fake, so that both inboxes show one; the demo's verification left a notice.
+    visitors["anonymous"].request("POST", "/report", {"code": stamp_codes[0], "message": "Tem bị bóc ra dán lại"})
+    (report_id,) = served.query("SELECT id FROM fake_reports ORDER BY id")[0]
+    (notice_id,) = served.query("SELECT id FROM notices WHERE cooperative_id = ? ORDER BY id", coop_id)[0]
     (trade_name_id,) = served.query("SELECT min(id) FROM banned_trade_names")[0]
     arguments = {
         "product_id": product_id, "batch_id": batch_id, "event_id": event_id, "run_id": run_id, "cert_id": cert_id,
-        "input_id": input_id, "shipment_id": shipment_id,
+        "input_id": input_id, "shipment_id": shipment_id, "notice_id": notice_id, "report_id": report_id,
         "photo_id": photo_id, "user_id": user_id, "code": stamp_codes[0], "gtin": gtin, "lot": lot, "name": photo,
         "filename": "app.css", "asset": "swagger-ui.css", "coop_id": coop_id, "session_id": session_id, "token": token, "token_id": token_id,
         "elements": f"{gtin}/99/1",  # an AI no resolver path allows

@@ -6,12 +6,13 @@ from sqlalchemy import select
 from app.commune import bp
 from app.commune.forms import OverrideForm, RecallForm, RejectForm, VerifyForm
 from app.coop.epcis import jsonld_download
+from app.coop.notices import ReportStatusForm, move_report
 from app.csv_export import csv_response
 from app.extensions import db
 from app.i18n import local_today
 from app.models import Cooperative
 from app.pages import saved
-from app.services import audit, commune_watch, compliance, listings, shipments
+from app.services import audit, commune_watch, compliance, expiring, listings, report_inbox, shipments
 from app.services.epcis import documents as epcis_documents
 from app.services.identifiers import filename_part
 from app.services.listings import QUEUED, ListingStatus
@@ -26,13 +27,28 @@ def index():
     counts = {status: sum(1 for item in found if item.status is status) for status in ListingStatus}
     return render_template("commune/index.html", cooperatives=list(coops), communes=current_user.communes, counts=counts,
                            queue=[item for item in found if item.status in QUEUED], reports=commune_watch.report_count(codes),
-                           copied=commune_watch.copied_count(codes), charts=commune_watch.scans_per_product(codes, local_today()))
+                           copied=commune_watch.copied_count(codes), charts=commune_watch.scans_per_product(codes, local_today()),
+                           expiring=expiring.for_communes(codes, local_today()))
 
 
 @bp.route("/reports")
 def reports():
     codes = listings.officer_communes(current_user.id)
-    return render_template("commune/reports.html", reports=commune_watch.reports(codes), copied=commune_watch.copied_stamps(codes))
+    return render_template("commune/reports.html", items=report_inbox.officer_reports(current_user.id),
+                           copied=commune_watch.copied_stamps(codes))
+
+
+@bp.route("/reports/<int:report_id>/status", methods=["POST"])
+def report_status(report_id: int):
+    """The officer moves a report of their communes along; a refused change shows on the report (422)."""
+    report = report_inbox.officer_report(current_user.id, report_id)
+    form = ReportStatusForm()
+    if form.validate() and saved(form, lambda: move_report(report, form)):
+        flash(_("Report updated."), "success")
+        return redirect(url_for(".reports", _anchor=f"report-{report_id}"))
+    codes = listings.officer_communes(current_user.id)
+    return render_template("commune/reports.html", items=report_inbox.officer_reports(current_user.id),
+                           copied=commune_watch.copied_stamps(codes), failed_id=report_id, failed_form=form), 422
 
 
 @bp.route("/listings")

@@ -6,7 +6,7 @@ from app.coop import bp
 from app.coop.forms import BatchForm, CertificationForm, CooperativeForm, EventForm, ProductForm
 from app.i18n import local_today
 from app.pages import form_page, saved, upload
-from app.services import batches, compliance, cooperatives, listings, products, shipments
+from app.services import batches, compliance, cooperatives, expiring, listings, notices, products, report_inbox, shipments
 from app.services.errors import RuleViolation
 from app.services.geo import commune_label
 
@@ -22,7 +22,15 @@ def dashboard():
         cooperative=cooperatives.get_cooperative(coop_id()),
         products=products.list_products(coop_id(), include_archived=True),
         batches=batches.list_batches(coop_id())[:10],
+        **_notice_block(),
     )
+
+
+def _notice_block() -> dict:
+    """The dashboard's "Notices": unread notices, what expires soon (worked out now, never stored), new reports."""
+    return {"notices": notices.unread(coop_id()), "notice_counts": notices.counts(coop_id()),
+            "expiring": expiring.for_cooperative(coop_id(), local_today()),
+            "new_reports": report_inbox.new_count(coop_id())}
 
 
 @bp.route("/profile", methods=["GET", "POST"])

@@ -7,8 +7,8 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, select
 
 from app.extensions import db
-from app.models import Batch, BatchStatus, Cooperative, FakeReport, LabelRun, Product, Scan, Stamp
-from app.services import identifiers, listings
+from app.models import Batch, BatchStatus, Cooperative, FakeReport, LabelRun, NoticeKind, Product, Scan, Stamp
+from app.services import identifiers, listings, notices
 from app.services.errors import RuleViolation
 
 
@@ -89,5 +89,6 @@ def recall(officer_id: int, batch_id: int, reason: str, today: date) -> Batch:
     if not reason:
         raise RuleViolation("reason", _l("Write the reason: the scan page shows it to every buyer."))
     batch.status, batch.recall_reason, batch.recalled_on, batch.updated_by_id = BatchStatus.RECALLED, reason, today, officer_id
+    notices.post(batch.product.cooperative_id, NoticeKind.BATCH_RECALLED, batch_id=batch.id, params={"reason": reason})
     db.session.commit()
     return batch

@@ -16,8 +16,8 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 
 from app.extensions import db
-from app.models import Batch, BatchStatus, Cooperative, Outcome, Product, User, Verification
-from app.services import identifiers
+from app.models import Batch, BatchStatus, Cooperative, NoticeKind, Outcome, Product, User, Verification
+from app.services import identifiers, notices
 from app.services.calendar import years_after
 from app.services.errors import NotFound, RuleViolation
 
@@ -151,6 +151,11 @@ def _decide(officer_id: int, batch: Batch, outcome: Outcome, reason: str, valid_
         outcome=outcome, reason=reason, facts=snapshot, facts_hash=fingerprint(snapshot), valid_until=valid_until,
     )
     db.session.add(decision)
+    # The cooperative learns of the decision in the same transaction that makes it.
+    if outcome is Outcome.VERIFIED:
+        notices.post(batch.product.cooperative_id, NoticeKind.LISTING_VERIFIED, batch_id=batch.id)
+    else:
+        notices.post(batch.product.cooperative_id, NoticeKind.LISTING_REJECTED, batch_id=batch.id, params={"reason": reason})
     db.session.commit()
     return decision
 

@@ -19,9 +19,10 @@ from sqlalchemy import bindparam, func, literal_column, select, update
 from app.database import single_statement_connection
 from app.extensions import db
 from app.i18n import local_today
-from app.models import Batch, Cooperative, FakeReport, GateOverride, LabelRun, Product, ScanDevice, Stamp, Verification
+from app.models import (Batch, Cooperative, FakeReport, GateOverride, LabelRun, NoticeKind, Product, ScanDevice, Stamp,
+                        Verification)
 from app.models.mixins import utcnow
-from app.services import codes
+from app.services import codes, notices
 from app.services.hot_query import HotQuery
 from app.services.scan_log import ScanLog
 
@@ -213,15 +214,21 @@ def scan_log() -> ScanLog:
     return log
 
 
-def report_fake(typed_code: str, message: str, place: str = "", contact: str = "") -> FakeReport:
-    """Store a suspected-fake report for the cooperative and commune the code points at, if any."""
+def report_fake(typed_code: str, message: str, place: str = "", contact: str = "", *,
+                commune_code: int | None = None) -> FakeReport:
+    """Store a suspected-fake report for the cooperative and commune the code points at, and tell that
+    cooperative in the same transaction. A code that names no stamp (a forged one) concerns no cooperative: the
+    report goes to the commune given, if any, whose officer sees it."""
     stamp = find_stamp(typed_code) if typed_code else None
     coop = db.session.get(Product, stamp.product_id).cooperative if stamp else None
     report = FakeReport(
         stamp_id=stamp.id if stamp else None, cooperative_id=coop.id if coop else None,
-        commune_code=coop.commune_code if coop else None, code_typed=typed_code[:60],
+        commune_code=coop.commune_code if coop else commune_code, code_typed=typed_code[:60],
         message=message, place=place, contact=contact,
     )
     db.session.add(report)
+    if coop is not None:
+        db.session.flush()  # the notice links to the report by its id
+        notices.post(coop.id, NoticeKind.FAKE_REPORTED, batch_id=stamp.batch_id, params={"report_id": str(report.id)})
     db.session.commit()
     return report

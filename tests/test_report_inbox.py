@@ -1,0 +1,103 @@
+"""Consumers' reports of fakes reach the cooperative whose stamp they name and its commune officer: an inbox
+both can move along (new → being checked → closed with a note), recorded in the audit trail. Nobody else sees
+a report: another cooperative or another commune's officer gets a 404 for its id."""
+import pytest
+from sqlalchemy import func, select
+
+from app.models import AuditEvent, FakeReport, Notice, NoticeKind, ReportStatus, Role
+from app.services import accounts, codes, scans
+from tests.conftest import LUC_NGAN, PASSWORD, PHUC_HOA, post_form, sign_in
+from tests.factories import on_sale_stamps
+
+PHONE = {"User-Agent": "Mozilla/5.0 (Linux; Android 12) Mobile", "Accept-Language": "vi-VN"}
+MESSAGE = 'Tem in mờ <script>alert("tem")</script>'
+SHOWN = "Tem in mờ &lt;script&gt;alert(&#34;tem&#34;)&lt;/script&gt;"
+
+
+def _signed_in(app, login):
+    client = app.test_client()
+    sign_in(client, login)
+    return client
+
+
+@pytest.fixture
+def people(app, db, coop_a, coop_b):
+    """Browsers of cooperative A's member, B's member, and the officers of A's commune and of B's."""
+    accounts.create_user(name="Cán bộ xã Lục Ngạn", login="canbo@xa.vn", password=PASSWORD, role=Role.OFFICER, commune_codes=[LUC_NGAN])
+    accounts.create_user(name="Cán bộ xã Phúc Hòa", login="canbo.ph@xa.vn", password=PASSWORD, role=Role.OFFICER, commune_codes=[PHUC_HOA])
+    return {name: _signed_in(app, login) for name, login in
+            (("member_a", "a@htx.vn"), ("member_b", "b@htx.vn"), ("officer_a", "canbo@xa.vn"), ("officer_b", "canbo.ph@xa.vn"))}
+
+
+@pytest.fixture
+def report(app, db, coop_a, people):
+    """A buyer's report of one of cooperative A's stamps, sent from the scan page's form."""
+    stamp_codes, _run, _batch = on_sale_stamps(db, coop_a, 3)
+    response = app.test_client().post("/report", headers=PHONE, data={
+        "code": codes.group(stamp_codes[0]), "message": MESSAGE, "place": "Chợ <b>Đồng Xuân</b>", "contact": "0912 345 678"})
+    assert response.status_code == 200
+    return db.session.scalars(select(FakeReport)).one()
+
+
+def test_a_report_reaches_its_cooperative_and_its_officer_and_nobody_else(db, coop_a, people, report):
+    for who in ("member_a", "officer_a"):
+        page = people[who].get("/coop/reports" if who == "member_a" else "/commune/reports").get_data(as_text=True)
+        assert f'id="report-{report.id}"' in page, who
+        assert SHOWN in page and "Chợ &lt;b&gt;Đồng Xuân&lt;/b&gt;" in page and "0912 345 678" in page
+        assert "<script>alert" not in page
+    dashboard = people["member_a"].get("/coop/").get_data(as_text=True)
+    assert "Một người mua đã báo nghi ngờ hàng giả của lô hàng VT-2026-06-A." in dashboard
+    assert f'href="/coop/reports#report-{report.id}"' in dashboard
+    assert "Có 1 báo cáo nghi ngờ hàng giả đang chờ kiểm tra." in dashboard
+
+    for who, path in (("member_b", "/coop/reports"), ("officer_b", "/commune/reports")):
+        assert f'id="report-{report.id}"' not in people[who].get(path).get_data(as_text=True)
+        assert post_form(people[who], f"{path}/{report.id}/status", {"status": "checking"}).status_code == 404
+    db.session.refresh(report)
+    assert report.status is ReportStatus.NEW and report.status_changed_by_id is None
+    assert db.session.scalars(select(Notice.cooperative_id).where(Notice.kind == NoticeKind.FAKE_REPORTED)).all() == [coop_a.id]
+
+
+def test_both_sides_move_a_report_along_and_closing_needs_a_note(db, coop_a, people, report):
+    start = db.session.scalar(select(func.coalesce(func.max(AuditEvent.id), 0)))
+    db.session.commit()
+    checking = post_form(people["member_a"], f"/coop/reports/{report.id}/status", {"status": "checking", "note": ""})
+    assert checking.status_code == 302 and checking.headers["Location"] == f"/coop/reports#report-{report.id}"
+    assert "Đang kiểm tra" in people["officer_a"].get("/commune/reports").get_data(as_text=True)
+
+    refused = post_form(people["officer_a"], f"/commune/reports/{report.id}/status", {"status": "closed", "note": "   "})
+    assert refused.status_code == 422
+    assert "Hãy ghi kết quả kiểm tra trước khi đóng báo cáo." in refused.get_data(as_text=True)
+    db.session.refresh(report)
+    assert report.status is ReportStatus.CHECKING
+
+    note = "Tem thật, người bán <i>bóc</i> rồi dán lại"
+    refused = post_form(people["member_a"], f"/coop/reports/{report.id}/status", {"status": "new", "note": note})
+    assert refused.status_code == 422 and "bóc" in refused.get_data(as_text=True)  # the typed note is kept
+    closed = post_form(people["officer_a"], f"/commune/reports/{report.id}/status", {"status": "closed", "note": note})
+    assert closed.status_code == 302
+    db.session.refresh(report)
+    assert report.status is ReportStatus.CLOSED and report.closing_note == note
+    page = people["member_a"].get("/coop/reports").get_data(as_text=True)
+    assert "Tem thật, người bán &lt;i&gt;bóc&lt;/i&gt; rồi dán lại" in page and "Cán bộ xã Lục Ngạn cập nhật lúc" in page
+
+    db.session.commit()
+    trail = db.session.scalars(select(AuditEvent).where(AuditEvent.id > start, AuditEvent.entity == "fake_report")
+                               .order_by(AuditEvent.id)).all()
+    assert [(e.actor_name, e.before["status"], e.after["status"]) for e in trail] == [
+        ("Thành viên HTX Vải thiều Lục Ngạn", "new", "checking"), ("Cán bộ xã Lục Ngạn", "checking", "closed")]
+    assert trail[1].after["closing_note"] == note and {e.cooperative_id for e in trail} == {coop_a.id}
+    assert {e.commune_code for e in trail} == {LUC_NGAN}
+
+
+def test_a_forged_code_goes_to_the_officer_of_the_commune_given_and_to_no_cooperative(db, coop_a, people):
+    on_sale_stamps(db, coop_a, 1)
+    forged = scans.report_fake("ABCD-EFGH-JKLM", "Tem lạ ở chợ", "Chợ Phúc Hòa", commune_code=PHUC_HOA)
+    assert forged.cooperative_id is None and forged.commune_code == PHUC_HOA
+    assert f'id="report-{forged.id}"' in people["officer_b"].get("/commune/reports").get_data(as_text=True)
+    assert f'id="report-{forged.id}"' not in people["officer_a"].get("/commune/reports").get_data(as_text=True)
+    for who in ("member_a", "member_b"):
+        assert "Tem lạ ở chợ" not in people[who].get("/coop/reports").get_data(as_text=True)
+        assert post_form(people[who], f"/coop/reports/{forged.id}/status", {"status": "checking"}).status_code == 404
+    assert db.session.scalar(select(func.count(Notice.id))) == 0
+    assert post_form(people["officer_b"], f"/commune/reports/{forged.id}/status", {"status": "checking"}).status_code == 302
