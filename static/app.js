@@ -46,3 +46,32 @@ document.addEventListener("submit", function (event) {
   }
   setTimeout(poll, 300);
 })();
+
+// The diary entry form: only the fields of the chosen kind, as the rules the page carries say
+// (app/services/diary_kinds.py); those the kind needs are marked required. Without this script every field shows
+// and the server keeps only the kind's own.
+(function diaryKindFields() {
+  var node = document.getElementById("diary-kind-rules");
+  var form = node && node.closest("form");
+  var kind = form && form.elements.kind;
+  if (!kind) return;
+  var rules = JSON.parse(node.textContent);
+  function fieldBox(name) {
+    var input = form.elements[name];
+    return input && input.closest && input.closest(".field");
+  }
+  var kindFields = Object.keys(rules.kinds).reduce(function (all, k) { return all.concat(rules.kinds[k].fields); }, []);
+  function show() {
+    // Until a kind is chosen every field shows, as without this script.
+    var own = rules.kinds[kind.value] || { fields: kindFields, required: [] };
+    form.querySelectorAll("[data-kind-field]").forEach(function (box) {
+      box.hidden = own.fields.indexOf(box.getAttribute("data-kind-field")) < 0;
+    });
+    ["description"].concat(kindFields).forEach(function (name) {
+      var box = fieldBox(name);
+      if (box) box.classList.toggle("required", own.required.indexOf(name) >= 0);
+    });
+  }
+  kind.addEventListener("change", show);
+  show();
+})();

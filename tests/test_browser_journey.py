@@ -46,12 +46,14 @@ def test_product_batch_and_diary_in_vietnamese(live_server, page, demo_data, tmp
     page.get_by_role("button", name="Lưu").click()
     page.wait_for_selector("h1:has-text('VS-2026-05')")
 
-    for kind, date, input_used, phi in (("harvest", "2026-05-20", "", ""), ("spraying", "2026-05-08", "Abamectin 3.6EC", "7")):
+    # Only the fields of the chosen kind show: a harvest asks for its quantity, a spray for the product and its interval.
+    for kind, date, fields in (("harvest", "2026-05-20", {"Sản lượng thu hoạch": "1200"}),
+                               ("spraying", "2026-05-08", {"Vật tư sử dụng (phân bón, thuốc BVTV…)": "Abamectin 3.6EC", "Thời gian cách ly (ngày)": "7"})):
         page.get_by_role("link", name="+ Ghi nhật ký").click()
         page.get_by_label("Ngày", exact=True).fill(date)
         page.get_by_label("Loại công việc").select_option(kind)
-        page.get_by_label("Vật tư sử dụng (phân bón, thuốc BVTV…)").fill(input_used)
-        page.get_by_label("Thời gian cách ly (ngày)").fill(phi)
+        for label, value in fields.items():
+            page.get_by_label(label).fill(value)
         page.get_by_role("button", name="Lưu").click()
         page.wait_for_selector("text=Đã lưu nhật ký.")
 

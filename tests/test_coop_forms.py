@@ -105,7 +105,7 @@ def test_best_before_is_suggested_from_shelf_life(member_client, db, lychee):
 def test_diary_events_are_added_edited_and_deleted(member_client, db, lychee):
     _product, batch = lychee
     base = f"/coop/batches/{batch.id}/events"
-    response = post_form(member_client, f"{base}/new", {"event_date": "2026-06-10", "kind": "harvest", "description": "Thu hái sáng sớm", "phi_days": "9"})
+    response = post_form(member_client, f"{base}/new", {"event_date": "2026-06-10", "kind": "harvest", "description": "Thu hái sáng sớm", "phi_days": "9", "quantity": "1200"})
     assert response.status_code == 302
     event = db.session.scalar(select(DiaryEvent).where(DiaryEvent.kind == "harvest"))
     assert event.phi_days is None  # the pre-harvest interval belongs to sprays only
@@ -113,7 +113,7 @@ def test_diary_events_are_added_edited_and_deleted(member_client, db, lychee):
     timeline = page[page.index('<ol class="timeline">'):]
     assert timeline.index("18/05/2026") < timeline.index("10/06/2026")  # in date order
     assert "Thu hái sáng sớm" in page and "thời gian cách ly 7 ngày" in page
-    response = post_form(member_client, f"{base}/{event.id}/edit", {"event_date": "2026-06-11", "kind": "harvest", "description": "Thu hái đợt 2"})
+    response = post_form(member_client, f"{base}/{event.id}/edit", {"event_date": "2026-06-11", "kind": "harvest", "description": "Thu hái đợt 2", "quantity": "800"})
     assert response.status_code == 302
     assert post_form(member_client, f"{base}/{event.id}/delete").status_code == 302
     assert count(db, DiaryEvent) == 1

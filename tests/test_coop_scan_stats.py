@@ -71,3 +71,113 @@ def test_product_page_counts_the_scans_and_first_scans_per_day_and_batch(app, me
     assert totals(text) | {"share": ""} == {"printed": "7", "activated": "7", "voided": "0", "scanned": "3", "copied": "0", "share": ""}
     assert "42,9 %" in totals(text)["share"]  # 3 of 7 activated stamps
     assert "Hệ thống không ghi vị trí người quét" in text
+
+
+def scan_logged(db, stamp_id: int, utc: datetime, phone: bytes) -> None:
+    """A scan written as scans.look records it: the UTC moment and the day it was in Vietnam (UTC+7)."""
+    vietnam_day = (utc + timedelta(hours=7)).date()
+    db.session.commit()  # the log writes on its own connection: the test's transaction would hold SQLite's lock
+    ScanLog(db.engine, delay=0).record({"stamp_id": stamp_id, "scanned_at": utc, "day": vietnam_day, "device_class": "android",
+                                        "device_hash": os.urandom(16), "phone_hash": phone})
+
+
+def stamp_ids(db, run) -> list[int]:
+    return list(db.session.scalars(select(Stamp.id).where(Stamp.run_id == run.id).order_by(Stamp.serial)))
+
+
+def test_days_are_vietnams_scans_and_voids_after_17_utc_fall_on_the_next_day(member_client, db, coop_a):
+    _codes, run, batch = on_sale_stamps(db, coop_a, 3)
+    first, second, third = stamp_ids(db, run)
+    # 16:59 UTC on 1 June is 23:59 that day in Vietnam; 17:00 UTC is 00:00 on 2 June.
+    scan_logged(db, first, datetime(2026, 6, 1, 16, 59), b"phone-a".ljust(16, b"\0"))
+    scan_logged(db, second, datetime(2026, 6, 1, 17, 0), b"phone-b".ljust(16, b"\0"))
+    scan_logged(db, first, datetime(2026, 6, 2, 2, 0), b"phone-a".ljust(16, b"\0"))  # its second scan: not a first
+    stamp_ranges.void_range(coop_a.id, run.id, 3, 3, None, reason="Rách khi dán")
+    db.session.execute(update(StampRangeEvent).where(StampRangeEvent.run_id == run.id).values(at=datetime(2026, 6, 1, 17, 30)))
+    db.session.commit()
+    text = member_client.get(f"/coop/runs/{run.id}/scans?from=2026-05-31&to=2026-06-03").get_data(as_text=True)
+    june = {day: date(2026, 6, day) for day in (1, 2, 3)}
+    assert day_counts(text, "scans-per-day") == {date(2026, 5, 31): 0, june[1]: 1, june[2]: 2, june[3]: 0}
+    assert day_counts(text, "first-scans") == {date(2026, 5, 31): 0, june[1]: 1, june[2]: 1, june[3]: 0}
+    assert day_counts(text, "voided-chart") == {date(2026, 5, 31): 0, june[1]: 0, june[2]: 1, june[3]: 0}
+    assert "Đang xem từ ngày 31/05/2026 đến ngày 03/06/2026" in text
+    assert totals(text)["voided"] == "1" and totals(text)["scanned"] == "2"
+
+
+def test_a_copied_stamp_is_listed_with_its_evidence_and_can_be_voided_from_the_page(app, member_client, db, coop_a):
+    stamp_codes, run, _batch = on_sale_stamps(db, coop_a, 3)
+    today = local_today()
+    earlier_scans(db, stamp_codes[1], phones=11, days=3, today=today)
+    assert "có thể đã bị sao chép" in scan(app, stamp_codes[1], phone=40).get_data(as_text=True)
+    scan(app, stamp_codes[0], phone=41)
+    path = f"/coop/products/{run.product_id}/scans"
+    text = member_client.get(path).get_data(as_text=True)
+    row = re.search(rf'<tr data-stamp="{run.id}-2">(.*?)</tr>', text, re.S).group(1)
+    assert re.search(r'data-count="phones">12<', row) and re.search(r'data-count="scans">12<', row)
+    assert f"{today:%d/%m/%Y}" in row and f"quét lần đầu {today - timedelta(days=3):%d/%m/%Y}" in row
+    assert f'data-stamp="{run.id}-1"' not in text and totals(text)["copied"] == "1"
+    # The row's form voids the stamp through the run's range action, and the page then says so.
+    answer = post_form(member_client, f"/coop/runs/{run.id}/range", {"first": "2", "last": "2", "action": "void",
+                                                                       "reason": "Nghi bị sao chép: nhiều điện thoại quét"})
+    assert answer.status_code == 302
+    text = member_client.get(path).get_data(as_text=True)
+    row = re.search(rf'<tr data-stamp="{run.id}-2">(.*?)</tr>', text, re.S).group(1)
+    assert "Đã hủy" in row and "<form" not in row
+    assert totals(text)["voided"] == "1" and day_counts(text, "voided-chart")[today] == 1
+
+
+def test_run_page_counts_first_scans_per_activated_range(app, member_client, db, coop_a):
+    product, lot_a = product_with_batch(coop_a)
+    lot_b = batches.create_batch(coop_a.id, product.id, {"lot_code": "VT-2026-06-B", "harvest_date": date(2026, 6, 12),
+                                                         "packing_date": date(2026, 6, 13)}, None)
+    run = minted_run(coop_a, product, None, count=10, token="blank")
+    stamp_ranges.activate_range(coop_a.id, run.id, 1, 4, lot_a.id, None)
+    stamp_ranges.activate_range(coop_a.id, run.id, 5, 8, lot_b.id, None)
+    blank = run_codes(run)
+    for serial, phone in [(2, 1), (2, 2), (6, 3), (9, 4)]:  # serial 9 is still blank: scanned all the same
+        scan(app, blank[serial - 1], phone)
+    text = member_client.get(f"/coop/runs/{run.id}/scans").get_data(as_text=True)
+    assert place_rows(text) == {"0": ("1–4 · VT-2026-06-A", 1, 2), "1": ("5–8 · VT-2026-06-B", 1, 1),
+                                "none": ("Các số sê-ri khác", 1, 1)}
+    assert {k: v for k, v in totals(text).items() if k != "share"} == {"printed": "10", "activated": "8", "voided": "0",
+                                                                     "scanned": "3", "copied": "0"}
+    assert totals(text)["share"].startswith("37,5 %")  # 3 stamps of the 8 put on a batch
+    assert day_counts(text, "activated-chart")[local_today()] == 8
+
+
+def test_a_run_printed_for_a_batch_is_cut_in_blocks_of_serials(app, member_client, db, coop_a):
+    product, batch = product_with_batch(coop_a)
+    run = minted_run(coop_a, product, batch, count=45, token="blocks")
+    stamp_codes = run_codes(run)
+    for serial in (1, 12, 45, 45):
+        scan(app, stamp_codes[serial - 1], phone=serial)
+    text = member_client.get(f"/coop/runs/{run.id}/scans").get_data(as_text=True)
+    assert place_rows(text) == {"0": ("1–10", 1, 1), "1": ("11–20", 1, 1), "2": ("21–30", 0, 0), "3": ("31–40", 0, 0),
+                                "4": ("41–45", 1, 2)}
+    assert day_counts(text, "activated-chart")[local_today()] == 45  # printed for the batch: active at once
+
+
+def test_another_cooperatives_product_and_run_are_404(member_client, db, coop_a, coop_b):
+    product_b, batch_b = product_with_batch(coop_b, name="Mật ong Phồn Nhi", lot="MO-1")
+    run_b = minted_run(coop_b, product_b, batch_b, count=2, token="b-run")
+    assert member_client.get(f"/coop/products/{product_b.id}/scans").status_code == 404
+    assert member_client.get(f"/coop/runs/{run_b.id}/scans").status_code == 404
+    assert member_client.get("/coop/runs/999999/scans").status_code == 404
+
+
+@pytest.mark.parametrize("query, field, message", [
+    ("from=2026-06-02&to=2026-06-01", "from", "Ngày bắt đầu không được sau ngày kết thúc."),
+    ("from=2025-01-01&to=2026-01-02", "to", "Mỗi lần chỉ xem được tối đa 366 ngày."),
+    ("from=2026-13-01&to=2026-06-01", "from", "Nhập ngày, ví dụ 25/06/2026."),
+])
+def test_a_bad_range_is_refused_next_to_its_field_with_what_was_typed(member_client, db, coop_a, query, field, message):
+    _codes, run, _batch = on_sale_stamps(db, coop_a, 1)
+    answer = member_client.get(f"/coop/products/{run.product_id}/scans?{query}")
+    assert answer.status_code == 422
+    text = answer.get_data(as_text=True)
+    box = re.search(rf'<div class="field has-error">\s*<label for="{field}">.*?</div>', text, re.S).group(0)
+    assert message in box
+    for name, typed in re.findall(r"(from|to)=([^&]+)", query):
+        assert f'name="{name}" type="date" value="{typed}"' in text
+    last = local_today()
+    assert f"Đang xem từ ngày {last - timedelta(days=29):%d/%m/%Y} đến ngày {last:%d/%m/%Y}" in text  # the default days instead

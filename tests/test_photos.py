@@ -81,7 +81,7 @@ def test_a_decompression_bomb_is_refused(app, db, member_client):
 
 def test_diary_event_photo(app, db, member_client, coop_a):
     _product, batch = product_with_batch(coop_a)
-    data = {"event_date": "2026-06-10", "kind": "harvest", "photo": (io.BytesIO(jpeg_bytes((800, 600))), "thu-hoach.jpg")}
+    data = {"event_date": "2026-06-10", "kind": "harvest", "quantity": "1200", "photo": (io.BytesIO(jpeg_bytes((800, 600))), "thu-hoach.jpg")}
     response = post_form(member_client, f"/coop/batches/{batch.id}/events/new", data, content_type="multipart/form-data")
     assert response.status_code == 302
     page = member_client.get(f"/coop/batches/{batch.id}").get_data(as_text=True)

@@ -45,11 +45,11 @@ def _days(form: DayRangeForm) -> tuple[date, date]:
 def _stats_page(template: str, scope: scan_stats.StampScope, places: scan_stats.Places, **context):
     form = DayRangeForm(formdata=request.args)
     first, last = _days(form)
+    first_scans = scan_stats.first_scans(scope, places)
     page = render_template(
         template, form=form, first=first, last=last, places=places,
-        scans=scan_stats.scans_by_day_and_place(scope, places, first, last),
-        first_scans=scan_stats.first_scans_by_day_and_place(scope, places, first, last),
-        totals=scan_stats.stamp_totals(scope), copies=scan_stats.copied_stamps(scope),
+        scans=scan_stats.scans_by_day_and_place(scope, places, first, last), first_scans=first_scans.in_range(first, last),
+        totals=scan_stats.stamp_totals(scope, first_scans.stamps), copies=scan_stats.copied_stamps(scope),
         changes=scan_stats.range_changes_per_day(scope, first, last), **context)
     return page, 422 if form.errors else 200
 

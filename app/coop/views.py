@@ -6,7 +6,7 @@ from app.coop import bp
 from app.coop.forms import BatchForm, CertificationForm, CooperativeForm, EventForm, ProductForm
 from app.i18n import local_today
 from app.pages import form_page, saved, upload
-from app.services import batches, compliance, cooperatives, expiring, listings, notices, products, report_inbox, shipments
+from app.services import batches, compliance, cooperatives, diary_kinds, expiring, listings, notices, products, report_inbox, shipments
 from app.services.errors import RuleViolation
 from app.services.geo import commune_label
 
@@ -133,7 +133,8 @@ def batch(batch_id: int):
     return render_template("coop/batch.html", batch=item, product=item.product,
                            listing=listings.cooperative_listing(coop_id(), batch_id, local_today()),
                            problems=compliance.problems(item), override=compliance.override(item),
-                           buyers=shipments.buyers_to_call(item), left=shipments.left_to_ship(item))
+                           buyers=shipments.buyers_to_call(item), left=shipments.left_to_ship(item),
+                           latest_event=batches.latest_event(coop_id(), batch_id))
 
 
 @bp.route("/batches/<int:batch_id>/edit", methods=["GET", "POST"])
@@ -158,16 +159,35 @@ def delete_batch(batch_id: int):
     return redirect(url_for(".product", product_id=product_id))
 
 
+def _event_form_page(form: EventForm, batch, event=None, **context):
+    """The diary entry form, with the rules of each kind for the script that shows only the kind's fields."""
+    return form_page("coop/event_form.html", form, batch=batch, event=event, kind_rules=diary_kinds.as_json(), **context)
+
+
 @bp.route("/batches/<int:batch_id>/events/new", methods=["GET", "POST"])
 def new_event(batch_id: int):
     item = batches.get_batch(coop_id(), batch_id)
     form = EventForm(inputs=item.inputs)
-    if request.method == "GET" and request.args.get("kind") in {k for k, _ in form.kind.choices}:
-        form.kind.data = request.args["kind"]
+    if request.method == "GET":
+        form.event_date.data = local_today()
+        if request.args.get("kind") in {k for k, _ in form.kind.choices}:
+            form.kind.data = request.args["kind"]
     if form.validate_on_submit() and saved(form, lambda: batches.add_event(coop_id(), batch_id, form.values(), current_user.id, upload("photo"))):
         flash(_("Diary entry saved."), "success")
         return redirect(url_for(".batch", batch_id=batch_id))
-    return form_page("coop/event_form.html", form, batch=item, event=None)
+    return _event_form_page(form, item, latest_event=batches.latest_event(coop_id(), batch_id))
+
+
+@bp.route("/batches/<int:batch_id>/events/copy")
+def copy_event(batch_id: int):
+    """A new entry filled in from the batch's latest entry (its kind, input, dose, interval and who did it), dated
+    today; it is sent to the new-entry form, so nothing is saved until the member sends it."""
+    item = batches.get_batch(coop_id(), batch_id)
+    latest = batches.latest_event(coop_id(), batch_id)
+    if latest is None:
+        return redirect(url_for(".new_event", batch_id=batch_id))
+    form = EventForm(data={**diary_kinds.copied_values(latest), "event_date": local_today()}, inputs=item.inputs)
+    return _event_form_page(form, item, action=url_for(".new_event", batch_id=batch_id), copied_from=latest)
 
 
 @bp.route("/batches/<int:batch_id>/events/<int:event_id>/edit", methods=["GET", "POST"])
@@ -177,7 +197,7 @@ def edit_event(batch_id: int, event_id: int):
     if form.validate_on_submit() and saved(form, lambda: batches.update_event(coop_id(), batch_id, event_id, form.values(), current_user.id, upload("photo"))):
         flash(_("Diary entry saved."), "success")
         return redirect(url_for(".batch", batch_id=batch_id))
-    return form_page("coop/event_form.html", form, batch=event.batch, event=event)
+    return _event_form_page(form, event.batch, event)
 
 
 @bp.route("/batches/<int:batch_id>/events/<int:event_id>/delete", methods=["POST"])

@@ -6,7 +6,7 @@ from sqlalchemy import select
 
 from app.extensions import db
 from app.models import Batch, BatchInput, DiaryEvent, EventKind, Product
-from app.services import photos
+from app.services import diary_kinds, photos
 from app.services.errors import NotFound, RuleViolation
 from app.services.identifiers import LOT_CODE, REQUIRED, FreeText, clean_values
 from app.services.products import get_product
@@ -16,7 +16,7 @@ FIELDS = (
     "lot_code", "harvest_date", "packing_date", "best_before", "quantity", "unit",
     "growing_area", "notes",
 )
-EVENT_FIELDS = ("event_date", "kind", "description", "input_used", "dose", "phi_days", "done_by")
+EVENT_FIELDS = ("event_date", "kind", "description", "input_used", "dose", "phi_days", "done_by", "quantity")
 RULES = {"lot_code": LOT_CODE, "unit": FreeText(20), "growing_area": FreeText(200), "notes": FreeText(5000, multiline=True)}
 EVENT_RULES = {"description": FreeText(2000, multiline=True), "input_used": FreeText(200), "dose": FreeText(100), "done_by": FreeText(120)}
 
@@ -115,9 +115,13 @@ def delete_batch(coop_id: int, batch_id: int) -> None:
         photos.delete_photo(name)
 
 
-def _event_values(values: dict, partial: bool = False) -> dict:
-    """A diary entry's values checked and cleaned; the pre-harvest interval is kept for sprays only."""
+def _event_values(values: dict, partial: bool = False, stored_kind: EventKind | None = None) -> dict:
+    """A diary entry's values checked and cleaned, with only the fields of its kind (diary_kinds): a dose, a
+    pre-harvest interval or a quantity that does not belong to the entry's kind is cleared, never stored.
+    `stored_kind` is the kind of the entry an update changes, for values that leave the kind as it is."""
     values = clean_values({k: values[k] for k in EVENT_FIELDS if k in values}, EVENT_RULES, partial)
+    if "quantity" in values:
+        values["quantity"] = diary_kinds.check_quantity(values["quantity"])
     if "kind" in values:
         try:
             values["kind"] = EventKind(values["kind"])
@@ -126,9 +130,8 @@ def _event_values(values: dict, partial: bool = False) -> dict:
     for name in ("event_date", "kind"):
         if not partial and values.get(name) is None:
             raise RuleViolation(name, REQUIRED)
-    if "kind" in values and values["kind"] is not EventKind.SPRAYING:
-        values["phi_days"] = None
-    return values
+    kind = values.get("kind") or stored_kind
+    return diary_kinds.without_other_fields(kind, values) if kind else values
 
 
 def check_event_values(values: dict, partial: bool = False) -> dict:
@@ -137,7 +140,7 @@ def check_event_values(values: dict, partial: bool = False) -> dict:
 
 
 # Diary entries that use up an input of the batch, and so may point at one.
-INPUT_KINDS = frozenset({EventKind.PLANTING, EventKind.FERTILISING, EventKind.SPRAYING, EventKind.PACKING})
+INPUT_KINDS = frozenset(kind for kind, rules in diary_kinds.KINDS.items() if rules.links_input)
 
 
 def _input_link(batch: Batch, values: dict, event: DiaryEvent | None = None) -> dict:
@@ -145,12 +148,12 @@ def _input_link(batch: Batch, values: dict, event: DiaryEvent | None = None) -> 
 
     Only planting, fertilising, spraying and packing entries point at an input. "Input used" stays the entry's
     text (what older entries have, what the scan page and the compliance gate read): when it is left empty, the
-    input's name is written into it."""
+    input's name is written into it. An entry changed into a kind that uses no input loses its link."""
+    kind = values.get("kind") or (event.kind if event else None)
     if "input_id" not in values:
-        return {}
+        return {"input_id": None} if event and event.input_id and kind not in INPUT_KINDS else {}
     if values["input_id"] in (None, ""):
         return {"input_id": None}
-    kind = values.get("kind") or (event.kind if event else None)
     if kind not in INPUT_KINDS:
         raise RuleViolation("input_id", _l("Only planting, fertilising, spraying and packing entries point at an input."))
     try:
@@ -179,6 +182,13 @@ def get_event(coop_id: int, batch_id: int, event_id: int) -> DiaryEvent:
     return get_batch_record(coop_id, batch_id, DiaryEvent, event_id)
 
 
+def latest_event(coop_id: int, batch_id: int) -> DiaryEvent | None:
+    """The entry last written into the batch's diary (not the one of the latest date: an entry written late for
+    an earlier day is still the one a member just did), or None for an empty diary."""
+    batch = get_batch(coop_id, batch_id)
+    return db.session.scalar(select(DiaryEvent).where(DiaryEvent.batch_id == batch.id).order_by(DiaryEvent.id.desc()).limit(1))
+
+
 def add_event(coop_id: int, batch_id: int, values: dict, actor_id: int, photo=None) -> DiaryEvent:
     batch = get_batch(coop_id, batch_id)
     checked = _event_values(values)
@@ -191,7 +201,7 @@ def add_event(coop_id: int, batch_id: int, values: dict, actor_id: int, photo=No
 
 def update_event(coop_id: int, batch_id: int, event_id: int, values: dict, actor_id: int, photo=None) -> DiaryEvent:
     event = get_event(coop_id, batch_id, event_id)
-    checked = _event_values(values, partial=True)
+    checked = _event_values(values, partial=True, stored_kind=event.kind)
     values = {**checked, **_input_link(event.batch, {**values, **checked}, event)}
     old_photo = event.photo
     with photos.new_photo(photo) as image:  # only once the data is valid; removed again if the commit fails

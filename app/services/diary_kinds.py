@@ -120,3 +120,14 @@ def check_quantity(value, field: str = "quantity") -> Decimal | None:
     if not number.is_finite() or number <= 0 or number >= MAX_QUANTITY:
         raise RuleViolation(field, _l("Enter a quantity above 0 and below 10,000,000,000."))
     return number.quantize(Decimal("0.01"))
+
+
+# What "copy the previous entry" carries over: the work and who did it, never its day, text, quantity or photo.
+COPIED_FIELDS = ("kind", "input_id", "input_used", "dose", "phi_days", "done_by")
+
+
+def copied_values(event) -> dict:
+    """The values a new entry starts from when it copies `event` (a DiaryEvent), only those of its kind."""
+    values = {name: getattr(event, name) for name in COPIED_FIELDS}
+    values["kind"] = event.kind.value
+    return without_other_fields(event.kind, values)

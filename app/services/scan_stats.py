@@ -193,18 +193,33 @@ def scans_by_day_and_place(scope: StampScope, places: Places, first: date, last:
     return Tally(span(first, last), {(day, key): count for day, key, count in db.session.execute(stmt)})
 
 
-def first_scans_by_day_and_place(scope: StampScope, places: Places, first: date, last: date) -> Tally:
-    """The scope's stamps first scanned on a day of the range (a stamp reaching a buyer), per day and place.
+@dataclass(frozen=True)
+class FirstScans:
+    """Each stamp of the scope that was ever scanned, counted once on the day of its first scan (Vietnam's day),
+    per place: `cells[(day, place key)]`, over all days."""
+    cells: dict[tuple[date, int | None], int]
 
-    A stamp's first scan is the earliest first day of the phones that scanned it (scan_devices), read in the
-    per-stamp table's primary key instead of the whole scan log."""
-    first_day = func.min(ScanDevice.first_day).label("first_day")
-    place = places.expression.label("place")
-    per_stamp = (select(ScanDevice.stamp_id, place, first_day).join(Stamp, Stamp.id == ScanDevice.stamp_id)
-                 .where(scope.stamps()).group_by(ScanDevice.stamp_id, place)
-                 .having(first_day >= first, first_day <= last).subquery())
-    stmt = select(per_stamp.c.first_day, per_stamp.c.place, func.count()).group_by(per_stamp.c.first_day, per_stamp.c.place)
-    return Tally(span(first, last), {(_as_date(day), key): count for day, key, count in db.session.execute(stmt)})
+    def in_range(self, first: date, last: date) -> Tally:
+        """The stamps first scanned on a day of the range (a stamp reaching a buyer)."""
+        return Tally(span(first, last), {(day, key): n for (day, key), n in self.cells.items() if first <= day <= last})
+
+    @property
+    def stamps(self) -> int:
+        """The scope's stamps scanned at least once."""
+        return sum(self.cells.values())
+
+
+def first_scans(scope: StampScope, places: Places) -> FirstScans:
+    """When and where each of the scope's stamps was first scanned, in one pass over its stamps.
+
+    A stamp's first scan is the earliest first day of the phones that scanned it, read per stamp in the primary key
+    of scan_devices (a few rows a stamp) instead of the scan log, so the cost follows the scope's stamps, not the
+    whole table."""
+    first_day = select(func.min(ScanDevice.first_day)).where(ScanDevice.stamp_id == Stamp.id).scalar_subquery()
+    per_stamp = select(places.expression.label("place"), first_day.label("first_day")).where(scope.stamps()).subquery()
+    stmt = (select(per_stamp.c.first_day, per_stamp.c.place, func.count())
+            .group_by(per_stamp.c.first_day, per_stamp.c.place))
+    return FirstScans({(_as_date(day), key): count for day, key, count in db.session.execute(stmt) if day is not None})
 
 
 def _as_date(value) -> date:
@@ -227,12 +242,11 @@ class StampTotals:
         return self.scanned / self.activated if self.activated else None
 
 
-def stamp_totals(scope: StampScope) -> StampTotals:
+def stamp_totals(scope: StampScope, scanned: int) -> StampTotals:
+    """The scope's stamps counted in one pass; `scanned` (stamps scanned at least once) is FirstScans.stamps."""
     printed, activated, voided, copied = db.session.execute(
         select(func.count(), func.count(Stamp.batch_id), func.count(Stamp.voided_at), func.count(Stamp.copy_suspected_at))
         .where(scope.stamps())).one()
-    scanned = db.session.scalar(select(func.count(func.distinct(ScanDevice.stamp_id)))
-                                .join(Stamp, Stamp.id == ScanDevice.stamp_id).where(scope.stamps()))
     return StampTotals(printed, activated, voided, scanned, copied)
 
 
