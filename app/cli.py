@@ -53,7 +53,7 @@ labels_cli = AppGroup("labels", help="QR stamp label runs.")
 def list_templates():
     """List the built-in label sheets."""
     for template_id, spec in label_sheets.templates().items():
-        click.echo(f"{template_id:12} {spec.name}")
+        click.echo(f"{template_id:20} {spec.summary}")
 
 
 def _find_batch(text: str) -> Batch:

@@ -51,7 +51,7 @@ class Composition:
     code: tuple[Line, ...]  # where the per-stamp code goes: one line, or two on narrow labels
     serial: Line | None = None  # where the per-stamp serial goes, under the code (its text: the widest of its shape)
     stars: tuple[int, float, float, float] | None = None  # count, x, y (bottom), star size, all mm
-    boxes: tuple[Box, ...] = field(default=())  # the ink box of every line, for checking
+    boxes: tuple[Box, ...] = field(default=())  # the ink box of every line (as wide as its text), for checking
 
 
 # (field, bold, size factor, minimum points, lines, priority: the lowest goes first when space runs out)
@@ -92,13 +92,17 @@ def _dates_text(label: Label, texts: LabelTexts, packing: bool = True) -> str:
     return " · ".join(f"{name} {value}" for name, value in pairs if value)
 
 
-def _field_texts(label: Label, texts: LabelTexts) -> dict[str, str]:
+def _field_texts(label: Label, texts: LabelTexts, joined: bool = False) -> dict[str, str]:
+    """The text of each field; joined puts the lot and the dates on one line (wide labels have the width)."""
     dates = _dates_text(label, texts)
+    lot = f"{texts.lot} {label.lot}" if label.lot else ""
+    if joined and lot and dates:
+        lot, dates = f"{lot} · {dates}", ""
     return {
         "product": label.product,
         "cooperative": label.cooperative,
         "stars": texts.ocop if label.ocop_stars else "",
-        "lot": f"{texts.lot} {label.lot}" if label.lot else "",
+        "lot": lot,
         "dates": dates,
         "tagline": label.tagline,
     }
@@ -130,7 +134,8 @@ def _fit_serial(serial: int, texts: LabelTexts, font: str, width: float, code_si
         if text_width(widest, font, current) <= width:
             return Fitted((widest,), current, font)
         current -= 0.1
-    raise LabelSpecError("This label is too narrow to print the stamp's serial number; choose a larger label.")
+    raise LabelSpecError("This label is too narrow to print the stamp's serial number; choose a larger label.",
+                         "too_narrow_for_code", "label_width")
 
 
 def _fit_code(code_text: str, font: str, width: float, size: float) -> Fitted:
@@ -143,23 +148,51 @@ def _fit_code(code_text: str, font: str, width: float, size: float) -> Fitted:
             if all(text_width(part, font, current) <= width for part in parts):
                 return Fitted(split_code(code_text, lines), current, font)
             current -= 0.1
-    raise LabelSpecError("This label is too narrow to print the stamp code; choose a larger label.")
+    raise LabelSpecError("This label is too narrow to print the stamp code; choose a larger label.",
+                         "too_narrow_for_code", "label_width")
+
+
+BODY_MAX_PT = 13.0  # a large label's body text: read at arm's length on a shelf, yet not a poster
+BODY_MIN_PT = 4.5
+SIZE_STEP = 0.5
 
 
 def base_size(layout: Layout) -> float:
-    """Body text size in points, from the room there is."""
+    """Body text size in points, from the room there is: the text box's height for about seven lines, and its
+    width for about seven millimetres a point, so that a wide label's text grows into its width."""
     room = min(layout.text.height * PT_PER_MM / 7.5, layout.text.width * PT_PER_MM / 7)
-    return max(4.5, min(10.0, room))
+    return max(BODY_MIN_PT, min(BODY_MAX_PT, room))
 
 
 def compose(label: Label, layout: Layout, texts: LabelTexts = LabelTexts()) -> Composition:
+    """The label's lines at the largest body size (from base_size down by a quarter at most) at which nothing is
+    shortened or left off; when none is, at base_size with the least important fields shortened or dropped."""
+    size = base_size(layout)
+    first = None
+    candidate = size
+    # A wide label's text box has the width for the lot and the dates on one line, and so room for larger text.
+    ways = (True, False) if layout.orientation == "wide" and layout.text.width >= JOINED_MIN_MM else (False,)
+    while candidate >= max(BODY_MIN_PT, size * 0.75) - 1e-9:
+        for joined in ways:
+            composition, complete = _compose_at(label, layout, texts, candidate, joined)
+            if complete:
+                return composition
+            first = first or composition
+        candidate -= SIZE_STEP
+    return first
+
+
+JOINED_MIN_MM = 45.0
+
+
+def _compose_at(label: Label, layout: Layout, texts: LabelTexts, size: float, joined: bool = False) -> tuple[Composition, bool]:
+    """The label's lines at this body size, and whether every field printed whole (nothing shortened or dropped)."""
     regular, bold = register_fonts()
     box = layout.text
     width_pt = box.width * PT_PER_MM
-    size = base_size(layout)
     code = _fit_code(label.code_text, bold, width_pt, size * CODE_FACTOR)
     serial = _fit_serial(label.serial, texts, regular, width_pt, code.size) if label.serial is not None else None
-    values = _field_texts(label, texts)
+    values = _field_texts(label, texts, joined)
     chosen: dict[str, Fitted] = {}
     star_room = {}
     for name, is_bold, factor, minimum, max_lines, _priority in FIELDS:
@@ -178,13 +211,18 @@ def compose(label: Label, layout: Layout, texts: LabelTexts = LabelTexts()) -> C
             star_room[name] = star_size
             chosen[name] = fitted
         else:
-            fitted = fit(value, font, width_pt, size * factor, min(minimum, size * factor), max_lines)
+            smallest = size * factor if joined and name == "lot" else min(minimum, size * factor)  # joined: whole or not at all
+            fitted = fit(value, font, width_pt, size * factor, smallest, max_lines)
             if name in WHOLE_OR_NOTHING and any(line.endswith(ELLIPSIS) for line in fitted.lines):
                 continue  # a cut lot code or date misleads: leave it off instead
             chosen[name] = fitted
     # Shorten, then drop, the least important fields until everything fits above the code and serial.
+    wanted = {name for name, *_rest in FIELDS if values[name]}
+    complete = set(chosen) == wanted and not any(line.endswith(ELLIPSIS) for f in chosen.values() for line in f.lines)
     by_priority = sorted((p, n) for n, _b, _f, _m, _l, p in FIELDS if n in chosen)
     available = box.height * PT_PER_MM - code.height - (serial.height if serial else 0.0)
+    if sum(f.height for f in chosen.values()) > available:
+        complete = False
     while sum(f.height for f in chosen.values()) > available and by_priority:
         _p, name = by_priority.pop(0)
         shorter = _shorter(name, chosen[name], label, texts, width_pt)
@@ -193,7 +231,7 @@ def compose(label: Label, layout: Layout, texts: LabelTexts = LabelTexts()) -> C
             by_priority.insert(0, (_p, name))
             continue
         del chosen[name]
-    return _place(label, layout, chosen, code, serial, star_room)
+    return _place(label, layout, chosen, code, serial, star_room), complete
 
 
 def _shorter(name: str, fitted: Fitted, label: Label, texts: LabelTexts, width_pt: float) -> Fitted | None:
@@ -229,20 +267,26 @@ def _place(label: Label, layout: Layout, chosen: dict[str, Fitted], code: Fitted
                 stars = (label.ocop_stars, box.x, baseline - star * 0.05, star)
                 x = box.x + label.ocop_stars * star * 1.1 + star * 0.4
             lines.append(Line(text, fitted.font, fitted.size, x, baseline))
-            inks.append(Box(box.x, top - height, box.width, height))
+            inks.append(Box(box.x, top - height, x - box.x + _ink_width(text, fitted.font, fitted.size), height))
             top -= height
     bottom, serial_line = box.y, None
     if serial is not None:  # the lowest line of the label
         serial_line = Line(serial.lines[0], serial.font, serial.size, box.x, box.y + serial.size * 0.25 / PT_PER_MM)
-        inks.append(Box(box.x, box.y, box.width, serial.height / PT_PER_MM))
+        inks.append(Box(box.x, box.y, _ink_width(serial.lines[0], serial.font, serial.size), serial.height / PT_PER_MM))
         bottom += serial.height / PT_PER_MM
     code_lines = []
     line_height = code.size * LEADING / PT_PER_MM
     for i, text in enumerate(code.lines):
         baseline = bottom + code.size * 0.25 / PT_PER_MM + (len(code.lines) - 1 - i) * line_height
         code_lines.append(Line(text, code.font, code.size, box.x, baseline))
-    inks.append(Box(box.x, bottom, box.width, code.height / PT_PER_MM))
+    code_width = max(_ink_width(_widest_like(text, code.font), code.font, code.size) for text in code.lines)
+    inks.append(Box(box.x, bottom, code_width, code.height / PT_PER_MM))
     return Composition(tuple(lines), tuple(code_lines), serial_line, stars, tuple(inks))
+
+
+def _ink_width(text: str, font: str, size: float) -> float:
+    """How far a line reaches from where it starts, in mm."""
+    return text_width(text, font, size) / PT_PER_MM
 
 
 def normalise(label: Label) -> Label:

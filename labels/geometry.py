@@ -63,7 +63,8 @@ def _module_size(spec: SheetSpec, room: float, modules: int, qr_size: float | No
     if qr_size:  # the caller asks for the symbol's size (without quiet zone)
         module = qr_size / modules
         if module * total > room + 1e-9:
-            raise LabelSpecError(f"A {qr_size:g} mm QR code does not fit on a {spec.label_width:g}×{spec.label_height:g} mm label.")
+            raise LabelSpecError(f"A {qr_size:g} mm QR code does not fit on a {spec.label_width:g}×{spec.label_height:g} mm label.",
+                                 "qr_does_not_fit", None, size=qr_size)
     else:
         module = room / total
     if dpi:
@@ -76,7 +77,9 @@ def _module_size(spec: SheetSpec, room: float, modules: int, qr_size: float | No
     if module < MIN_MODULE_MM - 1e-9:
         raise LabelSpecError(
             f"On a {spec.label_width:g}×{spec.label_height:g} mm label the QR modules would be {module:.2f} mm, "
-            f"smaller than {MIN_MODULE_MM} mm: phones would struggle to scan it. Choose a larger label."
+            f"smaller than {MIN_MODULE_MM} mm: phones would struggle to scan it. Choose a larger label.",
+            "qr_too_small", "label_width" if spec.label_width <= spec.label_height else "label_height",
+            module=round(module, 2), minimum=MIN_MODULE_MM,
         )
     return module
 

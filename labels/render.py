@@ -216,8 +216,10 @@ def render_pdf(
     return RenderStats(done, pages, time.perf_counter() - started, version)
 
 
-def render_calibration(spec: SheetSpec, out: BinaryIO, options: RenderOptions = RenderOptions(), note: str | None = None) -> None:
-    """One page: the outline of every cell (with the offset applied), a millimetre ruler and a note."""
+def render_calibration(spec: SheetSpec, out: BinaryIO, options: RenderOptions = RenderOptions(), note: str | None = None,
+                       title: str | None = None) -> None:
+    """One page: the outline of every cell (with the offset applied), a millimetre ruler, the sheet's title (the
+    caller's words for it, else its neutral summary) and a note."""
     validate(spec)
     regular, bold = register_fonts()
     sheet = _Sheet(out, spec, options)
@@ -233,7 +235,7 @@ def render_calibration(spec: SheetSpec, out: BinaryIO, options: RenderOptions = 
         "rồi nhập vào Cài đặt máy in."
     )
     c.setFont(bold, 7)
-    c.drawString(drawing.pt(12), drawing.pt(3), spec.name)
+    c.drawString(drawing.pt(12), drawing.pt(3), title or spec.summary)
     if spec.page_width > 150:  # a roll label has no room for the note
         c.setFont(regular, 6)
         c.drawString(drawing.pt(72), drawing.pt(3), text)

@@ -176,15 +176,15 @@ def test_same_input_same_bytes():
 
 
 def test_modules_smaller_than_three_tenths_of_a_millimetre_are_refused():
-    tiny = SheetSpec("tiny", "tiny", 20, 10, 15, 10)
+    tiny = SheetSpec("tiny", 20, 10, 15, 10)
     with pytest.raises(LabelSpecError, match="smaller than 0.3 mm"):
         render_pdf(make_labels(1), tiny, io.BytesIO())
 
 
 @pytest.mark.parametrize("spec", [
-    SheetSpec("x", "too many", 210, 297, 100, 50, columns=3, rows=1),
-    SheetSpec("x", "negative", 210, 297, -1, 50),
-    SheetSpec("x", "overlap", 210, 297, 50, 30, columns=2, rows=1, pitch_x=40),
+    SheetSpec("too-many", 210, 297, 100, 50, columns=3, rows=1),
+    SheetSpec("negative", 210, 297, -1, 50),
+    SheetSpec("overlap", 210, 297, 50, 30, columns=2, rows=1, pitch_x=40),
 ])
 def test_invalid_specs_are_refused(spec):
     with pytest.raises(LabelSpecError):

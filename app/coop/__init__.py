@@ -19,4 +19,4 @@ def diary_labels():
     return {"kind_labels": EVENT_LABELS, "input_labels": INPUT_LABELS, "buyer_labels": BUYER_LABELS}
 
 
-from app.coop import epcis, imports, notices, portal, runs, shipments, stats, views  # noqa: E402,F401
+from app.coop import epcis, imports, label_templates, notices, portal, runs, shipments, stats, views  # noqa: E402,F401

@@ -14,7 +14,7 @@ from app.coop.views import coop_id
 from app.pages import form_page, saved
 from app.forms import ServiceForm, too_long, whole_number
 from app.models import RunStatus
-from app.services import batches, cooperatives, label_runs, label_sheets, products, run_rendering, run_worker, stamp_export, stamp_ranges
+from app.services import batches, cooperatives, label_runs, label_sheets, label_templates, products, run_rendering, run_worker, stamp_export, stamp_ranges
 from app.services.identifiers import filename_part
 
 ECC_CHOICES = [("M", _l("M: normal (recommended)")), ("Q", _l("Q: stronger")), ("H", _l("H: strongest")), ("L", _l("L: smallest code"))]
@@ -72,7 +72,13 @@ class OffsetForm(ServiceForm):
 
 
 def _template_choices():
-    return [(key, spec.name) for key, spec in label_sheets.templates().items()]
+    """Every sheet the cooperative can print on, named in the user's language: the built-in ones, then its own."""
+    own = {label_templates.sheet_id(t): t.name for t in label_templates.list_templates(coop_id())}
+    choices = []
+    for key, spec in label_templates.sheets_for(coop_id()).items():
+        name = label_sheets.display_name(spec)
+        choices.append((key, f"{own[key]} ({name})" if key in own else name))
+    return choices
 
 
 def _new_run(product_id: int, batch_id: int | None):
@@ -85,7 +91,8 @@ def _new_run(product_id: int, batch_id: int | None):
         form.request_token.data = secrets.token_urlsafe(24)
         form.offset_x_mm.data, form.offset_y_mm.data = coop.print_offset_x_mm, coop.print_offset_y_mm
         form.template.data = "a4-65"
-    if form.validate_on_submit():
+    previewing = request.method == "POST" and request.form.get("action") == "preview"  # only shows the chosen sheet
+    if not previewing and form.validate_on_submit():
         result = saved(form, lambda: label_runs.create_run(
             coop_id(), product_id=product.id, batch_id=batch.id if batch else None, count=form.count.data,
             template=form.template.data, options=form.options(),
@@ -97,7 +104,8 @@ def _new_run(product_id: int, batch_id: int | None):
             if created:
                 run_worker.start_worker(run.id)
             return redirect(url_for(".run", run_id=run.id))
-    return form_page("coop/run_form.html", form, product=product, batch=batch)
+    chosen = form.template.data if form.template.data in dict(form.template.choices) else "a4-65"
+    return form_page("coop/run_form.html", form, product=product, batch=batch, preview_sheet=chosen)
 
 
 @bp.route("/batches/<int:batch_id>/runs/new", methods=["GET", "POST"])
@@ -213,8 +221,8 @@ def printing():
 @bp.route("/printing/calibration.pdf")
 def calibration_pdf():
     template = request.args.get("template", "a4-65")
-    specs = label_sheets.templates()
+    specs = label_templates.sheets_for(coop_id())
     if template not in specs:
         template = "a4-65"
-    out = io.BytesIO(label_sheets.calibration_pdf(template))
+    out = io.BytesIO(label_sheets.calibration_pdf(specs[template]))
     return send_file(out, mimetype="application/pdf", as_attachment=True, download_name=f"can-chinh-{template}.pdf", max_age=0)

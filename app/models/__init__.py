@@ -6,6 +6,7 @@ from app.models.batch import Batch, BatchStatus, DiaryEvent, EventKind
 from app.models.compliance import BannedSubstance, BannedTradeName, GateOverride
 from app.models.cooperative import Cooperative
 from app.models.geo import Commune, Province
+from app.models.label_template import LabelTemplate
 from app.models.notice import Notice, NoticeKind
 from app.models.product import Certification, Product, ProductPhoto
 from app.models.rate_limits import rate_limit_counters
@@ -20,7 +21,7 @@ __all__ = [
     "AuditEvent", "PasswordReset", "UserSession", "ApiToken", "IdempotencyKey",
     "BannedSubstance", "BannedTradeName", "GateOverride",
     "Batch", "BatchStatus", "FakeReport", "Certification", "Commune", "Cooperative", "DiaryEvent", "EventKind",
-    "LabelRun", "Notice", "NoticeKind", "Product", "ProductPhoto", "Province", "RangeAction", "ReportStatus", "Role", "RunStatus", "Scan", "ScanDevice", "Stamp",
+    "LabelRun", "LabelTemplate", "Notice", "NoticeKind", "Product", "ProductPhoto", "Province", "RangeAction", "ReportStatus", "Role", "RunStatus", "Scan", "ScanDevice", "Stamp",
     "StampRangeEvent", "User",
     "BatchInput", "BuyerKind", "InputKind", "Shipment", "ShipmentRange",
     "officer_communes", "rate_limit_counters", "Outcome", "Verification",

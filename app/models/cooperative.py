@@ -22,6 +22,8 @@ class Cooperative(Tracked, db.Model):
     # GS1 Global Location Number of the cooperative's place, 13 digits with a right check digit; None when it has none.
     gln: Mapped[Optional[str]] = mapped_column(String(13))
     description: Mapped[str] = mapped_column(Text, default="")
+    # A short name for labels (e.g. "HTX Phồn Nhi"), printed instead of the full name when set.
+    label_name: Mapped[Optional[str]] = mapped_column(String(30))
     # The offset the cooperative measured on its printer's calibration page, in millimetres.
     print_offset_x_mm: Mapped[float] = mapped_column(default=0.0, server_default="0")
     print_offset_y_mm: Mapped[float] = mapped_column(default=0.0, server_default="0")

@@ -27,6 +27,9 @@ class LabelRun(Tracked, db.Model):
     count: Mapped[int]
     template: Mapped[str] = mapped_column(String(40))
     options: Mapped[dict] = mapped_column(JSON, default=dict)
+    # The sheet's dimensions as printed (labels.SheetSpec's fields), frozen when the run is ordered, so that its PDF
+    # renders the same however the cooperative's template or a built-in one changes later.
+    sheet: Mapped[Optional[dict]] = mapped_column(JSON)
     request_token: Mapped[str] = mapped_column(String(64), unique=True)
     status: Mapped[RunStatus] = mapped_column(db.Enum(RunStatus, native_enum=False, length=16), default=RunStatus.QUEUED)
     progress: Mapped[int] = mapped_column(default=0)
@@ -92,8 +95,7 @@ class Scan(db.Model):
     hash that changes every day."""
 
     __tablename__ = "scans"
-    # By stamp: a stamp's scans; by day, then stamp: a product's or run's scans per day (scan_stats), from the index.
-    __table_args__ = (Index("ix_scans_stamp_at", "stamp_id", "scanned_at"), Index("ix_scans_day_stamp", "day", "stamp_id"))
+    __table_args__ = (Index("ix_scans_stamp_at", "stamp_id", "scanned_at"),)
     id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
     stamp_id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), ForeignKey("stamps.id", ondelete="CASCADE"))
     scanned_at: Mapped[datetime] = mapped_column(default=utcnow)

@@ -10,12 +10,12 @@ from app.services.records import assign, create
 
 FIELDS = (
     "name", "registration_no", "commune_code", "address_line", "phone", "email",
-    "representative", "description", "gln",
+    "representative", "description", "gln", "label_name",
 )
 RULES = {
     "name": FreeText(200, required=True), "registration_no": REGISTRATION_NO, "address_line": FreeText(200),
     "phone": PHONE, "email": EMAIL, "representative": FreeText(120), "description": FreeText(5000, multiline=True),
-    "gln": GLN,
+    "gln": GLN, "label_name": FreeText(30),
 }
 
 

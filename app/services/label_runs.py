@@ -2,7 +2,7 @@
 
 A request token creates at most one run: a double submit returns the run it already created. A run is
 ordered only for a product that is not archived and, when it is for a batch, a batch of that product that is
-not recalled and passes the compliance gate, on a sheet of label_sheets.templates(). A run that would give
+not recalled and passes the compliance gate, on a built-in sheet or one of the cooperative's own templates, whose dimensions the run keeps. A run that would give
 its batch more stamps than pieces needs an explicit confirmation, which the audit trail records. Every
 change of a run's state goes through set_state, which refreshes its heartbeat and commits at once.
 """
@@ -20,7 +20,8 @@ from app.models.mixins import utcnow
 from app.services import audit, compliance
 from app.services.batches import get_batch
 from app.services.errors import NotFound, RuleViolation, lazy_text as _l
-from app.services.label_sheets import templates
+from app.services import label_templates
+from app.services.label_sheets import sheet_record
 from app.services.products import get_product
 from app.services.records import create
 
@@ -105,8 +106,7 @@ def _check_request(coop_id: int, product_id: int, batch_id: int | None, count: i
         compliance.check_passes(batch)
     if not 1 <= count <= current_app.config["MAX_RUN_STAMPS"]:
         raise RuleViolation("count", _l("A run has between 1 and %(max)s stamps.", max=f"{current_app.config['MAX_RUN_STAMPS']:,}".replace(",", ".")))
-    if template not in templates():
-        raise RuleViolation("template", _l("Choose a label sheet from the list."))
+    label_templates.resolve(coop_id, template)  # a built-in sheet or the cooperative's own, else refused
     return batch
 
 
@@ -131,6 +131,7 @@ def create_run(
     run = create(
         LabelRun, actor_id, cooperative_id=coop_id, product_id=product_id, batch_id=batch_id,
         count=count, template=template, request_token=request_token,
+        sheet=sheet_record(label_templates.resolve(coop_id, template)),  # frozen: the PDF stays as printed
         options={k: options[k] for k in OPTION_KEYS if k in options},
     )
     if excess:

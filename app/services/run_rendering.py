@@ -22,7 +22,8 @@ from app.models import LabelRun, Product, RunStatus
 from app.models.mixins import utcnow
 from app.services import codes
 from app.services.label_runs import RENDER_KEYS, set_state
-from app.services.label_sheets import library, templates
+from app.services.label_sheets import library, run_spec
+from app.services.label_templates import label_name_of
 from app.services.minting import stamp_key
 
 
@@ -58,7 +59,7 @@ def run_labels(run: LabelRun, run_codes: Sequence[str] | None = None) -> Iterato
     product, batch = run.product, run.batch
     common = {
         "product": product.name,
-        "cooperative": product.cooperative.name,
+        "cooperative": label_name_of(product.cooperative),
         "lot": batch.lot_code if batch else "",
         "packing_date": batch.packing_date.strftime("%d/%m/%Y") if batch and batch.packing_date else None,
         "best_before": batch.best_before.strftime("%d/%m/%Y") if batch and batch.best_before else None,
@@ -109,7 +110,7 @@ def render(run_id: int, progress: Callable[[int], None] | None = None, run_codes
 
 def write_pdf(run_id: int, progress: Callable[[int], None] | None = None, run_codes: Sequence[str] | None = None) -> Path:
     run = db.session.get(LabelRun, run_id)
-    records, spec, options = run_labels(run, run_codes), templates()[run.template], render_options(run)
+    records, spec, options = run_labels(run, run_codes), run_spec(run), render_options(run)
     # Everything is read: end the transaction, so that rendering holds no database lock.
     db.session.commit()
     tmp = pdf_path(run_id).with_suffix(f".{os.getpid()}.{threading.get_ident()}.tmp")
