@@ -1,12 +1,12 @@
 from flask_babel import lazy_gettext as _l
 from flask_wtf.file import FileField
 from wtforms import SelectField, StringField
-from wtforms.validators import Optional, ValidationError
+from wtforms.validators import InputRequired, Optional, ValidationError
 
 from app.forms import ServiceForm, day, decimal, email, long_text, required, text, whole_number
 from app.models import EventKind
 from app.vocabulary import BUYER_LABELS, EVENT_LABELS, INPUT_LABELS
-from app.services import identifiers, shipments
+from app.services import diary_kinds, identifiers, shipments
 from app.services.batches import date_order_errors
 from app.services.errors import RuleViolation
 from app.services.geo import resolve_commune
@@ -21,6 +21,10 @@ STAR_CHOICES = [("", _l("No OCOP rating")), ("3", "★★★"), ("4", "★★★
 
 def _optional_int(value):
     return int(value) if value not in (None, "") else None
+
+
+def _optional_kind(value):
+    return EventKind(value) if value not in (None, "") else None
 
 
 def follows(rule: identifiers.Identifier):
@@ -89,22 +93,52 @@ def input_label(item) -> str:
     return f"{item.name} · {item.supplier_name}" + (f" · {item.supplier_lot}" if item.supplier_lot else "")
 
 
+# What a person's entry is asked for when its kind needs the field and it was left empty (diary_kinds.missing).
+KIND_FIELD_MISSING = {
+    "description": _l("Write what was done."),
+    "input_used": _l("Name the product used, or pick it from the batch's inputs."),
+    "phi_days": _l("Enter the pre-harvest interval printed on the product's label (0 if it has none)."),
+    "quantity": _l("Enter how much was harvested."),
+}
+
+
 class EventForm(ServiceForm):
-    """A diary entry; `inputs` are the batch's inputs it may point at."""
+    """A diary entry; `inputs` are the batch's inputs it may point at.
+
+    Only the fields of the chosen kind count (diary_kinds): without JavaScript the page shows every field, and
+    what was typed into another kind's field is neither checked nor stored (the service clears it too), while
+    the fields the kind needs are asked for."""
 
     event_date = day(_l("Date"), is_required=True)
-    kind = SelectField(_l("Kind of work"), choices=[(k.value, v) for k, v in EVENT_LABELS.items()], coerce=EventKind)
+    # No kind is chosen for the member: a default kind is how a spray ends up recorded as planting.
+    kind = SelectField(_l("Kind of work"), choices=[("", _l("— choose the kind of work —")), *((k.value, v) for k, v in EVENT_LABELS.items())],
+                       coerce=_optional_kind, validators=[InputRequired(_l("Choose the kind of work."))])
     description = long_text(_l("What was done"), 2000)
     input_id = SelectField(_l("Input from this batch's list"), choices=[NO_INPUT], coerce=_optional_int)
     input_used = text(_l("Input used (fertiliser, pesticide…)"), 200)
     dose = text(_l("Dose"), 100)
     phi_days = whole_number(_l("Pre-harvest interval (days)"), 0, 365)
+    quantity = decimal(_l("Quantity harvested"))
     done_by = text(_l("Done by"), 120)
-    photo = FileField(_l("Photo"))
+    photo = FileField(_l("Photo"), render_kw={"accept": "image/*", "capture": "environment"})
 
     def __init__(self, *args, inputs=(), **kwargs):
         super().__init__(*args, **kwargs)
         self.input_id.choices = [NO_INPUT, *((item.id, input_label(item)) for item in inputs)]
+
+    def validate(self, extra_validators=None):
+        if not super().validate(extra_validators) and (self.kind.errors or self.kind.data is None):
+            return False
+        rules = diary_kinds.fields_of(self.kind.data)
+        for name, empty in diary_kinds.KIND_FIELD_EMPTY.items():
+            if not rules.has(name):
+                self[name].errors, self[name].data = [], empty
+        missing = diary_kinds.missing(rules.kind, self.data)
+        self.add_errors({name: KIND_FIELD_MISSING[name] for name in missing if not self[name].errors})
+        return not any(field.errors for field in self)
+
+    def values(self) -> dict:
+        return diary_kinds.without_other_fields(self.kind.data, super().values())
 
 
 class CooperativeForm(ServiceForm):

@@ -95,7 +95,8 @@ class Scan(db.Model):
     hash that changes every day."""
 
     __tablename__ = "scans"
-    __table_args__ = (Index("ix_scans_stamp_at", "stamp_id", "scanned_at"),)
+    # By stamp: a stamp's scans; by day, then stamp: a product's or run's scans per day (scan_stats), from the index.
+    __table_args__ = (Index("ix_scans_stamp_at", "stamp_id", "scanned_at"), Index("ix_scans_day_stamp", "day", "stamp_id"))
     id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
     stamp_id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), ForeignKey("stamps.id", ondelete="CASCADE"))
     scanned_at: Mapped[datetime] = mapped_column(default=utcnow)
