@@ -36,7 +36,7 @@ SKIPPED: dict[str, str] = {}
 # GET routes whose right answer to their owner is not 200 (the GS1 resolver redirects to a level's default
 # link; a path under /01/ that is no Digital Link is a 400), and routes that answer data, not a page.
 EXPECTED_STATUS = {"public.gs1_product": 307, "public.gs1_lot": 307, "public.gs1_malformed": 400}
-NOT_PAGES = frozenset({"public.photo", "public.resolver_description", "public.lot_epcis"})
+NOT_PAGES = frozenset({"public.photo", "public.resolver_description", "public.lot_epcis", "public.service_worker", "public.manifest"})
 # Routes that do not answer GET are requested all the same: they must say 405, never 5xx.
 ADD_PHOTO = """
 import io
@@ -177,7 +177,7 @@ def _problems(route: Route, role: str, answer: Answer) -> list[str]:
         problems.append(f"{said}, not {expected} for the role the page is for")
     if answer.content_type == "text/html" and not 300 <= answer.status < 400 and html_lang(answer) != "vi":
         problems.append(f"{said}: html lang {html_lang(answer)!r}, not 'vi'")
-    shared_file = route.endpoint in ("static", "public.photo", "api_docs.asset") and answer.status == 200
+    shared_file = route.endpoint in ("static", "public.photo", "api_docs.asset", "public.service_worker", "public.manifest") and answer.status == 200
     # A 405 is answered by the routing, before any blueprint: to a visitor it shows nothing of anybody's.
     private = (route.blueprint in PRIVATE_BLUEPRINTS and answer.status != 405) or role != "anonymous"
     if private and not shared_file:

@@ -20,3 +20,4 @@ def diary_labels():
 
 
 from app.coop import epcis, imports, label_templates, notices, portal, runs, shipments, stats, views  # noqa: E402,F401
+from app.coop import diary_app  # noqa: E402,F401  (the phone diary)

@@ -10,4 +10,4 @@ def diary_names():
     return {"kind_name": lambda kind: EVENT_LABELS.get(kind, "")}
 
 
-from app.public import digital_link, views  # noqa: E402,F401
+from app.public import digital_link, views, webapp  # noqa: E402,F401

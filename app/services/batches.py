@@ -189,12 +189,13 @@ def latest_event(coop_id: int, batch_id: int) -> DiaryEvent | None:
     return db.session.scalar(select(DiaryEvent).where(DiaryEvent.batch_id == batch.id).order_by(DiaryEvent.id.desc()).limit(1))
 
 
-def add_event(coop_id: int, batch_id: int, values: dict, actor_id: int, photo=None) -> DiaryEvent:
+def add_event(coop_id: int, batch_id: int, values: dict, actor_id: int, photo=None, client_id: str | None = None) -> DiaryEvent:
+    """A new diary entry. `client_id` is the id a phone gave an entry it wrote offline (unique: see diary_sync)."""
     batch = get_batch(coop_id, batch_id)
     checked = _event_values(values)
     values = {**checked, **_input_link(batch, {**values, **checked})}
     with photos.new_photo(photo) as image:  # only once the data is valid; removed again if the commit fails
-        event = create(DiaryEvent, actor_id, batch=batch, photo=image, **values)
+        event = create(DiaryEvent, actor_id, batch=batch, photo=image, client_id=client_id, **values)
         db.session.commit()
     return event
 
