@@ -159,7 +159,7 @@ FORM_PAGES = {
                              "public.certifications_page"),
     "cooperative: certification": ("coop.product", "commune.listing", "public.scan", "public.gs1_product",
                                    "public.certifications_page"),
-    "cooperative: batch": ("coop.batch", "coop.edit_batch", "commune.listing"),
+    "cooperative: batch": ("coop.batch", "coop.edit_batch", "commune.listing", "coop.audit_trail"),
     "cooperative: diary entry": ("coop.batch", "coop.edit_event", "commune.listing", "public.scan", "public.gs1_stamp",
                                  "public.lot_page"),
     "cooperative: batch input": ("coop.batch", "coop.edit_input"),
@@ -179,7 +179,7 @@ SHOWN = {endpoint for pages in FORM_PAGES.values() for endpoint in pages}
 NOT_PAGES = {
     "static": "files", "public.photo": "JPEG", "api.communes": "JSON", "coop.run_status": "JSON", "coop.run_pdf": "PDF",
     "coop.calibration_pdf": "PDF", "coop.run_csv": "CSV", "admin.audit_csv": "CSV (app/csv_export.py defuses formulas)",
-    "commune.audit_csv": "CSV (app/csv_export.py defuses formulas)",
+    "commune.audit_csv": "CSV (app/csv_export.py defuses formulas)", "coop.audit_csv": "CSV (app/csv_export.py defuses formulas)",
     **dict.fromkeys(("coop.cooperative_epcis", "coop.product_epcis", "coop.batch_epcis", "coop.epcis_events",
                      "commune.listing_epcis", "epcis.EpcisEvents", "public.lot_epcis"), "GS1 EPCIS JSON-LD"),
     "coop.portal_json": "JSON", "coop.portal_xlsx": "XLSX (safe_cell defuses formulas)",

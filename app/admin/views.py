@@ -4,15 +4,13 @@ from flask_login import current_user
 
 from app.admin import bp
 from app.admin.forms import ROLE_LABELS, BannedSubstancesForm, TradeNameForm, UserEditForm, UserForm
+from app.audit_page import audit_csv as audit_csv_download, audit_page
 from app.auth.views import reset_link_page
 from app.coop.forms import CooperativeForm
-from app.csv_export import csv_response
-from app.i18n import local_today
 from app.pages import form_page, saved, upload
 from app.services import accounts, audit, compliance, cooperatives
 from app.services.errors import RuleViolation
 from app.services.geo import commune_label, resolve_commune
-from app.vocabulary import AUDIT_ACTIONS
 
 
 @bp.route("/")
@@ -175,9 +173,9 @@ def remove_trade_name(trade_name_id: int):
 
 @bp.route("/audit")
 def audit_trail():
-    return render_template("admin/audit.html", events=list(audit.events()), action_labels=AUDIT_ACTIONS)
+    return audit_page("admin/audit.html", audit.Scope(), "admin.audit_csv")
 
 
 @bp.route("/audit.csv")
 def audit_csv():
-    return csv_response(audit.CSV_HEADER, audit.csv_rows(), f"audit-{local_today().isoformat()}.csv")
+    return audit_csv_download(audit.Scope(), "audit")

@@ -3,11 +3,11 @@ from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import select
 
+from app.audit_page import audit_csv as audit_csv_download, audit_page
 from app.commune import bp
 from app.commune.forms import OverrideForm, RecallForm, RejectForm, VerifyForm
 from app.coop.epcis import jsonld_download
 from app.coop.notices import ReportStatusForm, move_report
-from app.csv_export import csv_response
 from app.extensions import db
 from app.i18n import local_today
 from app.models import Cooperative
@@ -16,7 +16,7 @@ from app.services import audit, commune_watch, compliance, expiring, listings, r
 from app.services.epcis import documents as epcis_documents
 from app.services.identifiers import filename_part
 from app.services.listings import QUEUED, ListingStatus
-from app.vocabulary import AUDIT_ACTIONS, BUYER_LABELS
+from app.vocabulary import BUYER_LABELS
 
 
 @bp.route("/")
@@ -120,11 +120,10 @@ def recall(batch_id: int):
 
 @bp.route("/audit")
 def audit_trail():
-    return render_template("commune/audit.html", events=list(audit.events(listings.officer_communes(current_user.id))),
-                           action_labels=AUDIT_ACTIONS)
+    return audit_page("commune/audit.html", audit.Scope(commune_codes=listings.officer_communes(current_user.id)),
+                      "commune.audit_csv")
 
 
 @bp.route("/audit.csv")
 def audit_csv():
-    rows = audit.csv_rows(listings.officer_communes(current_user.id))
-    return csv_response(audit.CSV_HEADER, rows, f"nhat-ky-kiem-toan-{local_today().isoformat()}.csv")
+    return audit_csv_download(audit.Scope(commune_codes=listings.officer_communes(current_user.id)), "nhat-ky-kiem-toan")

@@ -2,11 +2,13 @@ from flask import flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 
+from app.audit_page import audit_csv as audit_csv_download, audit_page
 from app.coop import bp
 from app.coop.forms import BatchForm, CertificationForm, CooperativeForm, EventForm, ProductForm
 from app.i18n import local_today
 from app.pages import form_page, saved, upload
-from app.services import batches, compliance, cooperatives, diary_kinds, expiring, listings, notices, products, report_inbox, shipments
+from app.services import (audit, batches, compliance, cooperatives, diary_kinds, expiring, listings, notices, products,
+                          report_inbox, shipments)
 from app.services.errors import RuleViolation
 from app.services.geo import commune_label
 
@@ -205,3 +207,14 @@ def delete_event(batch_id: int, event_id: int):
     batches.delete_event(coop_id(), batch_id, event_id)
     flash(_("Diary entry deleted."), "success")
     return redirect(url_for(".batch", batch_id=batch_id))
+
+
+@bp.route("/audit")
+def audit_trail():
+    """What was changed in the member's own cooperative, by whom and when."""
+    return audit_page("coop/audit.html", audit.Scope(cooperative_id=coop_id()), "coop.audit_csv")
+
+
+@bp.route("/audit.csv")
+def audit_csv():
+    return audit_csv_download(audit.Scope(cooperative_id=coop_id()), "nhat-ky-thay-doi")

@@ -5,12 +5,14 @@ as the change itself, with the changed values before and after. Events that are 
 refused access, stamp activations and voids done in bulk) are recorded by the code that does them.
 """
 import json
-from datetime import date, datetime
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta, timezone
 from decimal import Decimal
 from enum import Enum
+from zoneinfo import ZoneInfo
 
-from flask import g, has_app_context, has_request_context, request
-from sqlalchemy import event, insert, inspect, select
+from flask import current_app, g, has_app_context, has_request_context, request
+from sqlalchemy import and_, event, func, insert, inspect, or_, select
 from sqlalchemy.orm import Session
 
 from app.extensions import db
@@ -156,13 +158,112 @@ def events(commune_codes: list[int] | None = None, limit: int | None = 500):
     return db.session.scalars(query.limit(limit) if limit else query)
 
 
+PAGE_SIZE = 50
+
+
+@dataclass(frozen=True)
+class Scope:
+    """Whose events a reader may see: everything (an administrator), the events in some communes (an officer's),
+    or those of one cooperative (its members)."""
+    commune_codes: list[int] | None = None
+    cooperative_id: int | None = None
+
+    def where(self, query):
+        if self.commune_codes is not None:
+            query = query.where(AuditEvent.commune_code.in_(self.commune_codes))
+        if self.cooperative_id is not None:
+            query = query.where(AuditEvent.cooperative_id == self.cooperative_id)
+        return query
+
+
+@dataclass(frozen=True)
+class Filter:
+    """What a reader narrows the trail to: one person, one kind of object, objects whose lot code or product name
+    contains some text, and Vietnam's days from first_day to last_day, both included. Empty fields filter nothing."""
+    actor_id: int | None = None
+    entity: str = ""
+    search: str = ""
+    first_day: date | None = None
+    last_day: date | None = None
+
+    def where(self, query):
+        if self.actor_id is not None:
+            query = query.where(AuditEvent.actor_id == self.actor_id)
+        if self.entity:
+            query = query.where(AuditEvent.entity == self.entity)
+        if self.search:
+            query = query.where(_about(self.search))
+        if self.first_day is not None:
+            query = query.where(AuditEvent.at >= _utc_start(self.first_day))
+        if self.last_day is not None:
+            query = query.where(AuditEvent.at < _utc_start(self.last_day + timedelta(days=1)))
+        return query
+
+
+@dataclass(frozen=True)
+class Page:
+    events: list[AuditEvent]
+    number: int  # from 1
+    pages: int  # at least 1
+    total: int
+
+
+def _utc_start(day: date) -> datetime:
+    """When a day in Vietnam begins, as the trail stores times (UTC, without a zone)."""
+    local = datetime.combine(day, time.min, ZoneInfo(current_app.config["BABEL_DEFAULT_TIMEZONE"]))
+    return local.astimezone(timezone.utc).replace(tzinfo=None)
+
+
+def _about(text: str):
+    """Events about a lot or product whose lot code or product name contains `text`, or about a record of one
+    (a diary entry, input, shipment, stamp run, verification, certificate or photo). Rows deleted since are not
+    found: their events still show under the person and the dates."""
+    products = select(Product.id).where(Product.name.icontains(text, autoescape=True))
+    lots = select(Batch.id).where(or_(Batch.lot_code.icontains(text, autoescape=True), Batch.product_id.in_(products)))
+    of_lot = {DiaryEvent: "diary_event", BatchInput: "batch_input", Shipment: "shipment", Verification: "verification",
+              GateOverride: "gate_override", ShipmentRange: "shipment_range"}
+    of_product = {Certification: "certification", ProductPhoto: "photo"}
+    runs = select(LabelRun.id).where(or_(LabelRun.batch_id.in_(lots), LabelRun.product_id.in_(products)))
+    return or_(
+        and_(AuditEvent.entity == "batch", AuditEvent.entity_id.in_(lots)),
+        and_(AuditEvent.entity == "product", AuditEvent.entity_id.in_(products)),
+        and_(AuditEvent.entity == "label_run", AuditEvent.entity_id.in_(runs)),
+        *(and_(AuditEvent.entity == name, AuditEvent.entity_id.in_(select(model.id).where(model.batch_id.in_(lots))))
+          for model, name in of_lot.items()),
+        *(and_(AuditEvent.entity == name, AuditEvent.entity_id.in_(select(model.id).where(model.product_id.in_(products))))
+          for model, name in of_product.items()),
+    )
+
+
+def page(scope: Scope, where: Filter, number: int = 1) -> Page:
+    """One page of PAGE_SIZE events, newest first; a number past the last page gives the last page."""
+    query = where.where(scope.where(select(AuditEvent)))
+    total = db.session.scalar(query.with_only_columns(func.count(AuditEvent.id)).order_by(None))
+    pages = max(1, -(-total // PAGE_SIZE))
+    number = min(max(1, number), pages)
+    rows = db.session.scalars(query.order_by(AuditEvent.id.desc()).offset((number - 1) * PAGE_SIZE).limit(PAGE_SIZE))
+    return Page(list(rows), number, pages, total)
+
+
+def matching(scope: Scope, where: Filter):
+    """Every event a reader may see that matches, newest first, read a thousand rows at a time."""
+    query = where.where(scope.where(select(AuditEvent))).order_by(AuditEvent.id.desc())
+    return db.session.scalars(query.execution_options(yield_per=1000))
+
+
+def actors(scope: Scope) -> list[tuple[int, str]]:
+    """The people who appear in the events a reader may see, by name (for the "who" filter)."""
+    query = scope.where(select(AuditEvent.actor_id, func.max(AuditEvent.actor_name)).where(AuditEvent.actor_id.is_not(None)))
+    rows = db.session.execute(query.group_by(AuditEvent.actor_id))
+    return sorted(((id_, name or "") for id_, name in rows), key=lambda row: row[1].casefold())
+
+
 CSV_HEADER = ["id", "at_utc", "actor_id", "actor_name", "action", "entity", "entity_id", "cooperative_id", "commune_code",
-              "before", "after", "detail"]
+              "before", "after", "detail", "sentence"]
 
 
-def csv_rows(commune_codes: list[int] | None = None):
-    """Every event, read a thousand rows at a time so that a long trail never sits in memory whole."""
-    for e in events(commune_codes, limit=None).yield_per(1000):
-        yield [e.id, e.at.isoformat(), e.actor_id, e.actor_name, e.action, e.entity, e.entity_id, e.cooperative_id,
-               e.commune_code, json.dumps(e.before, ensure_ascii=False) if e.before else "",
-               json.dumps(e.after, ensure_ascii=False) if e.after else "", e.detail]
+def csv_row(e: AuditEvent, sentence: str) -> list:
+    """The machine-readable columns of CSV_HEADER, then the event as a sentence."""
+    return [e.id, e.at.isoformat(), e.actor_id, e.actor_name, e.action, e.entity, e.entity_id, e.cooperative_id,
+            e.commune_code, json.dumps(e.before, ensure_ascii=False) if e.before else "",
+            json.dumps(e.after, ensure_ascii=False) if e.after else "", e.detail, sentence]
