@@ -15,6 +15,7 @@ from app.extensions import db as _db
 from app.models import AuditEvent, BannedSubstance, BannedTradeName, Notice, NoticeKind, Role
 from app.services import accounts, batches, compliance
 from app.services.errors import RuleViolation
+from tests.browser import browser, live_server, needs_chromium, page, sign_in_page  # noqa: F401 (fixtures)
 from tests.conftest import LUC_NGAN, PASSWORD, _config, post_form, sign_in
 from tests.factories import minted_run, product_with_batch
 
@@ -126,7 +127,7 @@ def _blocked_notices(db, batch) -> list[Notice]:
                                                         Notice.kind == NoticeKind.BATCH_BLOCKED_BY_BANNED_LIST)))
 
 
-def test_an_added_trade_name_blocks_a_live_batch_once_and_removing_it_unblocks(admin_client, db, coop_a, seeded):
+def test_an_added_trade_name_blocks_a_live_batch_once_and_removing_it_unblocks(app, admin_client, db, coop_a, seeded):
     batch = _live_batch(coop_a, f"{UNLISTED} 35EC, 1 lít/ha", stamps=7)
     endosulfan = db.session.scalar(select(BannedSubstance).where(BannedSubstance.name == "Endosulfan"))
 
@@ -140,6 +141,11 @@ def test_an_added_trade_name_blocks_a_live_batch_once_and_removing_it_unblocks(a
     [notice] = _blocked_notices(db, batch)
     assert notice.cooperative_id == coop_a.id and notice.params["stamps"] == "7"
     assert notice.params["substance"] == f"{UNLISTED} 35EC (Endosulfan)"
+    officer = app.test_client()  # the commune's officer sees why on the listing
+    accounts.create_user(name="Cán bộ xã", login="canbo@xa.vn", password=PASSWORD, role=Role.OFFICER, commune_codes=[LUC_NGAN])
+    sign_in(officer, "canbo@xa.vn")
+    listing = officer.get(f"/commune/listings/{batch.id}").get_data(as_text=True)
+    assert f"ghi “{UNLISTED} 35EC”: là tên thương mại của endosulfan, chất bị cấm." in listing
     change = db.session.scalars(select(AuditEvent).where(AuditEvent.entity == "banned_trade_names")
                                 .order_by(AuditEvent.id.desc())).first()
     assert change.action == "banned_list" and change.after["trade_name"] == UNLISTED and change.before is None
@@ -219,3 +225,30 @@ def test_only_an_administrator_edits_trade_names(app, member_client, db, seeded)
     assert refused.status_code == 302 and "/sign-in" in refused.headers["Location"]
     assert db.session.scalar(select(BannedTradeName).where(BannedTradeName.name == UNLISTED)) is None
     assert db.session.get(BannedTradeName, regent.id) is not None
+
+
+@pytest.mark.browser
+@needs_chromium
+def test_in_chromium_an_administrator_adds_a_trade_name_on_a_phone_and_is_told_what_it_blocks(
+        live_server, page, db, coop_a, seeded, tmp_path):
+    accounts.create_user(name="Quản trị", login="admin@ocop.vn", password=PASSWORD, role=Role.ADMIN)
+    _live_batch(coop_a, f"Phun {UNLISTED} 35EC", stamps=12)
+    db.session.commit()
+    page.set_viewport_size({"width": 360, "height": 740})
+    sign_in_page(page, live_server, "admin@ocop.vn", PASSWORD, home="/admin/")
+    page.goto(f"{live_server}/admin/banned-substances")
+    form = page.locator("#add-trade-name")
+    form.get_by_label("Hoạt chất").select_option(label="Endosulfan")
+    form.get_by_label("Tên thương mại").fill(UNLISTED)
+    form.get_by_label("Nguồn (quyết định, giấy đăng ký hoặc nhãn thuốc)").fill("EXTOXNET: endosulfan (Thiodan, Tiovel)")
+    form.get_by_role("button", name="Thêm").click()
+    page.wait_for_url(f"{live_server}/admin/banned-substances")
+    assert page.get_by_text("Thay đổi này chặn 1 lô với 12 tem đang lưu hành").is_visible()
+    endosulfan = page.locator("summary", has_text="Endosulfan")
+    assert UNLISTED in endosulfan.inner_text()
+    endosulfan.click()
+    assert page.locator(".trade-name", has_text=UNLISTED).is_visible()
+    assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
+    page.screenshot(path=str(tmp_path / "banned-substances-360-top.png"))
+    page.locator(".banned-substances > li", has=endosulfan).screenshot(path=str(tmp_path / "banned-substances-360-endosulfan.png"))
+    page.locator("#add-trade-name").screenshot(path=str(tmp_path / "banned-substances-360-form.png"))
