@@ -1,12 +1,16 @@
 """Consumers' reports of fakes reach the cooperative whose stamp they name and its commune officer: an inbox
 both can move along (new → being checked → closed with a note), recorded in the audit trail. Nobody else sees
 a report: another cooperative or another commune's officer gets a 404 for its id."""
+import os
+from pathlib import Path
+
 import pytest
 from sqlalchemy import func, select
 
-from app.models import AuditEvent, FakeReport, Notice, NoticeKind, ReportStatus, Role
+from app.models import AuditEvent, Batch, FakeReport, Notice, NoticeKind, Product, ReportStatus, Role, User
 from app.services import accounts, codes, scans
 from tests.conftest import LUC_NGAN, PASSWORD, PHUC_HOA, post_form, sign_in
+from tests.browser import browser, live_server, needs_chromium  # noqa: F401 (fixtures)
 from tests.factories import on_sale_stamps
 
 PHONE = {"User-Agent": "Mozilla/5.0 (Linux; Android 12) Mobile", "Accept-Language": "vi-VN"}
@@ -101,3 +105,67 @@ def test_a_forged_code_goes_to_the_officer_of_the_commune_given_and_to_no_cooper
         assert post_form(people[who], f"/coop/reports/{forged.id}/status", {"status": "checking"}).status_code == 404
     assert db.session.scalar(select(func.count(Notice.id))) == 0
     assert post_form(people["officer_b"], f"/commune/reports/{forged.id}/status", {"status": "checking"}).status_code == 302
+
+
+# On a phone --------------------------------------------------------------------------------------------
+
+PHONE_VIEW = {"viewport": {"width": 360, "height": 740}, "device_scale_factor": 2, "is_mobile": True, "has_touch": True}
+DESKTOP_VIEW = {"viewport": {"width": 1280, "height": 800}}
+# Nothing sticks out sideways, and every button, field and lone link of the notices and the inbox is 44 px high.
+FITS = """(selector) => {
+  const small = [];
+  for (const el of document.querySelectorAll(selector)) {
+    const box = el.getBoundingClientRect();
+    if (box.height && box.height < 43.5) small.push(`${el.tagName} “${el.innerText.trim().slice(0, 30)}” ${Math.round(box.height)} px`);
+  }
+  return {scrollWidth: document.documentElement.scrollWidth, width: window.innerWidth, small};
+}"""
+TARGETS = ("#notices button, #notices a.button, #notices > .section-head a, #notices > p > a, "
+           ".inbox button, .inbox textarea, .inbox a")
+
+
+def _measure_pages(browser, base, login, pages, shots) -> dict:
+    """Each page at 360×740 (measured) and at 1280×800, signed in once per screen size (sign-ins are rate-limited);
+    saved as <name>-360.png and <name>-1280.png when a folder is given."""
+    measured = {}
+    for label, view in (("360", PHONE_VIEW), ("1280", DESKTOP_VIEW)):
+        context = browser.new_context(locale="vi-VN", **view)
+        page = context.new_page()
+        page.set_default_timeout(15_000)
+        page.goto(f"{base}/sign-in")
+        page.get_by_label("Email hoặc số điện thoại").fill(login)
+        page.get_by_label("Mật khẩu").fill(PASSWORD)
+        page.get_by_role("button", name="Đăng nhập").click()
+        page.wait_for_url(lambda url: "/sign-in" not in url)
+        for path, name in pages:
+            page.goto(f"{base}{path}")
+            if label == "360":
+                measured[path] = page.evaluate(FITS, TARGETS)
+            if shots:
+                page.screenshot(path=str(Path(shots) / f"{name}-{label}.png"), full_page=True)
+        context.close()
+    return measured
+
+
+@needs_chromium
+@pytest.mark.browser
+def test_the_notices_and_the_inbox_fit_a_phone(app, db, coop_a, people, report, browser, live_server):
+    from app.i18n import local_today
+    from app.services import listings, products
+    from datetime import timedelta
+
+    _product = db.session.scalars(select(Product)).first()
+    products.add_certification(coop_a.id, _product.id, {"scheme": "VietGAP", "number": "VG-2026-117", "issuer": "Sở NN",
+                                                        "expires_on": local_today() + timedelta(days=12)}, None)
+    batch = db.session.scalars(select(Batch)).first()
+    officer_id = db.session.scalars(select(User.id).where(User.login == "canbo@xa.vn")).one()
+    listings.reject(officer_id, batch.id, "Nhật ký thiếu ngày phun thuốc cuối cùng trước thu hoạch")
+    shots = os.environ.get("NOTICE_SCREENSHOTS")  # a folder to keep the screenshots in, to look at them
+    measured = {
+        **_measure_pages(browser, live_server, "a@htx.vn",
+                         [("/coop/", "dashboard"), ("/coop/reports", "coop-reports"), ("/coop/notices", "notices")], shots),
+        **_measure_pages(browser, live_server, "canbo@xa.vn", [("/commune/reports", "commune-reports"), ("/commune/", "commune")], shots),
+    }
+    for path, found in measured.items():
+        assert found["scrollWidth"] <= 360, (path, found)
+        assert found["small"] == [], (path, found["small"])
