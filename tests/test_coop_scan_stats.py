@@ -11,7 +11,8 @@ from app.i18n import local_today
 from app.models import Stamp, StampRangeEvent
 from app.services import batches, minting, codes, stamp_ranges
 from app.services.scan_log import ScanLog
-from tests.conftest import post_form
+from tests.browser import browser, live_server, needs_chromium, sign_in_page  # noqa: F401 (fixtures)
+from tests.conftest import PASSWORD, post_form
 from tests.factories import minted_run, on_sale_stamps, product_with_batch
 from tests.scan_setups import earlier_scans
 
@@ -69,7 +70,7 @@ def test_product_page_counts_the_scans_and_first_scans_per_day_and_batch(app, me
     rows = place_rows(text)
     assert rows[str(batch.id)] == ("VT-2026-06-A", 2, 4) and rows[str(other.id)] == ("VT-2026-06-B", 1, 1)
     assert totals(text) | {"share": ""} == {"printed": "7", "activated": "7", "voided": "0", "scanned": "3", "copied": "0", "share": ""}
-    assert "42,9 %" in totals(text)["share"]  # 3 of 7 activated stamps
+    assert totals(text)["share"] == "42,9\u00a0%"  # 3 of 7 activated stamps
     assert "Hệ thống không ghi vị trí người quét" in text
 
 
@@ -112,7 +113,7 @@ def test_a_copied_stamp_is_listed_with_its_evidence_and_can_be_voided_from_the_p
     scan(app, stamp_codes[0], phone=41)
     path = f"/coop/products/{run.product_id}/scans"
     text = member_client.get(path).get_data(as_text=True)
-    row = re.search(rf'<tr data-stamp="{run.id}-2">(.*?)</tr>', text, re.S).group(1)
+    row = re.search(rf'<li class="card copy" data-stamp="{run.id}-2">(.*?)</li>', text, re.S).group(1)
     assert re.search(r'data-count="phones">12<', row) and re.search(r'data-count="scans">12<', row)
     assert f"{today:%d/%m/%Y}" in row and f"quét lần đầu {today - timedelta(days=3):%d/%m/%Y}" in row
     assert f'data-stamp="{run.id}-1"' not in text and totals(text)["copied"] == "1"
@@ -121,7 +122,7 @@ def test_a_copied_stamp_is_listed_with_its_evidence_and_can_be_voided_from_the_p
                                                                        "reason": "Nghi bị sao chép: nhiều điện thoại quét"})
     assert answer.status_code == 302
     text = member_client.get(path).get_data(as_text=True)
-    row = re.search(rf'<tr data-stamp="{run.id}-2">(.*?)</tr>', text, re.S).group(1)
+    row = re.search(rf'<li class="card copy" data-stamp="{run.id}-2">(.*?)</li>', text, re.S).group(1)
     assert "Đã hủy" in row and "<form" not in row
     assert totals(text)["voided"] == "1" and day_counts(text, "voided-chart")[today] == 1
 
@@ -141,7 +142,7 @@ def test_run_page_counts_first_scans_per_activated_range(app, member_client, db,
                                 "none": ("Các số sê-ri khác", 1, 1)}
     assert {k: v for k, v in totals(text).items() if k != "share"} == {"printed": "10", "activated": "8", "voided": "0",
                                                                      "scanned": "3", "copied": "0"}
-    assert totals(text)["share"].startswith("37,5 %")  # 3 stamps of the 8 put on a batch
+    assert totals(text)["share"] == "37,5\u00a0%"  # 3 stamps of the 8 put on a batch
     assert day_counts(text, "activated-chart")[local_today()] == 8
 
 
@@ -181,3 +182,30 @@ def test_a_bad_range_is_refused_next_to_its_field_with_what_was_typed(member_cli
         assert f'name="{name}" type="date" value="{typed}"' in text
     last = local_today()
     assert f"Đang xem từ ngày {last - timedelta(days=29):%d/%m/%Y} đến ngày {last:%d/%m/%Y}" in text  # the default days instead
+
+
+@needs_chromium
+@pytest.mark.browser
+@pytest.mark.parametrize("width, height", [(360, 740), (1280, 800)])
+def test_the_pages_fit_a_phone_and_a_desktop(app, live_server, browser, db, coop_a, width, height, tmp_path):
+    stamp_codes, run, _batch = on_sale_stamps(db, coop_a, 3)
+    earlier_scans(db, stamp_codes[1], phones=11, days=3, today=local_today())
+    scan(app, stamp_codes[1], phone=40)
+    scan(app, stamp_codes[0], phone=41)
+    paths = ((f"/coop/products/{run.product_id}/scans", "product"), (f"/coop/runs/{run.id}/scans", "run"))
+    db.session.commit()  # the test's own transaction would hold SQLite's write lock against the served pages
+    context = browser.new_context(locale="vi-VN", viewport={"width": width, "height": height})
+    page = context.new_page()
+    page.set_default_timeout(15_000)
+    sign_in_page(page, live_server, "a@htx.vn", PASSWORD)
+    for path, name in paths:
+        page.goto(live_server + path)
+        page.locator("details.void-copy summary").first.click()
+        shot = os.environ.get("SCREENSHOT_DIR", str(tmp_path))
+        page.screenshot(path=f"{shot}/scan-stats-{name}-{width}.png", full_page=True)
+        assert page.evaluate("document.documentElement.scrollWidth") <= width  # no sideways scrolling
+        chart = page.locator("#scans-per-day svg").bounding_box()
+        assert chart["width"] <= width - 16  # the chart scales to the screen
+        for tap in ("details.void-copy summary", "#copies button.danger", ".stats-range button"):
+            assert page.locator(tap).first.bounding_box()["height"] >= 44, tap
+    context.close()
