@@ -12,13 +12,7 @@ from app.services import identifiers, listings, notices
 from app.services.errors import RuleViolation
 
 
-SHOWN = 200  # newest reports and copy warnings listed; the overview counts all
-
-
-def reports(commune_codes: list[int]) -> list[FakeReport]:
-    return list(db.session.scalars(
-        select(FakeReport).where(_reports_in(commune_codes)).order_by(FakeReport.id.desc()).limit(SHOWN)
-    ))
+SHOWN = 200  # newest copy warnings listed; the overview counts all (the reports: app/services/report_inbox.py)
 
 
 def report_count(commune_codes: list[int]) -> int:
