@@ -141,9 +141,10 @@ def _fit_serial(serial: int, texts: LabelTexts, font: str, width: float, code_si
 def _fit_code(code_text: str, font: str, width: float, size: float) -> Fitted:
     """A size at which every code of this shape fits whole (a code is never cut short): one line, else two."""
     widest = _widest_like(code_text, font)
-    for lines, smallest in ((1, CODE_MIN), (2, CODE_SMALLEST)):
+    # One line near the text's size, else two lines (read better than one tiny line), else one line at its smallest.
+    for lines, largest, smallest in ((1, size, max(CODE_MIN, size * EVEN)), (2, size, CODE_SMALLEST), (1, size, CODE_MIN)):
         parts = split_code(widest, lines)
-        current = size
+        current = largest
         while current >= smallest - 1e-9:
             if all(text_width(part, font, current) <= width for part in parts):
                 return Fitted(split_code(code_text, lines), current, font)
@@ -166,7 +167,8 @@ def base_size(layout: Layout) -> float:
 
 def compose(label: Label, layout: Layout, texts: LabelTexts = LabelTexts()) -> Composition:
     """The label's lines at the largest body size (from base_size down by a quarter at most) at which nothing is
-    shortened or left off; when none is, at base_size with the least important fields shortened or dropped."""
+    shortened, left off or shrunk far below its size; when none is, at base_size with the least important fields
+    shortened or dropped."""
     size = base_size(layout)
     first = None
     candidate = size
@@ -183,6 +185,7 @@ def compose(label: Label, layout: Layout, texts: LabelTexts = LabelTexts()) -> C
 
 
 JOINED_MIN_MM = 45.0
+EVEN = 0.85  # a line may be fitted this much smaller than its size before a smaller body size is tried
 
 
 def _compose_at(label: Label, layout: Layout, texts: LabelTexts, size: float, joined: bool = False) -> tuple[Composition, bool]:
@@ -212,13 +215,25 @@ def _compose_at(label: Label, layout: Layout, texts: LabelTexts, size: float, jo
             chosen[name] = fitted
         else:
             smallest = size * factor if joined and name == "lot" else min(minimum, size * factor)  # joined: whole or not at all
-            fitted = fit(value, font, width_pt, size * factor, smallest, max_lines)
+            fitted = fit(value, font, width_pt, size * factor, smallest, max_lines, wrap_first=name == "tagline")
+            squeezed = fitted.size < size * factor * EVEN or len(fitted.lines) > 1
+            if name == "dates" and squeezed and label.packing_date and label.best_before:
+                fitted = _dates_on_two_lines(label, texts, font, width_pt, size * factor, smallest) or fitted
+            if name == "dates" and any(line.endswith(ELLIPSIS) for line in fitted.lines) and label.best_before:
+                # Too narrow for both dates: the best-before date alone matters more to a buyer than none.
+                fitted = fit(_dates_text(label, texts, packing=False), font, width_pt, size * factor, smallest)
             if name in WHOLE_OR_NOTHING and any(line.endswith(ELLIPSIS) for line in fitted.lines):
                 continue  # a cut lot code or date misleads: leave it off instead
             chosen[name] = fitted
     # Shorten, then drop, the least important fields until everything fits above the code and serial.
     wanted = {name for name, *_rest in FIELDS if values[name]}
     complete = set(chosen) == wanted and not any(line.endswith(ELLIPSIS) for f in chosen.values() for line in f.lines)
+    # Whole, and each line near the size it was meant to have: a long line shrunk far below its neighbours (or
+    # the code far below the text) reads worse than every line a little smaller.
+    factors = {name: factor for name, _b, factor, *_rest in FIELDS}
+    shrunk = [f.size < size * factors[name] * EVEN - 1e-9 for name, f in chosen.items() if name != "stars"]
+    if any(shrunk) or code.size < size * CODE_FACTOR * EVEN - 1e-9:
+        complete = False
     by_priority = sorted((p, n) for n, _b, _f, _m, _l, p in FIELDS if n in chosen)
     available = box.height * PT_PER_MM - code.height - (serial.height if serial else 0.0)
     if sum(f.height for f in chosen.values()) > available:
@@ -232,6 +247,19 @@ def _compose_at(label: Label, layout: Layout, texts: LabelTexts, size: float, jo
             continue
         del chosen[name]
     return _place(label, layout, chosen, code, serial, star_room), complete
+
+
+def _dates_on_two_lines(label: Label, texts: LabelTexts, font: str, width_pt: float, size: float, smallest: float) -> Fitted | None:
+    """The packing date on one line and the best-before date on the next, each name with its date (never a date
+    cut from its name), at the largest size ≥ smallest at which both fit; None when they do not."""
+    pairs = ((texts.packing, label.packing_date), (texts.best_before, label.best_before))
+    lines = tuple(nfc(f"{name} {value}") for name, value in pairs)
+    current = size
+    while current >= smallest - 1e-9:
+        if all(text_width(line, font, current) <= width_pt for line in lines):
+            return Fitted(lines, current, font)
+        current -= 0.25
+    return None
 
 
 def _shorter(name: str, fitted: Fitted, label: Label, texts: LabelTexts, width_pt: float) -> Fitted | None:

@@ -217,3 +217,49 @@ def test_qr_matrix_has_finder_patterns_where_the_standard_puts_them():
     for top, left in ((0, 0), (0, size - 7), (size - 7, 0)):
         ring = [matrix.is_dark(top, left + i) for i in range(7)] + [matrix.is_dark(top + i, left) for i in range(7)]
         assert all(ring) and not matrix.is_dark(top + 1, left + 1) and matrix.is_dark(top + 3, left + 3)
+
+
+@pytest.mark.parametrize("spec_id", sorted(BUILTIN_SPECS))
+def test_every_built_in_sheet_is_valid_and_a_full_page_scans_at_300_dpi(spec_id):
+    spec = validate(BUILTIN_SPECS[spec_id])
+    assert spec.source, f"{spec_id}: every built-in sheet cites where its dimensions come from"
+    labels = make_labels(spec.per_page)
+    assert decoded_in_reading_order(render(labels, spec_id)) == [label.qr_payload for label in labels]
+
+
+def test_wide_labels_set_their_text_large_and_across_the_width():
+    """On a 99.1×38.1 mm label the QR takes the height and the text the rest of the width, at a size read at arm's
+    length: measured from the ink boxes of the composition (each as wide as its text)."""
+    spec = BUILTIN_SPECS["a4-14"]
+    layout = plan(spec, 29)
+    composition = compose(make_labels(1)[0], layout)
+    used = (max(box.right for box in composition.boxes) - layout.qr.x) / spec.label_width
+    assert used >= 0.8, used
+    assert layout.qr.height >= spec.label_height - 1.0  # the QR as tall as the label allows
+    assert min(line.size for line in composition.lines) >= 8.5 and composition.lines[0].size >= 14
+    assert [line.text for line in composition.lines][:2] == [PRODUCT, COOP]  # the whole names, not cut short
+
+
+@pytest.mark.parametrize("spec_id", ["a4-14", "a5-28", "roll-50x30", "roll-40x30-300dpi"])
+def test_vietnamese_abbreviations_and_letters_come_back_out_of_the_pdf(spec_id):
+    """NĐG with its Đ (never "NDG"), HSD, Lô, the serial's Nº and a product name with Vietnamese capitals and
+    stacked accents, decoded from the PDF's text: every font path (static text, code, serial) keeps them."""
+    product = "ĐẶC SẢN Ứng Hòa"
+    text = pypdfium2.PdfDocument(render(make_labels(2, product), spec_id))[0].get_textpage().get_text_range()
+    flat = " ".join(text.split())
+    assert "NDG" not in flat and "Nº 000001" in flat, (spec_id, flat)
+    assert "HSD 20/04/2028" in flat, (spec_id, flat)
+    if spec_id != "a5-28":  # the narrowest labels keep the best-before date only
+        assert "NĐG 20/04/2026" in flat, (spec_id, flat)
+    assert product in flat or "ĐẶC SẢN" in flat, (spec_id, flat)
+
+
+def test_sheet_specs_are_language_neutral_and_refusals_say_why_in_numbers():
+    assert not any(hasattr(spec, "name") for spec in BUILTIN_SPECS.values())
+    assert BUILTIN_SPECS["a4-14"].summary == "A4: 14 × 99.1×38.1 mm (2×7)"
+    with pytest.raises(LabelSpecError) as refused:
+        validate(SheetSpec("wide", 210, 297, 50, 30, columns=5, rows=1, margin_left=5))
+    assert (refused.value.reason, refused.value.field, refused.value.numbers) == ("too_wide", "columns", {"needed": 255.0, "page": 210})
+    with pytest.raises(LabelSpecError) as refused:
+        validate(SheetSpec("gap", 210, 297, 50, 30, columns=2, rows=1, pitch_x=45))
+    assert (refused.value.reason, refused.value.field) == ("negative_gap", "pitch_x")

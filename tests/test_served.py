@@ -117,6 +117,12 @@ def demo(served: ServedApp, visitors) -> Demo:
     (report_id,) = served.query("SELECT id FROM fake_reports ORDER BY id")[0]
     (notice_id,) = served.query("SELECT id FROM notices WHERE cooperative_id = ? ORDER BY id", coop_id)[0]
     (trade_name_id,) = served.query("SELECT min(id) FROM banned_trade_names")[0]
+    # The member's own label sheet, so that its page and its preview are requested too.
+    visitors["member"].post_form("/coop/label-templates/new", {
+        "name": "Decal 40 tem", "page_size": "a4", "columns": "4", "rows": "10", "label_width": "45,7", "label_height": "25,4",
+        "margin_left": "10", "margin_top": "22", "gap_x": "2,8", "gap_y": "0", "corner_radius": "1,5"},
+        token_from="/coop/label-templates/new")
+    (template_id,) = served.query("SELECT id FROM label_templates WHERE cooperative_id = ?", coop_id)[0]
     arguments = {
         "product_id": product_id, "batch_id": batch_id, "event_id": event_id, "run_id": run_id, "cert_id": cert_id,
         "input_id": input_id, "shipment_id": shipment_id, "notice_id": notice_id, "report_id": report_id,
@@ -125,6 +131,7 @@ def demo(served: ServedApp, visitors) -> Demo:
         "elements": f"{gtin}/99/1",  # an AI no resolver path allows
         "kind": "diary", "file_format": "xlsx", "suffix": "xlsx",  # spreadsheet templates, exports and imports
         "trade_name_id": trade_name_id,
+        "template_id": template_id, "sheet": f"custom-{template_id}",  # a label sheet of the member's cooperative
     }
     return Demo(arguments, run_id, stamp_codes)
 
