@@ -277,7 +277,15 @@ def test_three_entries_written_offline_reach_the_timeline_once_each(app, live_se
     sent = uploads_received(app, "/coop/diary/entries")
     page = context.new_page()
     page.set_default_timeout(20_000)
-    page.goto(f"{live_server}/coop/diary")  # still offline: the service worker's copy
+    # Still offline: the diary screen opens from the service worker's copy; no other page was kept.
+    from playwright.sync_api import Error as BrowserError
+
+    for elsewhere in ("/coop/", f"/coop/batches/{batch_id}", "/Q/7KQ4M2XD9PTA3HVBF"):
+        other = context.new_page()
+        with pytest.raises(BrowserError, match="ERR_INTERNET_DISCONNECTED"):
+            other.goto(live_server + elsewhere)
+        other.close()
+    assert page.goto(f"{live_server}/coop/diary").from_service_worker
     page.wait_for_function("() => document.getElementById('diary-waiting').textContent === 'Đang chờ gửi: 3'")
     assert stored(database_url, "SELECT count(*) FROM diary_events WHERE client_id IS NOT NULL")[0][0] == 0
 

@@ -25,6 +25,8 @@ UNUSABLE_ID = _l("This entry cannot be sent as it is. Delete it and write it aga
 RECALLED = _l("This batch has been recalled, so no diary entry can be added to it. Move the entry to another batch or delete it.")
 # How many of a batch's latest entries the phone keeps, to show and to copy from.
 RECENT_ENTRIES = 5
+# How many open batches the phone keeps, newest first: a season's worth (older ones stay on the dashboard).
+OPEN_BATCHES = 100
 
 
 @dataclass(frozen=True)
@@ -92,12 +94,13 @@ class PhoneBatch:
 
 
 def open_batches(coop_id: int) -> list[PhoneBatch]:
-    """The cooperative's batches that take new entries (not recalled), newest first, each with its latest
-    RECENT_ENTRIES entries."""
+    """The cooperative's newest OPEN_BATCHES batches that take new entries (not recalled), newest first, each
+    with its latest RECENT_ENTRIES entries."""
     found = db.session.scalars(
         select(Batch).join(Product)
         .where(Product.cooperative_id == coop_id, Batch.status != BatchStatus.RECALLED)
         .order_by(Batch.id.desc())
+        .limit(OPEN_BATCHES)
         .options(selectinload(Batch.events), selectinload(Batch.product))
     )
     return [PhoneBatch(batch, sorted(batch.events, key=lambda e: (e.event_date, e.id), reverse=True)[:RECENT_ENTRIES])
