@@ -192,7 +192,9 @@ async function saveEntry(event) {
   if (previous && previous.client_id !== entry.client_id) await remove("outbox", previous.client_id);
   await put("outbox", entry);
   await put("meta", entry.batch_id, "last_batch");
+  await put("meta", values.done_by, "done_by");
   resetForm();
+  form.done_by.value = values.done_by;  // the same person usually writes the next entry too
   await loadOutbox();
   say(T.saved_here);
   render();
@@ -416,6 +418,7 @@ async function start() {
   state.batches.sort((a, b) => b.id - a.id);
   await loadOutbox();
   renderBatches(await getMeta("last_batch"));
+  form.done_by.value = (await getMeta("done_by")) || "";
   applyKind();
   render();
   if ("serviceWorker" in navigator) navigator.serviceWorker.register(config.urls.worker, { scope: "/" }).catch(() => {});

@@ -300,6 +300,16 @@ def test_three_entries_written_offline_reach_the_timeline_once_each(app, live_se
     assert len(sent) == 3 and all(50_000 < size < SENT_LIMIT for size in sent), sent
     print("bytes sent per entry with its photo:", sent)
 
+    kept = page.evaluate("""async () => {
+        const urls = [];
+        for (const name of await caches.keys()) {
+            for (const request of await (await caches.open(name)).keys()) urls.push(new URL(request.url).pathname);
+        }
+        return urls.sort();
+    }""")
+    shell = json.loads(re.search(r"const SHELL_URLS = (.*);", page.request.get(f"{live_server}/sw.js").text()).group(1))
+    assert kept == sorted(shell)  # the shell only: no answer with the cooperative's data
+
     page.goto(f"{live_server}/coop/batches/{batch_id}")
     timeline = page.locator("main").inner_text()
     assert timeline.count("Phân NPK 16-16-8") == 1 and timeline.count("10 ml/bình 16 lít") == 1
