@@ -209,3 +209,28 @@ def test_the_pages_fit_a_phone_and_a_desktop(app, live_server, browser, db, coop
         for tap in ("details.void-copy summary", "#copies button.danger", ".stats-range button"):
             assert page.locator(tap).first.bounding_box()["height"] >= 44, tap
     context.close()
+
+
+def test_the_communes_officer_reads_the_same_numbers_without_the_void_forms(app, client, db, coop_a, coop_b):
+    from app.models import Role
+    from app.services import accounts
+    from tests.conftest import LUC_NGAN, PHUC_HOA, sign_in
+
+    stamp_codes, run, batch = on_sale_stamps(db, coop_a, 3)  # coop A is in Xã Lục Ngạn
+    earlier_scans(db, stamp_codes[1], phones=11, days=3, today=local_today())
+    scan(app, stamp_codes[1], phone=40)
+    for login, commune in (("canbo@lucngan.vn", LUC_NGAN), ("canbo@phuchoa.vn", PHUC_HOA)):
+        accounts.create_user(name="Cán bộ xã", login=login, password=PASSWORD, role=Role.OFFICER, commune_codes=[commune])
+    product_path, run_path = f"/commune/products/{batch.product_id}/scans", f"/commune/runs/{run.id}/scans"
+    sign_in(client, "canbo@lucngan.vn")
+    text = client.get(product_path).get_data(as_text=True)
+    assert totals(text)["copied"] == "1" and totals(text)["scanned"] == "1" and sum(day_counts(text, "scans-per-day").values()) == 12
+    assert f'data-stamp="{run.id}-2"' in text and "void-copy" not in text and "/coop/" not in re.sub(r"<nav.*?</nav>|<header.*?</header>", "", text, flags=re.S)
+    assert client.get(run_path).status_code == 200
+    assert client.get(f"/commune/listings/{batch.id}").get_data(as_text=True).count(product_path) == 1  # linked from the listing
+    product_b, _batch_b = product_with_batch(coop_b, name="Mật ong Phồn Nhi", lot="MO-1")  # coop B: Xã Phúc Hòa
+    assert client.get(f"/commune/products/{product_b.id}/scans").status_code == 404
+    other = app.test_client()
+    sign_in(other, "canbo@phuchoa.vn")  # Xã Phúc Hòa's officer: coop A is not theirs
+    assert other.get(product_path).status_code == 404 and other.get(run_path).status_code == 404
+    assert other.get(f"/commune/products/{product_b.id}/scans").status_code == 200

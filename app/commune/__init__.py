@@ -20,4 +20,4 @@ def commune_globals() -> dict:
     return {"kind_name": lambda kind: EVENT_LABELS.get(kind, ""), "ListingStatus": ListingStatus}
 
 
-from app.commune import accounts, views  # noqa: E402,F401
+from app.commune import accounts, stats, views  # noqa: E402,F401

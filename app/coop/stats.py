@@ -1,6 +1,7 @@
 """After printing: what happens to the stamps of one product or one run (scans, first scans and where they come
 from, suspected copies, activations and voids), for the cooperative's own members. Another cooperative's
-product or run is a 404 (scan_stats.product_scope / run_scope)."""
+product or run is a 404 (scan_stats.product_scope / run_scope). The commune officer's read-only pages
+(app/commune/stats.py) are built by stats_page too."""
 from datetime import date
 
 from flask import render_template, request
@@ -42,7 +43,8 @@ def _days(form: DayRangeForm) -> tuple[date, date]:
     return scan_stats.day_range(None, None, today)
 
 
-def _stats_page(template: str, scope: scan_stats.StampScope, places: scan_stats.Places, **context):
+def stats_page(template: str, scope: scan_stats.StampScope, places: scan_stats.Places, **context):
+    """The statistics of a scope's stamps over the days asked for (422 with the form's error when refused)."""
     form = DayRangeForm(formdata=request.args)
     first, last = _days(form)
     first_scans = scan_stats.first_scans(scope, places)
@@ -57,11 +59,11 @@ def _stats_page(template: str, scope: scan_stats.StampScope, places: scan_stats.
 @bp.route("/products/<int:product_id>/scans")
 def product_scans(product_id: int):
     scope = scan_stats.product_scope(coop_id(), product_id)
-    return _stats_page("coop/product_stats.html", scope, scan_stats.batch_places(scope),
+    return stats_page("coop/product_stats.html", scope, scan_stats.batch_places(scope),
                        product=products.get_product(coop_id(), product_id))
 
 
 @bp.route("/runs/<int:run_id>/scans")
 def run_scans(run_id: int):
     scope = scan_stats.run_scope(coop_id(), run_id)
-    return _stats_page("coop/run_stats.html", scope, scan_stats.run_places(scope), run=label_runs.get_run(coop_id(), run_id))
+    return stats_page("coop/run_stats.html", scope, scan_stats.run_places(scope), run=label_runs.get_run(coop_id(), run_id))

@@ -10,10 +10,11 @@ from zoneinfo import ZoneInfo
 from flask import current_app
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import case, func, select
+from werkzeug.exceptions import NotFound
 
 from app.extensions import db
 from app.models import Batch, LabelRun, Product, RangeAction, Scan, ScanDevice, Stamp, StampRangeEvent
-from app.services import batches, label_runs, products
+from app.services import batches, label_runs, listings, products
 from app.services.errors import RuleViolation
 
 MAX_DAYS = 366  # a leap year: one season compared with the last
@@ -320,3 +321,20 @@ def vietnam_day(moment: datetime) -> date:
     """The day in Vietnam of a stored (UTC) moment."""
     aware = moment.replace(tzinfo=timezone.utc) if moment.tzinfo is None else moment
     return aware.astimezone(ZoneInfo(current_app.config["BABEL_DEFAULT_TIMEZONE"])).date()
+
+
+def officer_product_scope(officer_id: int, product_id: int) -> StampScope:
+    """A product of a cooperative in one of the officer's communes (read-only pages); any other is a NotFound."""
+    product = db.session.get(Product, product_id)
+    if product is None or product.cooperative.commune_code not in listings.officer_communes(officer_id):
+        raise NotFound
+    return StampScope(product.cooperative_id, product.id)
+
+
+def officer_run_scope(officer_id: int, run_id: int) -> StampScope:
+    """A run of a cooperative in one of the officer's communes; any other is a NotFound."""
+    run = db.session.get(LabelRun, run_id)
+    if run is None:
+        raise NotFound
+    officer_product_scope(officer_id, run.product_id)
+    return StampScope(run.cooperative_id, run.product_id, run.id)
