@@ -1,9 +1,9 @@
 from flask_babel import lazy_gettext as _l
-from wtforms import BooleanField, PasswordField, SelectField, TextAreaField
+from wtforms import BooleanField, PasswordField, SelectField
 from wtforms.validators import InputRequired, Length
 
 from app.coop.forms import identifier
-from app.forms import ServiceForm, long_text, required, text, too_long
+from app.forms import ServiceForm, long_text, text
 from app.models import Role
 from app.services.identifiers import LOGIN
 
@@ -40,5 +40,4 @@ class TradeNameForm(ServiceForm):
     substance_id = SelectField(_l("Active ingredient"), coerce=_optional_int, choices=[],
                                validators=[InputRequired(_l("This field is required."))])
     name = text(_l("Trade name"), 120, is_required=True)
-    source = TextAreaField(_l("Source (decision, registration or label)"), validators=[required(), too_long(2000)],
-                           filters=[lambda value: value.strip() if isinstance(value, str) else value])
+    source = text(_l("Source (decision, registration or label)"), 2000, is_required=True)
