@@ -127,6 +127,18 @@ def test_recalled_and_deleted_batches_answer_a_vietnamese_conflict(member_client
     assert gone.status_code == 404 and "không còn nữa" in gone.get_json()["message"]
 
 
+def test_a_refused_value_names_its_field_in_vietnamese(member_client, db, coop_a):
+    _, batch = product_with_batch(coop_a)
+    token = member_client.get("/coop/diary/data.json").get_json()["csrf_token"]
+    client_id = str(uuid.uuid4())
+    bad_interval = send(member_client, batch.id, client_id, token, phi_days="bảy")
+    no_input = send(member_client, batch.id, client_id, token, input_used="")
+    assert bad_interval.status_code == no_input.status_code == 422
+    assert bad_interval.get_json()["field"] == "phi_days"
+    assert no_input.get_json() == {"field": "input_used", "message": "Vui lòng điền mục này."}
+    assert entries_with(db, client_id) == 0
+
+
 def test_a_send_without_the_csrf_token_is_refused(member_client, db, coop_a):
     _, batch = product_with_batch(coop_a)
     client_id = str(uuid.uuid4())

@@ -4,7 +4,7 @@ The screen itself holds no cooperative data: it is the same shell for every memb
 worker. The batches come from diary_data (session-authenticated, this cooperative's only) and are kept on the
 phone under the account's id; entries written offline are sent to send_diary_entry, once each (diary_sync).
 """
-from flask import jsonify, render_template, request, url_for
+from flask import jsonify, render_template, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 from flask_wtf.csrf import generate_csrf
