@@ -23,6 +23,7 @@ def create_app(config: type[Config] | None = None) -> Flask:
     register_api(app)
     register_template_helpers(app)
     register_errorhandlers(app)
+    register_form_drafts(app)
     register_security_headers(app)
     register_commands(app)
     register_fast_paths(app)
@@ -93,6 +94,14 @@ def register_template_helpers(app: Flask) -> None:
     app.jinja_env.filters["vndatetime"] = i18n.format_moment
     app.jinja_env.filters["quantity"] = i18n.format_quantity
     app.context_processor(i18n.template_globals)
+
+
+def register_form_drafts(app: Flask) -> None:
+    """Forms keep what was typed until the server accepts them (app/form_drafts.py, static/app.js)."""
+    from app import form_drafts
+
+    form_drafts.register(app)
+    login_manager.unauthorized_handler(form_drafts.sign_in_again)
 
 
 def register_security_headers(app: Flask) -> None:

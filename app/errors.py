@@ -74,7 +74,19 @@ def register(app: Flask) -> None:
     # A service's NotFound is also what another cooperative's ids get: the same 404 as a missing page.
     app.register_error_handler(NotFound, lambda e: refused(404))
     app.register_error_handler(OperationalError, database_busy)
-    app.register_error_handler(
-        CSRFError,
-        lambda e: render_error(400, _("This form has expired. Please reload the page and submit it again.")),
-    )
+    app.register_error_handler(CSRFError, csrf_refused)
+
+
+# A browser form whose token is there but expired or no longer matches was typed by someone who waited too long
+# or whose session was renewed: it goes back to its page with the text kept. A form with no token at all was not
+# sent from a page of ours, and a request that is not a browser form gets the plain refusal.
+KEPT_CSRF_REASONS = ("The CSRF token has expired.", "The CSRF token is invalid.", "The CSRF session token is missing.",
+                     "The CSRF tokens do not match.")
+
+
+def csrf_refused(error: CSRFError):
+    from app import form_drafts
+
+    if form_drafts.is_browser_form() and error.description in KEPT_CSRF_REASONS:
+        return form_drafts.expired_form()
+    return render_error(400, _("This form has expired. Please reload the page and submit it again."))

@@ -75,3 +75,111 @@ document.addEventListener("submit", function (event) {
   kind.addEventListener("change", show);
   show();
 })();
+
+// Drafts: no form of the signed-in area loses what was typed (app/form_drafts.py says when the server took one).
+// Each POST form in the page's main part is saved in localStorage as it is typed, under the account and the
+// form's address; never passwords, hidden fields (the CSRF token) or files. Opening the form again before the
+// server accepted it (an ended session, an expired form, a busy server, a refused form) puts the text back, with
+// a notice and a way to discard it. Drafts the server took, other accounts' drafts and week-old drafts go.
+(function formDrafts() {
+  var PREFIX = "ocop-draft:";
+  var MAX_AGE_MS = 7 * 24 * 3600 * 1000;
+  var body = document.body;
+  var store;
+  try { store = window.localStorage; } catch (blocked) { return; }
+  if (!store || !body) return;
+  var user = body.getAttribute("data-drafts-user");
+  var done = JSON.parse(body.getAttribute("data-drafts-done") || "[]");
+
+  function draftKeys() {
+    var keys = [];
+    for (var i = 0; i < store.length; i++) if (store.key(i).indexOf(PREFIX) === 0) keys.push(store.key(i));
+    return keys;
+  }
+  function keyFor(form) { return PREFIX + user + ":" + new URL(form.action, location.href).pathname; }
+  function forgetAll() { draftKeys().forEach(function (k) { store.removeItem(k); }); }
+
+  if (done.indexOf("*") >= 0) forgetAll();
+  draftKeys().forEach(function (k) {
+    var draft = null;
+    try { draft = JSON.parse(store.getItem(k)); } catch (broken) { /* dropped below */ }
+    var mine = user && k.indexOf(PREFIX + user + ":") === 0;
+    var taken = mine && done.indexOf(k.slice((PREFIX + user + ":").length)) >= 0;
+    // Only signed-in pages drop other accounts' drafts: the sign-in page does not know whose phone it is yet.
+    if (!draft || Date.now() - draft.saved > MAX_AGE_MS || taken || (user && !mine)) store.removeItem(k);
+  });
+  document.addEventListener("submit", function (event) {
+    if (/\/sign-out$/.test(new URL(event.target.action, location.href).pathname)) forgetAll();
+  });
+  if (!user) return;
+
+  function kept(el) {
+    if (!el.name || el.disabled || el.name === "csrf_token") return false;
+    if (el.tagName === "SELECT" || el.tagName === "TEXTAREA") return true;
+    return el.tagName === "INPUT" && ["password", "file", "hidden", "submit", "button", "reset", "image"].indexOf(el.type) < 0
+      && !/password|one-time-code/.test(el.getAttribute("autocomplete") || "");
+  }
+  function fieldsOf(form) { return Array.prototype.filter.call(form.elements, kept); }
+  function valueOf(el) {
+    if (el.type === "checkbox" || el.type === "radio") return el.checked;
+    if (el.tagName === "SELECT" && el.multiple) return Array.prototype.filter.call(el.options, function (o) { return o.selected; }).map(function (o) { return o.value; });
+    return el.value;
+  }
+  function setValue(el, value) {
+    if (el.type === "checkbox" || el.type === "radio") el.checked = value;
+    else if (el.tagName === "SELECT" && el.multiple) Array.prototype.forEach.call(el.options, function (o) { o.selected = value.indexOf(o.value) >= 0; });
+    else el.value = value;
+  }
+  // A field is named by its name, and its value for boxes, so that a draft fits the form even if it changed.
+  function idOf(el) { return el.type === "checkbox" || el.type === "radio" ? el.name + "=" + el.value : el.name; }
+  function snapshot(form) {
+    var values = {};
+    fieldsOf(form).forEach(function (el) { (values[idOf(el)] = values[idOf(el)] || []).push(valueOf(el)); });
+    return values;
+  }
+  function apply(form, values) {
+    var seen = {}, changed = false;
+    fieldsOf(form).forEach(function (el) {
+      var id = idOf(el), n = seen[id] = (seen[id] || 0) + 1, list = values[id];
+      if (!list || list.length < n || JSON.stringify(valueOf(el)) === JSON.stringify(list[n - 1])) return;
+      setValue(el, list[n - 1]);
+      el.dispatchEvent(new Event("change", { bubbles: true }));
+      changed = true;
+    });
+    return changed;
+  }
+  function notice(form, original, key) {
+    var box = document.createElement("p");
+    box.className = "flash info draft-restored";
+    box.setAttribute("role", "status");
+    box.textContent = body.getAttribute("data-drafts-restored") + " ";
+    var discard = document.createElement("button");
+    discard.type = "button";
+    discard.className = "link";
+    discard.textContent = body.getAttribute("data-drafts-discard");
+    discard.addEventListener("click", function () {
+      apply(form, original);  // its change events save the page's values again: the draft goes after them
+      store.removeItem(key);
+      box.remove();
+    });
+    box.appendChild(discard);
+    form.parentNode.insertBefore(box, form);
+  }
+
+  document.querySelectorAll("main form").forEach(function (form) {
+    if ((form.getAttribute("method") || "get").toLowerCase() !== "post" || form.hasAttribute("data-no-draft")) return;
+    if (!fieldsOf(form).length) return;
+    var key = keyFor(form);
+    var draft = null;
+    try { draft = JSON.parse(store.getItem(key)); } catch (broken) { /* none */ }
+    if (draft && !form.hasAttribute("data-draft-fresh")) {
+      var original = snapshot(form);
+      if (apply(form, draft.values)) notice(form, original, key);
+    }
+    function save() {
+      try { store.setItem(key, JSON.stringify({ saved: Date.now(), values: snapshot(form) })); } catch (full) { /* storage full or refused */ }
+    }
+    form.addEventListener("input", save);
+    form.addEventListener("change", save);
+  });
+})();
