@@ -395,14 +395,6 @@ function render() {
   renderStatus();
 }
 
-// ---- sign-out: it wipes this phone's entries, so say so while some wait ----
-document.querySelectorAll('form[action$="/sign-out"]').forEach((signOut) => {
-  signOut.addEventListener("submit", (event) => {
-    const count = unsent().length;
-    if (count && !window.confirm(T.confirm_sign_out.replace("{count}", count))) event.preventDefault();
-  });
-});
-
 async function start() {
   form.event_date.value = today();
   form.addEventListener("submit", saveEntry);

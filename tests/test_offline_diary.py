@@ -250,6 +250,13 @@ def uploads_received(app, path: str) -> list[int]:
     return sizes
 
 
+def sign_out(page) -> None:
+    menu = page.locator("header summary")  # a phone's header folds its links into a menu
+    if menu.count() and menu.first.is_visible() and not page.get_by_role("button", name=re.compile("Đăng xuất")).is_visible():
+        menu.first.click()
+    page.get_by_role("button", name=re.compile("Đăng xuất")).click()
+
+
 def stored(database_url: str, sql: str, **params) -> list:
     """Rows read through a connection of the test's own, as any other program would read the database."""
     engine = create_engine(database_url)
@@ -329,10 +336,7 @@ def test_three_entries_written_offline_reach_the_timeline_once_each(app, live_se
     # Signing out leaves nothing of the account on the phone for the next person.
     page.goto(f"{live_server}/coop/diary")
     page.wait_for_function("() => document.getElementById('diary-waiting').textContent === 'Đã gửi hết.'")
-    menu = page.locator("header summary")  # a phone's header folds its links into a menu
-    if menu.count() and menu.first.is_visible():
-        menu.first.click()
-    page.get_by_role("button", name=re.compile("Đăng xuất")).click()
+    sign_out(page)
     page.wait_for_url(f"{live_server}/")
     left = page.evaluate("""async () => ({
         caches: await caches.keys(),
@@ -384,6 +388,17 @@ def test_an_entry_for_a_recalled_batch_stays_on_the_phone_until_moved(live_serve
     page.reload()
     page.locator("#diary-outbox .diary-conflict").wait_for()  # kept on the phone
     shot(page, "diary-conflict")
+
+    # Signing out, from any page, would wipe it: the phone asks first, and "no" keeps everything.
+    page.goto(f"{live_server}/coop/")
+    asked = []
+    page.once("dialog", lambda dialog: (asked.append(dialog.message), dialog.dismiss()))
+    sign_out(page)
+    page.wait_for_timeout(500)
+    assert asked == ["Còn 1 mục chưa gửi. Đăng xuất sẽ xoá các mục này khỏi điện thoại. Vẫn đăng xuất?"]
+    assert page.url == f"{live_server}/coop/"
+    page.goto(f"{live_server}/coop/diary")
+    page.locator("#diary-outbox .diary-conflict").wait_for()
 
     page.locator("#diary-outbox .diary-conflict").get_by_role("button", name="Sửa").click()
     page.select_option("#diary-batch", label="MO-2026-06 · Mật ong")

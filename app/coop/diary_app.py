@@ -117,7 +117,6 @@ def screen_config() -> dict:
             "all_sent": _("Everything has been sent."),
             "edit": _("Edit"), "delete": _("Delete"), "open_timeline": _("Open the batch's diary"),
             "confirm_delete": _("Delete this entry from the phone? It has not been sent."),
-            "confirm_sign_out": _("%(count)s entries have not been sent yet. Signing out deletes them from this phone. Sign out anyway?", count="{count}"),
             "no_batches": _("No open batches yet. Add a batch from the dashboard first."),
             "photo_failed": _("This photo could not be read. Please take or choose another photo."),
             "preparing_photo": _("Making the photo smaller…"),

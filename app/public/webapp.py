@@ -15,7 +15,7 @@ from flask_babel import gettext as _
 from app.public import bp
 
 # What the diary screen needs to open with no network, besides the screen itself (static/ paths).
-SHELL_FILES = ("app.css", "app.js", "diary.js", "photo_resize.js", "icons/icon-192.png", "icons/icon-512.png")
+SHELL_FILES = ("app.css", "app.js", "diary.js", "diary_guard.js", "photo_resize.js", "icons/icon-192.png", "icons/icon-512.png")
 THEME_COLOUR = "#1b6b3a"  # the header's green (static/app.css --green)
 SAME_FOR_EVERYONE = "public, no-cache"  # any cache may keep it, but asks the server each time
 
