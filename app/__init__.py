@@ -89,10 +89,16 @@ def register_api(app: Flask) -> None:
 
 def register_template_helpers(app: Flask) -> None:
     from app import i18n
+    from app.services import gtin
+    from app.vocabulary import sheet_name, value_words
 
     app.jinja_env.filters["vndate"] = i18n.format_day
     app.jinja_env.filters["vndatetime"] = i18n.format_moment
     app.jinja_env.filters["quantity"] = i18n.format_quantity
+    app.jinja_env.filters["file_size"] = i18n.format_file_size
+    app.jinja_env.filters["gtin"] = gtin.as_entered
+    app.jinja_env.filters["sheet_name"] = sheet_name
+    app.jinja_env.filters["words"] = value_words
     app.context_processor(i18n.template_globals)
 
 

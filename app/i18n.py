@@ -90,6 +90,16 @@ def format_quantity(value) -> str:
     return format_decimal(value.normalize() if hasattr(value, "normalize") else value, format="#,##0.##")
 
 
+def format_file_size(size: int | None) -> str:
+    """A file's size as people read it: "850 KB" under a tenth of a megabyte (never "0.0 MB"), else "1,2 MB" in
+    Vietnamese ("1.2 MB" in English)."""
+    if size is None:
+        return ""
+    if size < 100_000:
+        return f"{format_decimal(max(1, -(-size // 1000)), format='#,##0')} KB"
+    return f"{format_decimal(round(size / 1_000_000, 1), format='#,##0.#')} MB"
+
+
 def template_globals() -> dict:
     return {
         "current_lang": str(get_locale()),

@@ -30,3 +30,38 @@ AUDIT_ACTIONS = {
     "password_reset_link": _l("Password reset link made"), "password_reset": _l("Password reset"),
     "print_over_quantity": _l("More stamps than the batch's quantity"), "import": _l("Spreadsheet imported"),
 }
+
+
+def sheet_name(run) -> str:
+    """The label sheet a run is printed on, by its name in the user's language, never its id ("a4-65")."""
+    from app.services import label_sheets  # loads the label library: only pages that show a run need it
+
+    return label_sheets.display_name(label_sheets.run_spec(run))
+
+
+def value_words(value) -> str:
+    """A stored value as people read it: dates dd/mm/yyyy, numbers with the language's separators, a choice by its
+    label, nothing as "—" (never "2026-06-10", "1200.50", "spraying" or "None")."""
+    from datetime import date, datetime
+    from decimal import Decimal
+    from enum import Enum
+
+    from app.i18n import format_day, format_moment, format_quantity
+
+    if value is None or value == "":
+        return "—"
+    if isinstance(value, datetime):
+        return format_moment(value)
+    if isinstance(value, date):
+        return format_day(value)
+    if isinstance(value, bool):
+        return str(YES if value else NO)
+    if isinstance(value, (int, float, Decimal)):
+        return format_quantity(value)
+    if isinstance(value, Enum):
+        return str(CHOICE_LABELS.get(value, value.value))
+    return str(value)
+
+
+YES, NO = _l("yes"), _l("no")
+CHOICE_LABELS = {**EVENT_LABELS, **INPUT_LABELS, **BUYER_LABELS}

@@ -9,6 +9,7 @@ from app.i18n import local_today
 from app.pages import form_page, saved, upload
 from app.services import (audit, batches, compliance, cooperatives, diary_kinds, expiring, listings, notices, products,
                           report_inbox, shipments)
+from app.services import gtin
 from app.services.errors import RuleViolation
 from app.services.geo import commune_label
 
@@ -75,6 +76,7 @@ def edit_product(product_id: int):
     form = ProductForm(obj=item)
     if request.method == "GET":
         form.ocop_stars.data = item.ocop_stars
+        form.gtin.data = gtin.as_entered(item.gtin)  # the digits under the barcode, not the stored GTIN-14
     if form.validate_on_submit() and saved(form, lambda: products.update_product(coop_id(), product_id, form.values(), current_user.id, upload("photo"))):
         flash(_("Product saved."), "success")
         return redirect(url_for(".product", product_id=product_id))

@@ -214,11 +214,11 @@ def value_text(entity: str, field: str, value, names: Names) -> str:
 
 
 def _sheet_name(sheet_id: str) -> str:
-    """A label sheet by its name, not its id ("a4-65")."""
+    """A label sheet by its name in the reader's language, not its id ("a4-65")."""
     from app.services import label_sheets
 
     spec = label_sheets.templates().get(sheet_id)
-    return str(spec.name) if spec is not None else str(_l("a label sheet no longer offered"))
+    return label_sheets.display_name(spec) if spec is not None else str(_l("a label sheet of the cooperative's own"))
 
 
 def field_label(entity: str, field: str) -> LazyText:
