@@ -244,6 +244,7 @@ def test_in_chromium_an_administrator_adds_a_trade_name_on_a_phone_and_is_told_w
     form.get_by_role("button", name="Thêm").click()
     page.wait_for_url(f"{live_server}/admin/banned-substances")
     assert page.get_by_text("Thay đổi này chặn 1 lô với 12 tem đang lưu hành").is_visible()
+    page.screenshot(path=str(tmp_path / "banned-substances-360-told.png"))
     endosulfan = page.locator("summary", has_text="Endosulfan")
     assert UNLISTED in endosulfan.inner_text()
     endosulfan.click()
