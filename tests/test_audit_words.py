@@ -11,8 +11,9 @@ import pytest
 from flask_babel import force_locale
 from sqlalchemy import func, inspect, select
 
-from app.models import AuditEvent, Role
+from app.models import AuditEvent, Role, User
 from app.services import accounts, audit, audit_words, batches, products, stamp_ranges
+from tests.browser import browser, live_server, needs_chromium, page, sign_in_page  # noqa: F401 (fixtures)
 from tests.conftest import PASSWORD, post_form, sign_in
 from tests.factories import minted_run, product_with_batch
 
@@ -56,29 +57,29 @@ def test_a_harvest_date_changed_through_the_form_reads_as_a_sentence_in_vietname
     sign_in(officer, "canbo@xa.vn")
 
     for reader, path in ((member_client, "/coop/audit"), (officer, "/commune/audit")):
-        page = reader.get(path).get_data(as_text=True)
-        said = [s for s in sentences(page, start) if "VT-2026-06-A" in s and "sửa" in s]
+        shown = reader.get(path).get_data(as_text=True)
+        said = [s for s in sentences(shown, start) if "VT-2026-06-A" in s and "sửa" in s]
         assert said == [f"{MEMBER} sửa lô VT-2026-06-A: ngày thu hoạch 10/06/2026 → 12/06/2026; "
-                        "ngày đóng gói 11/06/2026 → 13/06/2026"], sentences(page)[:5]
-        assert "harvest_date" not in page and "packing_date" not in page and "2026-06-12" not in page.replace('datetime="', "")
+                        "ngày đóng gói 11/06/2026 → 13/06/2026"], sentences(shown)[:5]
+        assert "harvest_date" not in shown and "packing_date" not in shown and "2026-06-12" not in shown.replace('datetime="', "")
 
     edit_batch(member_client, batch, harvest_date="2026-06-13", packing_date="2026-06-13")
-    page = member_client.get("/coop/audit").get_data(as_text=True)
-    assert sentences(page, start)[0] == f"{MEMBER} sửa ngày thu hoạch của lô VT-2026-06-A: 12/06/2026 → 13/06/2026"
+    shown = member_client.get("/coop/audit").get_data(as_text=True)
+    assert sentences(shown, start)[0] == f"{MEMBER} sửa ngày thu hoạch của lô VT-2026-06-A: 12/06/2026 → 13/06/2026"
 
     post_form(member_client, "/language", {"lang": "en", "next": "/coop/audit"})
-    page = member_client.get("/coop/audit").get_data(as_text=True)
-    assert sentences(page, start)[0] == f"{MEMBER} changed the harvest date of lot VT-2026-06-A: Jun 12, 2026 → Jun 13, 2026"
-    assert "harvest_date" not in page
+    shown = member_client.get("/coop/audit").get_data(as_text=True)
+    assert sentences(shown, start)[0] == f"{MEMBER} changed the harvest date of lot VT-2026-06-A: Jun 12, 2026 → Jun 13, 2026"
+    assert "harvest_date" not in shown
 
 
 def test_hostile_text_in_a_changed_field_shows_as_text(member_client, db, coop_a, start):
     _product, batch = product_with_batch(coop_a)
     edit_batch(member_client, batch, growing_area='<script>alert("x")</script><b>Đồi</b>')
-    page = member_client.get("/coop/audit").get_data(as_text=True)
-    assert "<script>alert" not in page and "<b>Đồi" not in page
-    assert "&lt;script&gt;alert(&#34;x&#34;)&lt;/script&gt;&lt;b&gt;Đồi&lt;/b&gt;" in page
-    assert sentences(page, start)[0] == f'{MEMBER} sửa vùng trồng của lô VT-2026-06-A: (trống) → <script>alert("x")</script><b>Đồi</b>'
+    shown = member_client.get("/coop/audit").get_data(as_text=True)
+    assert "<script>alert" not in shown and "<b>Đồi" not in shown
+    assert "&lt;script&gt;alert(&#34;x&#34;)&lt;/script&gt;&lt;b&gt;Đồi&lt;/b&gt;" in shown
+    assert sentences(shown, start)[0] == f'{MEMBER} sửa vùng trồng của lô VT-2026-06-A: (trống) → <script>alert("x")</script><b>Đồi</b>'
 
 
 def _sample(model, key: str, column):
@@ -141,8 +142,8 @@ def test_every_mapped_type_and_action_and_every_real_event_reads_without_ids_or_
                 text = str(line.sentence)
                 assert text and not raw_words(text), (line.event.entity, line.event.action, text)
                 for change in line.changes:
-                    shown = f"{change.label} {change.before} {change.after}"
-                    assert not raw_words(shown), (line.event.entity, shown)
+                    change_text = f"{change.label} {change.before} {change.after}"
+                    assert not raw_words(change_text), (line.event.entity, change_text)
             if language == "vi":
                 assert not [str(label) for label in audit_words.FIELD_LABELS.values() if str(label) in ("kind", "status", "date")]
                 mine = [str(line.sentence) for line in audit_words.lines([e for e in real if e.id > start])]
@@ -214,15 +215,15 @@ def test_filters_by_person_object_and_days_return_exactly_the_right_rows(client,
 
 def test_refused_filters_say_why_next_to_the_field_and_keep_the_others(member_client, db, coop_a, coop_b):
     answer = member_client.get("/coop/audit", query_string={"first_day": "31/02/2026", "q": "VT"})
-    page = answer.get_data(as_text=True)
-    assert answer.status_code == 422 and "Nhập ngày, ví dụ 25/06/2026." in page and 'value="VT"' in page
+    shown = answer.get_data(as_text=True)
+    assert answer.status_code == 422 and "Nhập ngày, ví dụ 25/06/2026." in shown and 'value="VT"' in shown
     answer = member_client.get("/coop/audit", query_string={"first_day": "2026-06-10", "last_day": "2026-06-01"})
     assert answer.status_code == 422 and "Ngày kết thúc đang trước ngày bắt đầu." in answer.get_data(as_text=True)
     # Only the people of the reader's own trail are choices: a person of another cooperative is not offered, and
     # an id nobody in it has is refused.
     accounts.create_user(name="Người HTX khác", login="khac@htx.vn", password=PASSWORD, role=Role.MEMBER, cooperative_id=coop_b.id)
-    page = member_client.get("/coop/audit").get_data(as_text=True)
-    assert "Người HTX khác" not in page
+    shown = member_client.get("/coop/audit").get_data(as_text=True)
+    assert "Người HTX khác" not in shown
     answer = member_client.get("/coop/audit", query_string={"who": "987654"})
     assert answer.status_code == 422 and "Lựa chọn không hợp lệ" in answer.get_data(as_text=True)
 
@@ -247,8 +248,8 @@ def test_a_cooperative_sees_its_own_trail_only_and_the_csv_adds_the_sentence(mem
     _p, mine = product_with_batch(coop_a, lot="VT-CUA-TOI")
     _p, theirs = product_with_batch(coop_b, "Mật ong", "MO-CUA-HO")
     edit_batch(member_client, mine, notes="ghi chú mới")
-    page = member_client.get("/coop/audit").get_data(as_text=True)
-    assert "VT-CUA-TOI" in page and "MO-CUA-HO" not in page
+    shown = member_client.get("/coop/audit").get_data(as_text=True)
+    assert "VT-CUA-TOI" in shown and "MO-CUA-HO" not in shown
     rows = list(csv.DictReader(io.StringIO(member_client.get("/coop/audit.csv").get_data(as_text=True))))
     assert rows and list(rows[0]) == audit.CSV_HEADER and all(int(r["cooperative_id"]) == coop_a.id for r in rows)
     [row] = [r for r in rows if int(r["id"]) > start and r["action"] == "update" and r["entity"] == "batch"]
@@ -257,3 +258,26 @@ def test_a_cooperative_sees_its_own_trail_only_and_the_csv_adds_the_sentence(mem
     assert filtered and {r["entity"] for r in filtered} == {"batch"}
     assert member_client.get("/admin/audit").status_code == 403 and member_client.get("/commune/audit").status_code == 403
     assert not [r for r in rows if int(r["id"]) > start and r["entity_id"] == str(theirs.id) and r["entity"] == "batch"]
+
+
+@pytest.mark.browser
+@needs_chromium
+def test_on_a_360_px_phone_the_trail_fits_and_its_page_links_take_a_thumb(live_server, page, db, coop_a, tmp_path):
+    member = db.session.scalar(select(User).where(User.login == "a@htx.vn"))
+    for _ in range(60):
+        audit.record("sign_in", entity="user", entity_id=member.id, cooperative_id=coop_a.id, actor=member)
+    db.session.commit()
+    page.set_viewport_size({"width": 360, "height": 740})
+    sign_in_page(page, live_server, "a@htx.vn", PASSWORD)
+    page.goto(f"{live_server}/coop/audit")
+    assert page.evaluate("document.documentElement.scrollWidth") <= 360
+    links = page.locator(".pager a, .pager [aria-current]")
+    assert links.count() >= 2
+    for i in range(links.count()):
+        box = links.nth(i).bounding_box()
+        assert box["height"] >= 44 and box["width"] >= 44, box
+    page.locator(".pager a[rel=next]").click()
+    assert "page=2" in page.url and page.locator(".audit-line").count() >= 10
+    for field in ("#who", "#entity", "#q", "#first_day", "#last_day"):
+        assert page.locator(field).bounding_box()["height"] >= 44
+    page.screenshot(path=str(tmp_path / "audit-360.png"), full_page=True)
