@@ -64,8 +64,8 @@ def daily_scans(coop_id: int, first: date | None, last: date | None, today: date
     by_product: dict[int, tuple[str, dict[date, int]]] = {}
     for found_id, name, day, count in db.session.execute(stmt):
         by_product.setdefault(found_id, (name, {}))[1][day] = count
-    span = [first + timedelta(days=i) for i in range((last - first).days + 1)]
-    series = [DailyScans(found_id, name, span, [counts.get(day, 0) for day in span])
+    days = span(first, last)
+    series = [DailyScans(found_id, name, days, [counts.get(day, 0) for day in days])
               for found_id, (name, counts) in sorted(by_product.items(), key=lambda item: (item[1][0], item[0]))]
     return DailyScanReport(first, last, series)
 
@@ -177,12 +177,9 @@ class Tally:
     def per_place(self, key: int | None) -> int:
         return sum(count for (_day, place), count in self.cells.items() if place == key)
 
-    @property
-    def total(self) -> int:
-        return sum(self.cells.values())
-
 
 def span(first: date, last: date) -> list[date]:
+    """Every day from first to last, both included."""
     return [first + timedelta(days=i) for i in range((last - first).days + 1)]
 
 
