@@ -19,7 +19,7 @@ from sqlalchemy import JSON, Boolean, Date, DateTime, Enum as EnumType, Float, I
 
 from app.extensions import db
 from app.i18n import format_day, format_moment, format_quantity
-from app.models import AuditEvent, Batch, BatchInput, BatchStatus, Outcome, Product, Role, User
+from app.models import AuditEvent, Batch, BatchInput, BatchStatus, Outcome, Product, ReportStatus, Role, User
 from app.models.geo import Commune
 from app.services import audit
 from app.services.audit import AUDITED
@@ -267,6 +267,8 @@ OBJECTS: dict[str, Callable[[dict, Names], LazyText]] = {
                                       last=_text(f.get("last_serial")), run=_text(f.get("run_id"))),
     "api_token": lambda f, n: _l("the API key %(name)s", name=_text(f.get("name"))),
     "banned_substances": lambda f, n: _l("the list of banned substances"),
+    "banned_trade_names": lambda f, n: _l("the list of banned substances"),
+    "fake_report": lambda f, n: _l("a report of a suspected fake stamp"),
 }
 
 
@@ -290,6 +292,15 @@ def _update(e: AuditEvent, names: Names, person: str, what: LazyText, found: lis
     parts = "; ".join(str(_l("%(field)s %(before)s → %(after)s", field=c.label, before=c.before, after=c.after))
                       if c.shows_values else str(c.label) for c in found)
     return _l("%(who)s changed %(object)s: %(changes)s", who=person, object=what, changes=parts)
+
+
+def _report_status(value) -> str:
+    from app.services.report_inbox import STATUS_LABELS
+
+    try:
+        return str(STATUS_LABELS[ReportStatus(value)])
+    except ValueError:
+        return str(UNKNOWN)
 
 
 def _login_tried(detail: str) -> str:
@@ -341,6 +352,21 @@ def sentence(e: AuditEvent, names: Names, found: list[Change]) -> LazyText:
                       " (%(already)s stamps already in use)", who=person, count=_number(after.get("count") or 0),
                       lot=_text(after.get("lot_code")), quantity=_number(after.get("quantity") or 0),
                       unit=_text(after.get("unit")), already=_number(after.get("already") or 0))
+        case "banned_list" if e.entity == "banned_trade_names":
+            if after:
+                return _l("%(who)s added the trade name %(name)s of %(substance)s to the banned list", who=person,
+                          name=_text(after.get("trade_name")), substance=_text(after.get("substance")))
+            return _l("%(who)s removed the trade name %(name)s of %(substance)s from the banned list", who=person,
+                      name=_text(before.get("trade_name")), substance=_text(before.get("substance")))
+        case "banned_list" if e.entity == "banned_trade_names":
+            if after:
+                return _l("%(who)s added the trade name %(name)s of the banned substance %(substance)s", who=person,
+                          name=_text(after.get("trade_name")), substance=_text(after.get("substance")))
+            return _l("%(who)s removed the trade name %(name)s of the banned substance %(substance)s", who=person,
+                      name=_text(before.get("trade_name")), substance=_text(before.get("substance")))
+        case "report_status":
+            return _l("%(who)s moved a report of a suspected fake stamp from “%(before)s” to “%(after)s”", who=person,
+                      before=_report_status(before.get("status")), after=_report_status(after.get("status")))
         case "banned_list":
             old, new = set(before.get("names") or ()), set(after.get("names") or ())
             return _l("%(who)s changed the list of banned substances: %(added)s added, %(removed)s removed", who=person,
