@@ -354,12 +354,6 @@ def sentence(e: AuditEvent, names: Names, found: list[Change]) -> LazyText:
                       unit=_text(after.get("unit")), already=_number(after.get("already") or 0))
         case "banned_list" if e.entity == "banned_trade_names":
             if after:
-                return _l("%(who)s added the trade name %(name)s of %(substance)s to the banned list", who=person,
-                          name=_text(after.get("trade_name")), substance=_text(after.get("substance")))
-            return _l("%(who)s removed the trade name %(name)s of %(substance)s from the banned list", who=person,
-                      name=_text(before.get("trade_name")), substance=_text(before.get("substance")))
-        case "banned_list" if e.entity == "banned_trade_names":
-            if after:
                 return _l("%(who)s added the trade name %(name)s of the banned substance %(substance)s", who=person,
                           name=_text(after.get("trade_name")), substance=_text(after.get("substance")))
             return _l("%(who)s removed the trade name %(name)s of the banned substance %(substance)s", who=person,
