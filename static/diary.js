@@ -8,6 +8,7 @@
 //   refuses (a recalled or deleted batch, a refused value) stays, with the server's message, until the user
 //   edits it, moves it to another batch or deletes it; sent entries stay listed as sent for a while.
 // - "meta": the last batch used.
+import { noteUnsent } from "./diary_guard.js";
 import { resizePhoto } from "./photo_resize.js";
 
 const config = JSON.parse(document.getElementById("diary-config").textContent);
@@ -330,6 +331,7 @@ function renderStatus() {
   if (pending) parts.push(T.waiting_count.replace("{count}", pending));
   if (refused) parts.push(T.to_fix_count.replace("{count}", refused));
   $("diary-waiting").textContent = parts.join(" · ") || T.all_sent;
+  noteUnsent(pending + refused);  // what a sign-out would wipe
   $("diary-waiting").classList.toggle("diary-pending", parts.length > 0);
   $("diary-send-now").disabled = state.syncing || !waiting().length;
   $("diary-network").hidden = !state.offline;

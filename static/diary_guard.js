@@ -26,9 +26,24 @@ export async function unsentOnThisPhone() {
   return count;
 }
 
+// Counted when the page opens, and kept current by the diary screen (static/diary.js), so that a sign-out is
+// decided at once, within the click: only a click before the count is known waits for it.
+let known = null;
+
+export function noteUnsent(count) {
+  known = count;
+}
+
+unsentOnThisPhone().then((count) => { if (known === null) known = count; }, () => { if (known === null) known = 0; });
+
 document.querySelectorAll("form[data-unsent-warning]").forEach((form) => {
+  const question = () => form.dataset.unsentWarning.replace("{count}", known);
   form.addEventListener("submit", async (event) => {
-    if (form.dataset.checked) return;
+    if (form.dataset.checked || known === 0) return;
+    if (known > 0) {
+      if (!window.confirm(question())) event.preventDefault();
+      return;
+    }
     event.preventDefault();
     let count = 0;
     try {
@@ -36,7 +51,8 @@ document.querySelectorAll("form[data-unsent-warning]").forEach((form) => {
     } catch (unreadable) {
       // nothing readable: nothing to lose
     }
-    if (count && !window.confirm(form.dataset.unsentWarning.replace("{count}", count))) return;
+    known = count;
+    if (count && !window.confirm(question())) return;
     form.dataset.checked = "1";
     form.submit();
   });
