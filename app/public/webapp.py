@@ -25,6 +25,8 @@ def _static(name: str) -> Path:
 
 
 def shell_urls() -> list[str]:
+    """What the worker keeps: the diary screen first (static/sw.js asks the network for it first), then the
+    manifest and the static files."""
     return [url_for("coop.diary_app"), url_for("public.manifest"),
             *(url_for("static", filename=name) for name in SHELL_FILES)]
 
