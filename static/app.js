@@ -183,3 +183,29 @@ document.addEventListener("submit", function (event) {
     form.addEventListener("change", save);
   });
 })();
+
+// Photos marked data-resize-photo (the diary entry's) are made small on the phone before they are sent
+// (static/photo_resize.js: at most 1600 px, a JPEG of a few hundred KB), which a weak rural network can carry.
+// Where the browser cannot, or the result is no smaller, the photo goes as it was chosen.
+(function resizePhotos(script) {
+  var inputs = document.querySelectorAll("input[type=file][data-resize-photo]");
+  if (!inputs.length || !window.DataTransfer || !script) return;
+  var resizer = new URL("photo_resize.js", script.src).href;
+  inputs.forEach(function (input) {
+    input.addEventListener("change", function () {
+      var file = input.files && input.files[0];
+      if (!file || !/^image\//.test(file.type)) return;
+      input.removeAttribute("data-resized");
+      import(resizer)
+        .then(function (module) { return module.resizePhoto(file); })
+        .then(function (blob) {
+          if (blob.size >= file.size || input.files[0] !== file) return;
+          var small = new DataTransfer();
+          small.items.add(new File([blob], file.name.replace(/\.[^.]*$/, "") + ".jpg", { type: "image/jpeg" }));
+          input.files = small.files;
+          input.setAttribute("data-resized", "");
+        })
+        .catch(function () { /* the photo goes as chosen */ });
+    });
+  });
+})(document.currentScript);

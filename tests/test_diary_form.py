@@ -10,7 +10,8 @@ from sqlalchemy import func, select
 
 from app.models import DiaryEvent, EventKind
 from app.services import batch_inputs, batches, diary_kinds
-from tests.conftest import post_form
+from tests.browser import browser, live_server, needs_chromium, page, sign_in_page  # noqa: F401 (fixtures)
+from tests.conftest import PASSWORD, post_form
 from tests.factories import product_with_batch
 
 
@@ -159,3 +160,28 @@ def test_another_cooperatives_batch_cannot_be_copied(client, db, coop_a, coop_b,
 
     sign_in(client, "b@htx.vn")
     assert client.get(f"/coop/batches/{lychee.id}/events/copy").status_code == 404
+
+
+@needs_chromium
+@pytest.mark.browser
+def test_a_camera_photo_is_made_small_on_the_phone_before_it_is_sent(app, db, live_server, page, coop_a, tmp_path):
+    from PIL import Image
+
+    batch_id = product_with_batch(coop_a)[1].id
+    db.session.commit()
+    photo = tmp_path / "camera.jpg"
+    Image.effect_noise((4000, 3000), 80).convert("RGB").save(photo, "JPEG", quality=95)  # a detailed 12-megapixel shot
+    sign_in_page(page, live_server, "a@htx.vn", PASSWORD)
+    page.goto(f"{live_server}/coop/batches/{batch_id}/events/new")
+    page.select_option("[name=kind]", "harvest")
+    page.fill("[name=quantity]", "320")
+    page.set_input_files("[name=photo]", str(photo))
+    page.wait_for_selector("[name=photo][data-resized]", state="attached")
+    sent = page.evaluate("() => { const f = document.querySelector('[name=photo]').files[0]; return [f.name, f.type, f.size]; }")
+    assert sent[0] == "camera.jpg" and sent[1] == "image/jpeg"
+    assert sent[2] < 400 * 1024 < photo.stat().st_size
+    page.get_by_role("button", name="Lưu").click()
+    page.wait_for_selector("text=Đã lưu nhật ký.")
+    db.session.commit()
+    assert db.session.scalar(select(DiaryEvent.photo).where(DiaryEvent.quantity == Decimal("320")))  # the photo arrived
+    db.session.commit()

@@ -120,7 +120,8 @@ class EventForm(ServiceForm):
     phi_days = whole_number(_l("Pre-harvest interval (days)"), 0, 365)
     quantity = decimal(_l("Quantity harvested"))
     done_by = text(_l("Done by"), 120)
-    photo = FileField(_l("Photo"), render_kw={"accept": "image/*", "capture": "environment"})
+    # The phone's camera; static/app.js makes the photo small on the phone before it is sent.
+    photo = FileField(_l("Photo"), render_kw={"accept": "image/*", "capture": "environment", "data-resize-photo": ""})
 
     def __init__(self, *args, inputs=(), **kwargs):
         super().__init__(*args, **kwargs)
@@ -130,9 +131,12 @@ class EventForm(ServiceForm):
         if not super().validate(extra_validators) and (self.kind.errors or self.kind.data is None):
             return False
         rules = diary_kinds.fields_of(self.kind.data)
-        for name, empty in diary_kinds.KIND_FIELD_EMPTY.items():
+        # Another kind's fields are not checked; their text stays on the page as typed, and values() leaves it out.
+        for name in diary_kinds.KIND_FIELD_EMPTY:
             if not rules.has(name):
-                self[name].errors, self[name].data = [], empty
+                self[name].errors = []
+        if not rules.links_input:
+            self.input_id.data = None
         missing = diary_kinds.missing(rules.kind, self.data)
         self.add_errors({name: KIND_FIELD_MISSING[name] for name in missing if not self[name].errors})
         return not any(field.errors for field in self)
