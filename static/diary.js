@@ -246,8 +246,8 @@ function sessionEnded(response) {
   return response.type === "opaqueredirect" || response.status === 401 || response.status === 403;
 }
 
-// The batches and a fresh CSRF token (a page opened hours ago offline has an expired one). "ok", "offline"
-// or "signed-out".
+// The batches and a fresh CSRF token (a page opened hours ago offline has an expired one). "ok", "offline",
+// "signed-out" or "busy" (the server answered but could not serve: try again later).
 async function refreshFromServer() {
   let response;
   try {
@@ -256,7 +256,7 @@ async function refreshFromServer() {
     return "offline";
   }
   if (sessionEnded(response)) return "signed-out";
-  if (!response.ok) return "offline";
+  if (!response.ok) return "busy";
   const data = await response.json();
   if (data.account !== config.account) return "signed-out";  // another account signed in meanwhile
   state.csrf = data.csrf_token;
