@@ -11,7 +11,8 @@ from PIL import Image
 from app.extensions import db as _db
 from app.models import LabelRun, LabelTemplate
 from app.services import cooperatives, label_runs, label_templates, minting, run_rendering
-from tests.conftest import post_form
+from tests.browser import browser, live_server, needs_chromium, sign_in_page  # noqa: F401 (fixtures)
+from tests.conftest import PASSWORD, post_form
 from tests.factories import product_with_batch
 
 VALID = {"name": "Decal 40 tem", "page_size": "a4", "columns": "4", "rows": "10", "label_width": "45,7",
@@ -145,3 +146,44 @@ def test_the_english_run_form_names_sheets_in_english(member_client, coop_a):
     options = " ".join(re.findall(r"<option[^>]*>([^<]*)</option>", english))
     assert "A4, 14 labels 99.1×38.1 mm (2×7)" in options and "Roll 50×30 mm (thermal printer, 300 dpi)" in options
     assert not re.search(r"tem|Cuộn|máy in|[ăâđêôơưĐ]", options), options
+
+
+@pytest.mark.browser
+@needs_chromium
+def test_a_phone_defines_a_sheet_sees_the_refusal_by_the_field_then_the_preview(live_server, browser, coop_a):
+    context = browser.new_context(locale="vi-VN", viewport={"width": 360, "height": 760})
+    page = context.new_page()
+    page.set_default_timeout(15_000)
+    sign_in_page(page, live_server, "a@htx.vn", PASSWORD)
+    page.goto(f"{live_server}/coop/label-templates/new")
+    for label, value in (("Tên (ví dụ hãng và số hiệu tờ decal)", "Decal 40 tem"), ("Số cột (tem theo chiều ngang)", "5"),
+                         ("Số hàng (tem theo chiều dọc)", "10"), ("Chiều rộng tem (mm)", "45,7"), ("Chiều cao tem (mm)", "25,4"),
+                         ("Lề trái (mm)", "10"), ("Lề trên (mm)", "22"), ("Khoảng cách giữa các cột (mm)", "2,8")):
+        page.get_by_label(label, exact=True).fill(value)
+    page.get_by_role("button", name="Lưu và xem trước").click()
+    columns = page.locator(".field.has-error", has=page.get_by_label("Số cột (tem theo chiều ngang)", exact=True))
+    assert "không vừa chiều ngang" in columns.inner_text()
+    assert page.evaluate("document.documentElement.scrollWidth") <= 360
+    page.get_by_label("Số cột (tem theo chiều ngang)", exact=True).fill("4")
+    page.get_by_role("button", name="Lưu và xem trước").click()
+    preview = page.locator(".sheet-preview img")
+    preview.wait_for()
+    for _ in range(100):  # the preview is rendered on request: wait until the image has loaded
+        if preview.evaluate("image => image.complete && image.naturalWidth > 0"):
+            break
+        page.wait_for_timeout(200)
+    box = preview.bounding_box()
+    assert box["width"] <= 360 and box["height"] / box["width"] == pytest.approx(297 / 210, rel=0.02)
+    assert page.evaluate("document.documentElement.scrollWidth") <= 360
+    context.close()
+
+
+def test_show_preview_on_the_run_form_shows_the_chosen_sheet_and_prints_nothing(member_client, coop_a):
+    product, batch = product_with_batch(coop_a)
+    path = f"/coop/batches/{batch.id}/runs/new"
+    assert 'src="/coop/sheets/a4-65/preview.png"' in member_client.get(path).get_data(as_text=True)
+    response = post_form(member_client, path, {"count": "", "template": "a5-28", "action": "preview", "request_token": "t"})
+    page = response.get_data(as_text=True)
+    assert response.status_code == 200 and 'src="/coop/sheets/a5-28/preview.png"' in page
+    assert re.search(r'<option selected value="a5-28">|<option value="a5-28" selected>', page)
+    assert _db.session.query(LabelRun).count() == 0

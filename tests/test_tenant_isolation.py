@@ -4,14 +4,14 @@ from datetime import date
 import pytest
 from sqlalchemy import select
 
-from app.models import (Batch, BatchInput, Certification, DiaryEvent, FakeReport, LabelRun, Notice, NoticeKind, Product,
-                        ProductPhoto, Shipment, Stamp)
-from app.services import batch_inputs, notices, shipments
+from app.models import (Batch, BatchInput, Certification, DiaryEvent, FakeReport, LabelRun, LabelTemplate, Notice, NoticeKind,
+                        Product, ProductPhoto, Shipment, Stamp)
+from app.services import batch_inputs, label_templates, notices, shipments
 from tests.conftest import post_form, sign_in
 from tests.factories import minted_run, product_with_batch
 
 ID_ARGUMENTS = {"product_id", "batch_id", "event_id", "photo_id", "cert_id", "run_id", "input_id", "shipment_id",
-                "notice_id", "report_id"}
+                "notice_id", "report_id", "template_id", "sheet"}
 
 
 # Arguments naming a kind of record, a file format or a waiting upload, not an object: those routes only read or
@@ -30,7 +30,7 @@ def snapshot(db):
     """Everything that belongs to a cooperative, to prove nothing changed."""
     rows = []
     for model in (Product, Batch, DiaryEvent, Certification, ProductPhoto, LabelRun, Stamp, BatchInput, Shipment, Notice,
-                  FakeReport):
+                  FakeReport, LabelTemplate):
         for obj in db.session.scalars(select(model).order_by(model.id)):
             rows.append({c.name: getattr(obj, c.key) for c in obj.__table__.columns})
     db.session.rollback()
@@ -47,8 +47,12 @@ def b_objects(coop_b, db):
     notice = notices.post(coop_b.id, NoticeKind.BATCH_RECALLED, batch_id=batch.id, params={"reason": "x"})
     report = FakeReport(cooperative_id=coop_b.id, commune_code=coop_b.commune_code, message="Tem giả?")
     db.session.add(report)
+    sheet = label_templates.save_template(coop_b.id, {"name": "Decal B", "page_size": "a4", "columns": 2, "rows": 7,
+                                                      "label_width": 99.1, "label_height": 38.1, "margin_left": 4,
+                                                      "margin_top": 15}, None)
     db.session.commit()
     return {
+        "template_id": sheet.id, "sheet": f"custom-{sheet.id}",
         "input_id": item.id, "shipment_id": shipment.id, "notice_id": notice.id, "report_id": report.id,
         "product_id": product.id, "batch_id": batch.id, "event_id": batch.events[0].id,
         "photo_id": product.photos[0].id, "cert_id": product.certifications[0].id, "run_id": run.id,

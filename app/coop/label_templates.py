@@ -1,8 +1,9 @@
 """A cooperative's own label sheets: list, define and change in millimetres, and preview any sheet as a PNG."""
 from flask import Response, redirect, render_template, request, url_for
-from flask_babel import lazy_gettext as _l
+from flask_babel import format_decimal, lazy_gettext as _l
 from flask_login import current_user
 from wtforms import DecimalField, SelectField
+from wtforms.widgets import TextInput
 
 from app.coop import bp
 from app.coop.views import coop_id
@@ -15,7 +16,15 @@ PAGE_CHOICES = [("a4", "A4 (210×297 mm)"), ("a5", "A5 (148×210 mm)"), ("custom
 
 
 class MillimetreField(DecimalField):
-    """A length in millimetres, typed with a decimal comma (38,1) as in Vietnamese or a point (38.1)."""
+    """A length in millimetres, typed with a decimal comma (38,1) as in Vietnamese or a point (38.1): a text box
+    with the phone's decimal keyboard, since a number box refuses the comma."""
+
+    widget = TextInput()
+
+    def _value(self):
+        if self.raw_data:
+            return self.raw_data[0]  # what was typed, as typed
+        return "" if self.data is None else format_decimal(self.data, format="0.##")  # 45,7 in Vietnamese
 
     def process_formdata(self, valuelist):
         super().process_formdata([value.strip().replace(",", ".") for value in valuelist])
@@ -25,7 +34,8 @@ def _mm(label, is_required=False):
     from wtforms.validators import InputRequired, Optional
 
     message = _l("Enter a number of millimetres, e.g. 38,1.")
-    return MillimetreField(label, places=2, validators=[InputRequired(message) if is_required else Optional()])
+    return MillimetreField(label, places=2, validators=[InputRequired(message) if is_required else Optional()],
+                           render_kw={"inputmode": "decimal", "autocomplete": "off"})
 
 
 class LabelTemplateForm(ServiceForm):

@@ -102,8 +102,11 @@ def _message(error) -> tuple[str, object]:
 
 def check(values: dict):
     """The template's SheetSpec once it prints labels that work, or RuleViolation on the field at fault."""
-    if values["page_size"] in PAGES:
+    if values.setdefault("page_size", "a4") in PAGES:
         values["page_width"], values["page_height"] = PAGES[values["page_size"]]
+    for name in ("columns", "rows", "label_width", "label_height"):
+        if values.get(name) in (None, ""):
+            raise RuleViolation(name, _l("Enter a size larger than 0 mm.") if "label" in name else _l("At least 1."))
     for name in ("page_width", "page_height"):
         if values.get(name) is None:
             raise RuleViolation(name, _l("Enter the page size in millimetres, or choose A4 or A5."))
@@ -148,8 +151,8 @@ def save_template(coop_id: int, values: dict, actor_id: int | None, template_id:
         raise RuleViolation("name", _l("Give the template a name, e.g. the sheet's brand and number."))
     values["name"] = name[:80]
     check(values)
-    clean = {k: values[k] for k in FIELDS}
-    clean.update({k: float(clean[k] or 0) for k in NUMBER_FIELDS})
+    clean = {k: values.get(k) for k in FIELDS}
+    clean.update({k: float(clean[k] or 0) for k in NUMBER_FIELDS})  # an empty margin, gap or radius is 0 mm
     if template is None:
         template = create(LabelTemplate, actor_id, cooperative_id=coop_id, **clean)
     else:
