@@ -146,6 +146,10 @@ def test_an_added_trade_name_blocks_a_live_batch_once_and_removing_it_unblocks(a
     sign_in(officer, "canbo@xa.vn")
     listing = officer.get(f"/commune/listings/{batch.id}").get_data(as_text=True)
     assert f"ghi “{UNLISTED} 35EC”: là tên thương mại của endosulfan, chất bị cấm." in listing
+    member = app.test_client()  # and the cooperative reads the notice on its dashboard
+    sign_in(member, "a@htx.vn")
+    dashboard = member.get("/coop/").get_data(as_text=True)
+    assert f"nhật ký của lô ghi {UNLISTED} 35EC (Endosulfan), chất nay đã bị cấm. 7 tem của lô đang lưu hành" in dashboard
     change = db.session.scalars(select(AuditEvent).where(AuditEvent.entity == "banned_trade_names")
                                 .order_by(AuditEvent.id.desc())).first()
     assert change.action == "banned_list" and change.after["trade_name"] == UNLISTED and change.before is None
