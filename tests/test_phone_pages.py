@@ -37,16 +37,17 @@ DESKTOP = {"viewport": {"width": 1280, "height": 800}}
 HOME = {"member": "/coop/", "officer": "/commune/", "admin": "/admin/"}
 MIN_TARGET_PX = 44
 FAILING_IMPACTS = ("serious", "critical")
-# Parts of a page axe leaves out, with the reason. Swagger UI (the API's documentation for developers) is a
-# third-party widget whose own markup nests its controls and greys its version labels; the page around it is ours.
-AXE_EXCLUDED = {"api_docs.page": ["#swagger-ui"]}
+# Parts of a page that are not ours, left out of the tap-target check and of axe, with the reason. Swagger UI (the
+# API's documentation, for developers at a desk) is a third-party widget whose own markup nests its controls, greys
+# its version labels and sizes its buttons; the page around it is ours.
+NOT_OURS = {"api_docs.page": ["#swagger-ui"]}
 # Signed-in roles also open the public home page: their header, with its menu, is the one that must fold.
 ALSO_OPENED = {"member": ["public.home"], "officer": ["public.home"], "admin": ["public.home"]}
 
 # What a page measures in the browser. Open menus first, so that what they hold must fit too.
 # The width is the device's: a phone browser zooms out a page wider than the screen, so that window.innerWidth grows
 # with the overflow it should reveal.
-MEASURE = """([minTarget, deviceWidth]) => {
+MEASURE = """([minTarget, deviceWidth, notOurs]) => {
   document.querySelectorAll("header details").forEach(d => { d.open = true; });
   const width = Math.min(window.innerWidth, deviceWidth);
   const describe = el => {
@@ -94,6 +95,7 @@ MEASURE = """([minTarget, deviceWidth]) => {
     "main input:not([type=hidden]), main select, main textarea");
   for (const el of targets) {
     if (!el.checkVisibility({checkOpacity: true, checkVisibilityCSS: true})) continue;
+    if (notOurs.some(selector => el.closest(selector))) continue;
     const box = targetBox(el);
     if (box.width === 0 || box.height === 0) continue;
     if (el.matches("a") && inRunningText(el)) continue;
@@ -112,6 +114,7 @@ class RoleFigures:
     pages_with_small_targets: int = 0
     small_targets: int = 0
     axe_violations_by_impact: dict = field(default_factory=dict)
+    axe_rules_by_impact: dict = field(default_factory=dict)  # impact → the rule ids that fired, to know what to fix
 
 
 FIGURES: dict[str, RoleFigures] = {}
@@ -127,11 +130,11 @@ def figures_report(tmp_path_factory):
     path = tmp_path_factory.getbasetemp() / "phone_pages.json"
     path.write_text(json.dumps(report, indent=2, ensure_ascii=False))
     print(f"\nPhone sweep (360×740), figures per role, also in {path}:")
-    print("| role | pages | overflowing | worst overflow px | pages with small targets | small targets | axe violations by impact |")
-    print("| --- | --- | --- | --- | --- | --- | --- |")
+    print("| role | pages | overflowing | worst overflow px | pages with small targets | small targets | axe violations by impact | axe rules |")
+    print("| --- | --- | --- | --- | --- | --- | --- | --- |")
     for role, f in report.items():
         print(f"| {role} | {f['pages_checked']} | {f['pages_overflowing']} | {f['worst_overflow_px']} | "
-              f"{f['pages_with_small_targets']} | {f['small_targets']} | {f['axe_violations_by_impact']} |")
+              f"{f['pages_with_small_targets']} | {f['small_targets']} | {f['axe_violations_by_impact']} | {f['axe_rules_by_impact']} |")
 
 
 def pages_of(role: str, url_map, demo, visitor) -> list[Route]:
@@ -190,7 +193,10 @@ def test_every_page_fits_a_phone_and_passes_axe(role, served, url_map, demo, vis
         assert page.url == served.base + route.path, f"{role} opening {route.path} was sent to {page.url}"
         if shots:
             page.screenshot(path=f"{shots}/{role}-{screenshot_name(route)}-360.png", full_page=True)
-        measured = page.evaluate(MEASURE, [MIN_TARGET_PX, PHONE["viewport"]["width"]])
+        not_ours = NOT_OURS.get(route.endpoint, [])
+        measured = page.evaluate(MEASURE, [MIN_TARGET_PX, PHONE["viewport"]["width"], not_ours])
+        if shots and route is pages[0]:  # the header's menu, opened by MEASURE
+            page.screenshot(path=f"{shots}/{role}-menu-open-360.png")
         figures.pages_checked += 1
         overflow = measured["scrollWidth"] - measured["width"]
         if overflow > 0:
@@ -201,10 +207,12 @@ def test_every_page_fits_a_phone_and_passes_axe(role, served, url_map, demo, vis
             figures.pages_with_small_targets += 1
             figures.small_targets += len(measured["small"])
             problems.append(f"{route.path}: tap targets under {MIN_TARGET_PX} px high: {'; '.join(measured['small'][:8])}")
-        excluded = AXE_EXCLUDED.get(route.endpoint)
-        for violation in axe.run(page, {"exclude": [[selector] for selector in excluded]} if excluded else None).response["violations"]:
+        for violation in axe.run(page, {"exclude": [[selector] for selector in not_ours]} if not_ours else None).response["violations"]:
             impact = violation["impact"] or "none"
             figures.axe_violations_by_impact[impact] = figures.axe_violations_by_impact.get(impact, 0) + 1
+            rules = figures.axe_rules_by_impact.setdefault(impact, [])
+            if violation["id"] not in rules:
+                rules.append(violation["id"])
             if impact in FAILING_IMPACTS:
                 where = "; ".join(" ".join(node["target"]) for node in violation["nodes"][:4])
                 problems.append(f"{route.path}: axe {impact} {violation['id']} ({violation['help']}): {where}")
