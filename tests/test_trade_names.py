@@ -185,6 +185,17 @@ def test_replacing_the_whole_list_counts_the_batches_it_blocks(admin_client, db,
         compliance.replace_banned_list(original.splitlines())
 
 
+def test_a_substance_taken_off_the_list_leaves_its_trade_names_in_the_audit_trail(db, seeded):
+    original = [f"{b.name}; {b.group}" for b in compliance.banned_list()]
+    compliance.replace_banned_list([line for line in original if not line.startswith("Fipronil;")])
+    assert db.session.scalar(select(BannedTradeName).where(BannedTradeName.name == "Regent")) is None
+    change = db.session.scalars(select(AuditEvent).where(AuditEvent.entity == "banned_substances")
+                                .order_by(AuditEvent.id.desc())).first()
+    [regent] = change.before["trade_names"]["Fipronil"]
+    assert regent["name"] == "Regent" and "Bình Thuận" in regent["source"]
+    compliance.replace_banned_list(original)
+
+
 def test_a_change_that_blocks_nothing_says_so(admin_client, db, coop_a, seeded):
     substance = db.session.scalar(select(BannedSubstance).where(BannedSubstance.name == "Endosulfan"))
     page = _submitted(admin_client, "/admin/banned-substances/trade-names",

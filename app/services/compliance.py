@@ -177,13 +177,16 @@ def replace_banned_list(lines: list[str]) -> ListChange:
     """The administrator's new list, one substance per line: "name" or "name; group" (names hold commas).
 
     A substance that stays on the list (the same name, whatever its case or accents) keeps its trade names;
-    one that leaves it takes its trade names with it."""
+    one that leaves it takes its trade names with it, and the audit trail keeps them with their sources, so
+    that a line deleted by mistake loses nothing that cannot be typed back."""
     rows = {}
     for line in lines:
         name, _, group = line.strip().partition(";")
         if name.strip():
             rows[fold(name)] = {"name": name.strip()[:120], "group": group.strip()[:80]}
     before = banned_names()
+    dropped_trade_names = {substance.name: [{"name": t.name, "source": t.source} for t in substance.trade_names]
+                           for substance in banned_list() if fold(substance.name) not in rows and substance.trade_names}
 
     def change():
         kept = {fold(substance.name): substance for substance in banned_list()}
@@ -195,7 +198,7 @@ def replace_banned_list(lines: list[str]) -> ListChange:
         db.session.add_all(BannedSubstance(**row) for folded, row in rows.items() if folded not in kept)
 
     recheck = _rechecked(change)
-    audit.record("banned_list", entity="banned_substances", before={"names": before},
+    audit.record("banned_list", entity="banned_substances", before={"names": before, "trade_names": dropped_trade_names},
                  after={"names": sorted(row["name"] for row in rows.values())})
     db.session.commit()
     return ListChange(len(rows), recheck)
