@@ -11,8 +11,9 @@ import pytest
 from flask_babel import force_locale
 from sqlalchemy import func, inspect, select
 
-from app.models import AuditEvent, Role, User
-from app.services import accounts, audit, audit_words, batches, products, stamp_ranges
+from app.models import AuditEvent, BannedSubstance, ReportStatus, Role, User
+from app.services import (accounts, audit, audit_words, batches, codes, compliance, minting, products, report_inbox, scans,
+                          stamp_ranges)
 from tests.browser import browser, live_server, needs_chromium, page, sign_in_page  # noqa: F401 (fixtures)
 from tests.conftest import PASSWORD, post_form, sign_in
 from tests.factories import minted_run, product_with_batch
@@ -110,7 +111,7 @@ def _walked_events() -> list[AuditEvent]:
     actions = ["create", "update", "delete", "verified", "rejected", "gate_override", "recall", "label_run", "activate",
                "void", "print_over_quantity", "banned_list", "import", "sign_in", "sign_in_failed", "refused",
                "sign_out_others", "password_changed", "password_reset_link", "password_reset", "api_token_created",
-               "api_token_revoked", "something_new"]
+               "api_token_revoked", "report_status", "something_new"]
     for entity in [*audit_words.OBJECTS, "something_new"]:
         model = audit_words.MODELS.get(entity)
         columns = {a.key: a.columns[0] for a in inspect(model).column_attrs} if model is not None else {"some_field": None}
@@ -133,6 +134,12 @@ def test_every_mapped_type_and_action_and_every_real_event_reads_without_ids_or_
     stamp_ranges.void_run(coop_a.id, minted_run(coop_a, product, batch, count=3, token="words-2").id, "Sai khổ giấy", None)
     products.update_product(coop_a.id, product.id, {"name": "Vải thiều loại 1", "gtin": "8938505974194"}, None)
     batches.update_event(coop_a.id, batch.id, batch.events[0].id, {"kind": "fertilising", "phi_days": 0}, None)
+    substance = db.session.scalar(select(BannedSubstance).order_by(BannedSubstance.id))
+    compliance.add_trade_name(substance.id, "Thuốc Thử Nghiệm 50EC", "Quyết định thử nghiệm")
+    stamp_code = codes.derive_code(minting.stamp_key(), run.id, 1)
+    report = scans.report_fake(stamp_code, "Tem có vẻ bị in lại")
+    report_inbox.move(report, db.session.scalar(select(User.id).where(User.login == "a@htx.vn")),
+                      report_inbox.Move(ReportStatus.CHECKING))
     real = list(db.session.scalars(select(AuditEvent).order_by(AuditEvent.id)))
     assert len([e for e in real if e.id > start]) >= 8
 
@@ -148,6 +155,8 @@ def test_every_mapped_type_and_action_and_every_real_event_reads_without_ids_or_
                 assert not [str(label) for label in audit_words.FIELD_LABELS.values() if str(label) in ("kind", "status", "date")]
                 mine = [str(line.sentence) for line in audit_words.lines([e for e in real if e.id > start])]
                 assert f"{MEMBER} sửa lô VT-2026-06-B: số lượng (trống) → 1.200,5; ghi chú (trống) → Đợt 1" in mine, mine
+                assert "Hệ thống thêm tên thương mại Thuốc Thử Nghiệm 50EC của hoạt chất cấm " + substance.name in mine, [s for s in mine if "thương mại" in s or "kiểm tra" in s]
+                assert f"{MEMBER} chuyển một báo cáo nghi tem giả từ “Mới” sang “Đang kiểm tra”" in mine, mine
                 assert any("loại công việc của nhật ký ngày 18/05/2026 của lô VT-2026-06-B: Phun thuốc → Bón phân" in s
                            or "nhật ký ngày 18/05/2026 của lô VT-2026-06-B: loại công việc Phun thuốc → Bón phân" in s for s in mine), mine
 
@@ -281,3 +290,16 @@ def test_on_a_360_px_phone_the_trail_fits_and_its_page_links_take_a_thumb(live_s
     for field in ("#who", "#entity", "#q", "#first_day", "#last_day"):
         assert page.locator(field).bounding_box()["height"] >= 44
     page.screenshot(path=str(tmp_path / "audit-360.png"), full_page=True)
+
+
+def test_an_id_another_cooperative_took_since_never_lends_its_name_to_an_old_event(member_client, db, coop_a, coop_b, start):
+    """Ids can come back (SQLite gives the highest deleted id again): an event of cooperative A about its lot,
+    whose id is now a lot of cooperative B, shows A's member nothing of B's."""
+    _p, theirs = product_with_batch(coop_b, "Mật ong Phồn Nhi", "MO-CUA-HO")
+    audit.record("update", entity="batch", entity_id=theirs.id, cooperative_id=coop_a.id,
+                 before={"notes": "", "product_id": theirs.product_id}, after={"notes": "đã sửa", "product_id": theirs.product_id})
+    db.session.commit()
+    shown = member_client.get("/coop/audit").get_data(as_text=True)
+    said = sentences(shown, start)
+    assert said[0] == "Hệ thống sửa lô (đã xóa): ghi chú (trống) → đã sửa; sản phẩm (đã xóa) → (đã xóa)", said
+    assert "MO-CUA-HO" not in shown and "Mật ong Phồn Nhi" not in shown

@@ -9,6 +9,7 @@ một bản ghi".
 
 Every sentence is a LazyText: the words a user typed (names, lot codes, reasons) are shown escaped.
 """
+import copy
 from collections import defaultdict
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -110,7 +111,9 @@ class Names:
     """What users call the records a page of events mentions, read with one query per kind of record.
 
     Holds the current row of every object the events name (a deleted one is simply absent) and the lot codes,
-    product names, input names, people and communes their fields point at."""
+    product names, input names, people and communes their fields point at, each record with its cooperative:
+    `of(event)` keeps those of the event's own cooperative, so that an id another cooperative's record took
+    since never lends that record's name to the event."""
 
     def __init__(self, events: list[AuditEvent]):
         ids = defaultdict(set)
@@ -133,20 +136,48 @@ class Names:
                     refs["commune"].update(facts["communes"])
             if e.actor_id and not e.actor_name:
                 refs["user"].add(e.actor_id)
-        self.lots, lot_products = {}, {}
-        if refs["batch"]:
-            for id_, lot, product_id in db.session.execute(select(Batch.id, Batch.lot_code, Batch.product_id).where(Batch.id.in_(refs["batch"]))):
-                self.lots[id_], lot_products[id_] = lot, product_id
-                refs["product"].add(product_id)
-        self.products = self._names(Product.id, Product.name, refs["product"])
-        self.lot_products = {id_: self.products.get(p) for id_, p in lot_products.items()}
-        self.inputs = self._names(BatchInput.id, BatchInput.name, refs["input"])
+        self.lots, self.lot_coops = self._owned(select(Batch.id, Batch.lot_code, Product.cooperative_id).join(Product),
+                                                Batch.id, refs["batch"])
+        self.products, self.product_coops = self._owned(select(Product.id, Product.name, Product.cooperative_id),
+                                                        Product.id, refs["product"])
+        self.inputs, self.input_coops = self._owned(
+            select(BatchInput.id, BatchInput.name, Product.cooperative_id).join(Batch, BatchInput.batch_id == Batch.id).join(Product),
+            BatchInput.id, refs["input"])
         self.people = self._names(User.id, User.name, refs["user"])
         self.communes = self._names(Commune.code, Commune.name, refs["commune"])
 
     @staticmethod
     def _names(key, name, wanted: set) -> dict:
         return {k: v for k, v in db.session.execute(select(key, name).where(key.in_(wanted)))} if wanted else {}
+
+    @staticmethod
+    def _owned(query, key, wanted: set) -> tuple[dict, dict]:
+        """Names by id, and each id's cooperative."""
+        names, coops = {}, {}
+        for id_, name, coop_id in (db.session.execute(query.where(key.in_(wanted))) if wanted else ()):
+            names[id_], coops[id_] = name, coop_id
+        return names, coops
+
+    def _row_coop(self, row: dict) -> int | None:
+        if "cooperative_id" in row:
+            return row["cooperative_id"]
+        if row.get("product_id") in self.product_coops:
+            return self.product_coops[row["product_id"]]
+        return self.lot_coops.get(row.get("batch_id"))
+
+    def of(self, e: AuditEvent) -> "Names":
+        """The names this event may use: only records of its own cooperative (all, for an event of none)."""
+        if e.cooperative_id is None:
+            return self
+        own = e.cooperative_id
+        view = copy.copy(self)
+        view.lots = {k: v for k, v in self.lots.items() if self.lot_coops[k] == own}
+        view.products = {k: v for k, v in self.products.items() if self.product_coops[k] == own}
+        view.inputs = {k: v for k, v in self.inputs.items() if self.input_coops[k] == own}
+        row = self.rows.get((e.entity, e.entity_id))
+        if row is not None and e.entity != "user" and self._row_coop(row) not in (None, own):
+            view.rows = {key: facts for key, facts in self.rows.items() if key != (e.entity, e.entity_id)}
+        return view
 
     def current(self, e: AuditEvent) -> dict:
         return self.rows.get((e.entity, e.entity_id), {})
@@ -398,8 +429,9 @@ def lines(events: Iterable[AuditEvent]) -> list[Line]:
     names = Names(events)
     result = []
     for e in events:
-        found = changes(e, names) if e.action == "update" else []
-        result.append(Line(e, sentence(e, names, found), found))
+        own = names.of(e)
+        found = changes(e, own) if e.action == "update" else []
+        result.append(Line(e, sentence(e, own, found), found))
     return result
 
 
