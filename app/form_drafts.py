@@ -24,9 +24,11 @@ FORM_TYPES = ("application/x-www-form-urlencoded", "multipart/form-data")
 
 
 def is_browser_form() -> bool:
-    """A form a browser sent from one of our pages (not the JSON API, not a script that asks for JSON)."""
+    """A form a browser sent from one of our pages (not the JSON API, not a script that asks for JSON; a client
+    that says nothing of what it accepts is taken for a browser)."""
+    accepted = request.accept_mimetypes
     return (request.method == "POST" and request.mimetype in FORM_TYPES and not request.path.startswith("/api/")
-            and request.accept_mimetypes.best_match(["text/html", "application/json"]) == "text/html")
+            and (not accepted or accepted.best_match(["text/html", "application/json"]) == "text/html"))
 
 
 def form_page_path() -> str:
@@ -68,9 +70,14 @@ def expired_form():
     return redirect(form_page_path())
 
 
+# Forms of people not yet signed in: no draft is ever kept of them.
+SIGNED_OUT_FORMS = ("auth.sign_in", "auth.reset_password")
+
+
 def note_accepted(response):
     """After a browser form's POST that the server accepted (answered with a redirect), note its path as done."""
-    if is_browser_form() and 300 <= response.status_code < 400 and not g.get("form_kept"):
+    if (is_browser_form() and 300 <= response.status_code < 400 and not g.get("form_kept")
+            and request.endpoint not in SIGNED_OUT_FORMS):
         path = ALL_DONE if request.endpoint == "auth.sign_out" else request.path
         session[DONE_KEY] = [*session.get(DONE_KEY, []), path][-DONE_KEPT:]
     return response

@@ -5,12 +5,15 @@ import re
 import pytest
 from sqlalchemy import create_engine, func, select, text
 
-from app.models import Cooperative, DiaryEvent, Product
+from app.models import Cooperative, DiaryEvent, Product, UserSession
 from tests.browser import browser, live_server, needs_chromium, page, sign_in_page  # noqa: F401 (fixtures)
-from tests.conftest import PASSWORD
+from tests.conftest import PASSWORD, csrf_token, post_form
 from tests.factories import product_with_batch
 
-pytestmark = [needs_chromium, pytest.mark.browser]
+
+
+def in_chromium(test):
+    return needs_chromium(pytest.mark.browser(test))
 
 SESSION_ENDED = "Phiên đăng nhập đã hết hạn. Đăng nhập lại, nội dung bạn đã nhập vẫn được giữ."
 FORM_EXPIRED = "Biểu mẫu đã hết hạn nên chưa được gửi. Nội dung bạn đã nhập vẫn được giữ"
@@ -70,6 +73,7 @@ def stored_drafts(page) -> str:
     return page.evaluate("() => JSON.stringify(Object.assign({}, window.localStorage))")
 
 
+@in_chromium
 def test_a_diary_entry_outlives_its_session(app, db, live_server, page, batch_id):
     form_path = f"/coop/batches/{batch_id}/events/new"
     sign_in_page(page, live_server, "a@htx.vn", PASSWORD)
@@ -90,6 +94,7 @@ def test_a_diary_entry_outlives_its_session(app, db, live_server, page, batch_id
     assert count(db, select(func.count(DiaryEvent.id)).where(DiaryEvent.description == LONG_TEXT)) == 1
 
 
+@in_chromium
 def test_a_diary_entry_outlives_an_expired_form(db, live_server, page, batch_id):
     form_path = f"/coop/batches/{batch_id}/events/new"
     sign_in_page(page, live_server, "a@htx.vn", PASSWORD)
@@ -109,6 +114,7 @@ def test_a_diary_entry_outlives_an_expired_form(db, live_server, page, batch_id)
     assert count(db, select(func.count(DiaryEvent.id)).where(DiaryEvent.description == LONG_TEXT)) == 1
 
 
+@in_chromium
 def test_a_saved_entry_leaves_no_draft_behind(db, live_server, page, batch_id):
     form_path = f"/coop/batches/{batch_id}/events/new"
     sign_in_page(page, live_server, "a@htx.vn", PASSWORD)
@@ -126,6 +132,7 @@ def test_a_saved_entry_leaves_no_draft_behind(db, live_server, page, batch_id):
         assert page.locator(f"[name={name}]").input_value() == "", name
 
 
+@in_chromium
 def test_another_account_on_the_same_phone_sees_nothing_of_the_drafts(db, live_server, page, coop_a, coop_b):
     db.session.commit()
     sign_in_page(page, live_server, "a@htx.vn", PASSWORD)
@@ -143,6 +150,7 @@ def test_another_account_on_the_same_phone_sees_nothing_of_the_drafts(db, live_s
     assert "Ghi chú nội bộ" not in stored_drafts(page)
 
 
+@in_chromium
 def test_the_product_and_profile_forms_outlive_their_session_too(app, db, live_server, page, coop_a):
     coop_id = coop_a.id
     db.session.commit()
@@ -175,3 +183,67 @@ def test_the_product_and_profile_forms_outlive_their_session_too(app, db, live_s
     assert count(db, select(Cooperative.representative + "|" + Cooperative.description).where(Cooperative.id == coop_id)) == (
         "Nguyễn Văn Bình|Hợp tác xã thành lập năm 2015, 42 hộ thành viên trồng vải theo VietGAP.")
     assert "Nguyễn Văn Bình" not in stored_drafts(page)
+
+
+# The server's part, without a browser.
+
+def drafts_done(page_html: str) -> list[str]:
+    import json
+
+    return json.loads(re.search(r"<body data-drafts-done='([^']*)'", page_html).group(1))
+
+
+def test_an_accepted_form_is_named_on_the_next_page_and_sign_out_names_them_all(member_client, db, coop_a):
+    assert post_form(member_client, "/coop/products/new", {"name": "Vải thiều", "category": "fruit"}).status_code == 302
+    assert drafts_done(member_client.get("/coop/").get_data(as_text=True)) == ["/coop/products/new"]
+    assert drafts_done(member_client.get("/coop/").get_data(as_text=True)) == []  # told once
+    refused = post_form(member_client, "/coop/products/new", {"name": "", "category": "fruit"})
+    assert refused.status_code == 422 and drafts_done(refused.get_data(as_text=True)) == []
+    assert drafts_done(member_client.get("/coop/").get_data(as_text=True)) == []  # a refused form keeps its draft
+    member_client.post("/sign-out", data={"csrf_token": csrf_token(member_client, "/coop/")})
+    assert drafts_done(member_client.get("/").get_data(as_text=True)) == ["*"]
+
+
+def test_a_form_sent_after_the_session_ended_goes_to_sign_in_and_back_to_its_page(member_client, db, coop_a):
+    token = csrf_token(member_client, "/coop/profile")
+    db.session.execute(UserSession.__table__.delete())
+    db.session.commit()
+    answer = member_client.post("/coop/profile", data={"csrf_token": token, "name": "HTX mới"})
+    assert answer.status_code == 302 and answer.location == "/sign-in?next=/coop/profile"
+    page = member_client.get(answer.location).get_data(as_text=True)
+    assert "Phiên đăng nhập đã hết hạn. Đăng nhập lại, nội dung bạn đã nhập vẫn được giữ." in page
+    assert drafts_done(page) == []  # not taken: the draft stays
+
+
+def test_a_form_that_posts_elsewhere_comes_back_to_the_page_it_was_sent_from(member_client, db, coop_a):
+    from tests.factories import product_with_batch
+
+    product_id = product_with_batch(coop_a)[0].id
+    token = csrf_token(member_client, f"/coop/products/{product_id}")
+    db.session.execute(UserSession.__table__.delete())
+    db.session.commit()
+    answer = member_client.post(f"/coop/products/{product_id}/certifications", data={"csrf_token": token, "scheme": "VietGAP"},
+                                headers={"Referer": f"http://localhost/coop/products/{product_id}"})
+    assert answer.location == f"/sign-in?next=/coop/products/{product_id}"
+    answer = member_client.post(f"/coop/products/{product_id}/certifications", data={"csrf_token": token, "scheme": "VietGAP"},
+                                headers={"Referer": "https://elsewhere.example/coop/products/1"})
+    assert answer.location == "/sign-in?next=/"  # never another site's address
+
+
+def test_a_stale_form_token_sends_a_browser_back_to_the_form_with_the_text_kept(member_client, db, coop_a):
+    answer = member_client.post("/coop/products/new", data={"csrf_token": "stale", "name": "Mật ong", "category": "honey"},
+                                headers={"Accept": "text/html,application/xhtml+xml"})
+    assert answer.status_code == 302 and answer.location == "/coop/products/new"
+    page = member_client.get(answer.location).get_data(as_text=True)
+    assert "Biểu mẫu đã hết hạn nên chưa được gửi. Nội dung bạn đã nhập vẫn được giữ" in page
+    assert drafts_done(page) == []
+    assert db.session.scalar(select(func.count(Product.id))) == 0
+
+
+@pytest.mark.parametrize("request_kwargs", [
+    {"data": {"name": "Mật ong"}},  # no token at all: not a form of ours
+    {"json": {"name": "Mật ong"}, "headers": {"X-CSRFToken": "stale"}},
+    {"data": {"csrf_token": "stale", "name": "Mật ong"}, "headers": {"Accept": "application/json"}},
+])
+def test_requests_that_are_not_our_browser_forms_keep_the_plain_refusal(member_client, db, coop_a, request_kwargs):
+    assert member_client.post("/coop/products/new", **request_kwargs).status_code == 400
