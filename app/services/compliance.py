@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 from sqlalchemy import func, select
+from sqlalchemy.orm import selectinload
 
 from app.extensions import db
 from app.i18n import format_day
@@ -147,11 +148,11 @@ def _blocked_by_list(batch_ids, names: Matcher) -> dict[int, Found]:
     """The batches the list blocks (their diary names something on it and no override lets them through),
     each with the first name found."""
     blocked = {}
-    for batch_id in batch_ids:
-        batch = db.session.get(Batch, batch_id)
+    # Every diary in one query rather than one per batch: a change re-checks each batch with live stamps.
+    for batch in db.session.scalars(select(Batch).where(Batch.id.in_(batch_ids)).options(selectinload(Batch.events))):
         found = banned_in_diary(batch, names)
         if found and override(batch) is None:
-            blocked[batch_id] = found[0][1]
+            blocked[batch.id] = found[0][1]
     return blocked
 
 
