@@ -377,7 +377,8 @@ function outboxItem(entry) {
 }
 
 function renderOutbox() {
-  $("diary-outbox").replaceChildren(...state.outbox.map(outboxItem));
+  const items = state.outbox.length ? state.outbox.map(outboxItem) : [el("li", { class: "empty" }, T.outbox_empty)];
+  $("diary-outbox").replaceChildren(...items);
 }
 
 function renderRecent() {

@@ -230,9 +230,9 @@ def add_entry(page, kind: str, fields: dict, photo=None, batch_label: str | None
         page.get_by_label(label, exact=True).fill(value)
     if photo:
         page.set_input_files("#diary-photo", str(photo))
-    before = page.locator("#diary-outbox li").count()
+    before = page.locator("#diary-outbox li.diary-entry").count()
     page.get_by_role("button", name="Lưu mục").click()
-    page.wait_for_function(f"() => document.querySelectorAll('#diary-outbox li').length > {before}")
+    page.wait_for_function(f"() => document.querySelectorAll('#diary-outbox li.diary-entry').length > {before}")
 
 
 def uploads_received(app, path: str) -> list[int]:

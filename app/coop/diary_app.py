@@ -125,5 +125,6 @@ def screen_config() -> dict:
             "editing": _("Editing an entry that was not sent. Save it to send it again."),
             "with_photo": _("with a photo"),
             "no_entries": _("No entries for this batch yet."),
+            "outbox_empty": _("No entry written on this phone yet."),
         },
     }
