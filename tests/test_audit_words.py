@@ -34,9 +34,17 @@ def start(db):
 
 
 def sentences(page_html: str, after: int = 0) -> list[str]:
-    """The sentences of a trail page, as text; with `after`, only those of events after that one."""
-    found = re.findall(r'<li class="audit-line" id="e(\d+)">.*?<p class="audit-sentence">(.*?)</p>', page_html, re.S)
-    return [html.unescape(re.sub(r"<[^>]+>", "", s)).strip() for id_, s in found if int(id_) > after]
+    """What a trail page says of each event, as text: its sentence, or the head of it followed by the changed
+    fields joined by "; "; with `after`, only events after that one."""
+    parts = re.split(r'<li class="audit-line" id="e(\d+)">', page_html.split('<ol class="audit-list">', 1)[-1].split("</ol>")[0])
+    said = []
+    for id_, item in zip(parts[1::2], parts[2::2]):
+        if int(id_) <= after:
+            continue
+        head = re.search(r'<p class="audit-sentence">(.*?)</p>', item, re.S).group(1)
+        fields = "; ".join(re.findall(r"<li>(.*?)</li>", item, re.S))
+        said.append(" ".join(html.unescape(re.sub(r"<[^>]+>", "", f"{head} {fields}")).split()))
+    return said
 
 
 def raw_words(text: str) -> list[str]:
@@ -60,8 +68,8 @@ def test_a_harvest_date_changed_through_the_form_reads_as_a_sentence_in_vietname
     for reader, path in ((member_client, "/coop/audit"), (officer, "/commune/audit")):
         shown = reader.get(path).get_data(as_text=True)
         said = [s for s in sentences(shown, start) if "VT-2026-06-A" in s and "sửa" in s]
-        assert said == [f"{MEMBER} sửa lô VT-2026-06-A: ngày thu hoạch 10/06/2026 → 12/06/2026; "
-                        "ngày đóng gói 11/06/2026 → 13/06/2026"], sentences(shown)[:5]
+        assert said == [f"{MEMBER} sửa lô VT-2026-06-A: ngày thu hoạch: 10/06/2026 → 12/06/2026; "
+                        "ngày đóng gói: 11/06/2026 → 13/06/2026"], sentences(shown)[:5]
         assert "harvest_date" not in shown and "packing_date" not in shown and "2026-06-12" not in shown.replace('datetime="', "")
 
     edit_batch(member_client, batch, harvest_date="2026-06-13", packing_date="2026-06-13")
@@ -301,5 +309,5 @@ def test_an_id_another_cooperative_took_since_never_lends_its_name_to_an_old_eve
     db.session.commit()
     shown = member_client.get("/coop/audit").get_data(as_text=True)
     said = sentences(shown, start)
-    assert said[0] == "Hệ thống sửa lô (đã xóa): ghi chú (trống) → đã sửa; sản phẩm (đã xóa) → (đã xóa)", said
+    assert said[0] == "Hệ thống sửa lô (đã xóa): ghi chú: (trống) → đã sửa; sản phẩm: (đã xóa) → (đã xóa)", said
     assert "MO-CUA-HO" not in shown and "Mật ong Phồn Nhi" not in shown

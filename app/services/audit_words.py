@@ -101,10 +101,12 @@ class Change:
 
 @dataclass(frozen=True)
 class Line:
-    """One event of the trail, ready to show: the event itself (for the machine columns) and its sentence."""
+    """One event of the trail, ready to show: the event itself (for the machine columns), its whole sentence (the
+    CSV's), and what a page shows above the list of changed fields when there are several (else the sentence)."""
     event: AuditEvent
     sentence: LazyText
     changes: list[Change]
+    headline: LazyText
 
 
 class Names:
@@ -431,7 +433,9 @@ def lines(events: Iterable[AuditEvent]) -> list[Line]:
     for e in events:
         own = names.of(e)
         found = changes(e, own) if e.action == "update" else []
-        result.append(Line(e, sentence(e, own, found), found))
+        whole = sentence(e, own, found)
+        headline = _l("%(who)s changed %(object)s:", who=who(e, own), object=_object(e, own)) if len(found) > 1 else whole
+        result.append(Line(e, whole, found, headline))
     return result
 
 
