@@ -25,7 +25,8 @@ import pytest
 from axe_playwright_python.sync_playwright import Axe
 
 from app.services.demo import DEMO_PASSWORD
-from tests.browser import CHROMIUM, CHROMIUM_FLAGS, needs_chromium, sign_in_page
+from tests.browser import CHROMIUM, CHROMIUM_FLAGS, live_server, needs_chromium, sign_in_page  # noqa: F401 (a fixture)
+from tests.conftest import PASSWORD
 from tests.test_served import (  # noqa: F401 (fixtures: the served app, its URL map, the demo rows, signed-in visitors)
     EXPECTED_STATUS, LOGINS, NOT_PAGES, OWNER, OWNER_OF_ENDPOINT, Route, demo, routes, served, url_map, visitors,
 )
@@ -168,6 +169,7 @@ def screenshot_name(route: Route) -> str:
 
 @pytest.fixture(scope="module")
 def chromium():
+    """One Chromium for the whole module (a second sync Playwright cannot start beside it in the same thread)."""
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as playwright:
@@ -226,3 +228,26 @@ def test_every_page_fits_a_phone_and_passes_axe(role, served, url_map, demo, vis
             page.screenshot(path=f"{shots}/{role}-{screenshot_name(route)}-1280.png", full_page=True)
         desktop.close()
     assert not problems, f"{len(problems)} problems on {role}'s pages:\n" + "\n".join(problems)
+
+
+def test_the_header_menu_folds_on_a_phone_and_opens_without_javascript(live_server, chromium, coop_a):
+    """On a phone the header is one line, the brand and "Menu": its links stay hidden until it is tapped, and tapping
+    works with JavaScript off (a <details>). On a wide screen the same links are laid out, with nothing to tap first."""
+    phone = chromium.new_context(locale="vi-VN", java_script_enabled=False, **PHONE)
+    page = phone.new_page()
+    sign_in_page(page, live_server, "a@htx.vn", PASSWORD)
+    stamps = page.locator("header").get_by_role("link", name="Tem QR")
+    assert not stamps.is_visible()
+    assert page.locator("header").bounding_box()["height"] <= 60
+    page.locator("header summary").click()
+    assert stamps.is_visible()
+    stamps.click()
+    page.wait_for_url(f"{live_server}/coop/runs")
+    phone.close()
+
+    desk = chromium.new_context(locale="vi-VN", java_script_enabled=False, **DESKTOP)
+    page = desk.new_page()
+    sign_in_page(page, live_server, "a@htx.vn", PASSWORD)
+    assert page.locator("header").get_by_role("link", name="Tem QR").is_visible()
+    assert not page.locator("header summary").is_visible()
+    desk.close()
