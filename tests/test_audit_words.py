@@ -11,7 +11,7 @@ import pytest
 from flask_babel import force_locale
 from sqlalchemy import func, inspect, select
 
-from app.models import AuditEvent, BannedSubstance, ReportStatus, Role, User
+from app.models import AuditEvent, BannedSubstance, Product, ReportStatus, Role, User
 from app.services import (accounts, audit, audit_words, batches, codes, compliance, minting, products, report_inbox, scans,
                           stamp_ranges)
 from tests.browser import browser, live_server, needs_chromium, page, sign_in_page  # noqa: F401 (fixtures)
@@ -193,7 +193,8 @@ def test_filters_by_person_object_and_days_return_exactly_the_right_rows(client,
     post_form(client, f"/coop/batches/{vai.id}/edit", {"lot_code": "VT-LOC-1", "harvest_date": "2026-06-11", "unit": "kg"})
     client.post("/sign-out", data={"csrf_token": re.search(r'name="csrf_token" value="([^"]+)"', client.get("/").get_data(as_text=True)).group(1)})
     sign_in(client, "hung@htx.vn")
-    post_form(client, f"/coop/batches/{cam.id}/edit", {"lot_code": "CAM-LOC-2", "harvest_date": "2026-06-12", "unit": "kg"})
+    edited = post_form(client, f"/coop/batches/{cam.id}/edit", {"lot_code": "CAM-LOC-2", "harvest_date": "2026-06-12", "packing_date": "2026-06-13", "unit": "kg"})
+    assert edited.status_code == 302, re.findall(r"class=\"error\">([^<]*)", edited.get_data(as_text=True))
     # Two events on either side of midnight in Vietnam (UTC+7): 16:59 UTC on 9 June is the 9th there, 17:00 the 10th.
     for at in (datetime(2026, 6, 9, 16, 59), datetime(2026, 6, 9, 17, 0)):
         db.session.add(AuditEvent(at=at, actor_id=hung.id, actor_name=hung.name, action="sign_in", entity="user",
@@ -217,13 +218,16 @@ def test_filters_by_person_object_and_days_return_exactly_the_right_rows(client,
     assert ids(who=str(hung.id)) == [e.id for e in new if e.actor_id == hung.id]
     about_vai = ids(q="vt-loc")  # a lot code, any case: the lot, its diary entry, its product's certificate and photo
     assert about_vai and not any(e.id in about_vai and "CAM" in str(e.after) for e in new)
-    lots_of_vai = {e.id for e in new if e.entity == "batch" and e.entity_id == vai.id}
+    lots_of_vai = {e.id for e in new if e.entity == "batch" and (e.entity_id or e.after["id"]) == vai.id}
+    assert [e.action for e in new if e.id in lots_of_vai] == ["update", "update", "create"]  # its creation too
     assert lots_of_vai <= set(about_vai) and not {e.id for e in new if e.entity == "batch" and e.entity_id == cam.id} & set(about_vai)
-    assert ids(q="Cam lòng") == [e.id for e in new if (e.entity == "batch" and e.entity_id == cam.id)
-                                 or (e.entity == "product" and e.entity_id == cam.product_id)
-                                 or (e.entity in ("diary_event", "certification", "photo") and e.id in ids(q="Cam lòng"))]
+    cam_product = db.session.get(Product, cam.product_id)
+    of_cam = {("batch", cam.id), ("product", cam_product.id), *(("diary_event", d.id) for d in cam.events),
+              *(("certification", c.id) for c in cam_product.certifications), *(("photo", p.id) for p in cam_product.photos)}
+    assert ids(q="Cam lòng") == [e.id for e in new if (e.entity, e.entity_id or (e.after or {}).get("id")) in of_cam]
+    assert len(ids(q="Cam lòng")) == 6  # the product, its photo and certificate, the lot made and changed, its diary entry
     assert ids(entity="batch") == [e.id for e in new if e.entity == "batch"]
-    assert ids(entity="batch", q="VT-LOC-1") == [e.id for e in new if e.entity == "batch" and e.entity_id == vai.id]
+    assert ids(entity="batch", q="VT-LOC-1") == sorted(lots_of_vai, reverse=True)
     ninth, tenth = [e.id for e in new if e.at == datetime(2026, 6, 9, 16, 59)], [e.id for e in new if e.at == datetime(2026, 6, 9, 17, 0)]
     assert ids(first_day="2026-06-09", last_day="2026-06-09") == ninth
     assert ids(first_day="2026-06-10", last_day="2026-06-10") == tenth

@@ -224,13 +224,15 @@ def _about(text: str):
               GateOverride: "gate_override", ShipmentRange: "shipment_range"}
     of_product = {Certification: "certification", ProductPhoto: "photo"}
     runs = select(LabelRun.id).where(or_(LabelRun.batch_id.in_(lots), LabelRun.product_id.in_(products)))
+    # A creation is recorded before its row has an id in entity_id: the id is in the snapshot after it.
+    object_id = func.coalesce(AuditEvent.entity_id, AuditEvent.after["id"].as_integer())
     return or_(
-        and_(AuditEvent.entity == "batch", AuditEvent.entity_id.in_(lots)),
-        and_(AuditEvent.entity == "product", AuditEvent.entity_id.in_(products)),
-        and_(AuditEvent.entity == "label_run", AuditEvent.entity_id.in_(runs)),
-        *(and_(AuditEvent.entity == name, AuditEvent.entity_id.in_(select(model.id).where(model.batch_id.in_(lots))))
+        and_(AuditEvent.entity == "batch", object_id.in_(lots)),
+        and_(AuditEvent.entity == "product", object_id.in_(products)),
+        and_(AuditEvent.entity == "label_run", object_id.in_(runs)),
+        *(and_(AuditEvent.entity == name, object_id.in_(select(model.id).where(model.batch_id.in_(lots))))
           for model, name in of_lot.items()),
-        *(and_(AuditEvent.entity == name, AuditEvent.entity_id.in_(select(model.id).where(model.product_id.in_(products))))
+        *(and_(AuditEvent.entity == name, object_id.in_(select(model.id).where(model.product_id.in_(products))))
           for model, name in of_product.items()),
     )
 
