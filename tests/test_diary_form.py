@@ -63,12 +63,13 @@ def test_a_harvest_keeps_its_quantity_and_drops_what_another_kind_would_have(mem
 
 
 def test_a_spray_stores_no_harvest_quantity(member_client, db, lychee):
-    response = post_form(member_client, f"/coop/batches/{lychee.id}/events/new", {
-        "event_date": "2026-05-25", "kind": "spraying", "input_used": "Emamectin 5.5WG", "dose": "8 g/bình 16 lít",
-        "phi_days": "7", "quantity": "300"})
-    assert response.status_code == 302
-    spray = entries(db)[-1]
+    for kind, extra in (("spraying", {"input_used": "Emamectin 5.5WG", "dose": "8 g/bình 16 lít", "phi_days": "7"}), ("harvest", {})):
+        response = post_form(member_client, f"/coop/batches/{lychee.id}/events/new",
+                             {"event_date": "2026-05-25", "kind": kind, "quantity": "300", **extra})
+        assert response.status_code == 302
+    spray, harvest = entries(db)[-2:]
     assert (spray.input_used, spray.dose, spray.phi_days, spray.quantity) == ("Emamectin 5.5WG", "8 g/bình 16 lít", 7, None)
+    assert harvest.quantity == Decimal("300.00")  # the same typed quantity, kept where it belongs
 
 
 @pytest.mark.parametrize("values, field, message", [
@@ -91,14 +92,6 @@ def test_what_the_kind_needs_is_asked_for_in_vietnamese_and_the_typed_text_stays
     assert error and error.group(1) == message, page[page.find("<form"):][:3000]
     assert 'value="Trần Thị Lan"' in page and 'value="2026-06-01"' in page
     assert len(entries(db)) == 1  # only the factory's spray
-
-
-def test_an_input_picked_from_the_list_names_the_spray(member_client, db, coop_a, lychee):
-    item = batch_inputs.add_input(coop_a.id, lychee.id, {"kind": "pesticide", "name": "Abamectin 3.6EC", "supplier_name": "Đại lý Hùng Mạnh"}, None)
-    response = post_form(member_client, f"/coop/batches/{lychee.id}/events/new",
-                         {"event_date": "2026-05-20", "kind": "spraying", "input_id": str(item.id), "phi_days": "7"})
-    assert response.status_code == 302
-    assert (entries(db)[-1].input_id, entries(db)[-1].input_used) == (item.id, "Abamectin 3.6EC")
 
 
 def test_an_input_picked_and_then_hidden_by_another_kind_is_not_linked(member_client, db, coop_a, lychee):
@@ -158,7 +151,9 @@ def test_copy_without_a_previous_entry_opens_the_empty_form(member_client, db, c
 def test_another_cooperatives_batch_cannot_be_copied(client, db, coop_a, coop_b, lychee):
     from tests.conftest import sign_in
 
+    own = product_with_batch(coop_b, "Mật ong hoa vải", "MO-2026-01")[1]
     sign_in(client, "b@htx.vn")
+    assert client.get(f"/coop/batches/{own.id}/events/copy").status_code == 200
     assert client.get(f"/coop/batches/{lychee.id}/events/copy").status_code == 404
 
 
