@@ -82,6 +82,7 @@ ENUM_LABELS = {
     Role.MEMBER: _l("cooperative member"), Role.OFFICER: _l("commune officer"), Role.ADMIN: _l("administrator"),
 }
 EMPTY = _l("(empty)")
+OTHER_CHOICE = _l("(another choice)")
 UNKNOWN = _l("(deleted)")
 YES, NO = _l("yes"), _l("no")
 IMPORT_KINDS = {"products": _l("products"), "batches": _l("lots"), "diary": _l("diary entries")}
@@ -230,7 +231,7 @@ def value_text(entity: str, field: str, value, names: Names) -> str:
     try:
         if isinstance(kind, EnumType):
             member = kind.enum_class(value)
-            return str(ENUM_LABELS.get(member, member.value))
+            return str(ENUM_LABELS.get(member, OTHER_CHOICE))
         if isinstance(kind, DateTime):
             return format_moment(_as_moment(value))
         if isinstance(kind, Date):
