@@ -24,9 +24,9 @@ COLUMN_NAMES = sorted({attr.key for model in audit.AUDITED for attr in inspect(m
                       | {name for name in audit.AUDITED.values() if "_" in name})
 RAW = re.compile(r"\b\d{4}-\d{2}-\d{2}\b|\bNone\b|\bTrue\b|\bFalse\b|[{}\[\]]|#\d")
 # Every stored choice of the audited tables ("spraying", "queued", "verified"…): never shown raw in Vietnamese.
-CHOICES = re.compile(r"\b(" + "|".join(sorted({member.value for model in audit.AUDITED for attr in inspect(model).mapper.column_attrs
+CHOICES = re.compile(r"(?<![\w/])(" + "|".join(sorted({member.value for model in audit.AUDITED for attr in inspect(model).mapper.column_attrs
                                                 if getattr(attr.columns[0].type, "enum_class", None)
-                                                for member in attr.columns[0].type.enum_class})) + r")\b")
+                                                for member in attr.columns[0].type.enum_class})) + r")(?![\w/])")
 
 
 @pytest.fixture

@@ -150,14 +150,6 @@ def record(action: str, *, entity: str = "", entity_id: int | None = None, coope
         db.session.commit()
 
 
-def events(commune_codes: list[int] | None = None, limit: int | None = 500):
-    """Newest first; only events in these communes when given (an officer's view)."""
-    query = select(AuditEvent).order_by(AuditEvent.id.desc())
-    if commune_codes is not None:
-        query = query.where(AuditEvent.commune_code.in_(commune_codes))
-    return db.session.scalars(query.limit(limit) if limit else query)
-
-
 PAGE_SIZE = 50
 
 
