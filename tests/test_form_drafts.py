@@ -244,3 +244,35 @@ def test_a_stale_form_token_sends_a_browser_back_to_the_form_with_the_text_kept(
     assert "Biểu mẫu đã hết hạn nên chưa được gửi. Nội dung bạn đã nhập vẫn được giữ" in page
     assert drafts_done(page) == []
     assert db.session.scalar(select(func.count(Product.id))) == 0
+
+
+@pytest.fixture
+def quick_busy_answer(monkeypatch):
+    """SQLite gives up waiting for another's write lock after 0.3 s (the server answers 503) instead of 10 s."""
+    monkeypatch.setenv("SQLITE_BUSY_TIMEOUT_MS", "300")
+
+
+@in_chromium
+def test_a_diary_entry_outlives_a_busy_server(quick_busy_answer, app, db, live_server, page, batch_id):
+    import sqlite3
+    from contextlib import closing
+
+    if not app.config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite:///"):
+        pytest.skip("holds SQLite's write lock")
+    form_path = f"/coop/batches/{batch_id}/events/new"
+    sign_in_page(page, live_server, "a@htx.vn", PASSWORD)
+    page.goto(f"{live_server}{form_path}")
+    fill_spray(page)
+    database = app.config["SQLALCHEMY_DATABASE_URI"].removeprefix("sqlite:///")
+    with closing(sqlite3.connect(database, isolation_level=None)) as other_writer:
+        other_writer.execute("BEGIN IMMEDIATE")  # another worker's long write holds the lock
+        page.get_by_role("button", name="Lưu").click()
+        page.wait_for_selector("text=Hệ thống đang bận")
+        other_writer.execute("ROLLBACK")
+
+    page.go_back()
+    page.wait_for_selector(f"text={RESTORED}")
+    assert_spray_is_back(page)
+    page.get_by_role("button", name="Lưu").click()
+    page.wait_for_selector("text=Đã lưu nhật ký.")
+    assert count(db, select(func.count(DiaryEvent.id)).where(DiaryEvent.description == LONG_TEXT)) == 1
