@@ -169,3 +169,19 @@ def test_the_notices_and_the_inbox_fit_a_phone(app, db, coop_a, people, report, 
     for path, found in measured.items():
         assert found["scrollWidth"] <= 360, (path, found)
         assert found["small"] == [], (path, found["small"])
+
+
+def test_a_forged_code_reaches_the_officer_of_the_commune_the_buyer_names_or_else_the_administrators(app, db, coop_a, people, admin_client):
+    """The scan page's form has no commune field: the place the buyer types ("chợ …, xã Phúc Hòa, Bắc Ninh") names it."""
+    buyer = app.test_client()
+    for place in ("Chợ đầu mối, Xã Phúc Hòa, Bắc Ninh", "chợ <b>không tên</b>"):
+        response = buyer.post("/report", headers=PHONE, data={"code": "ABCD-EFGH-JKLM", "message": f"Tem lạ — {place}", "place": place})
+        assert response.status_code == 200
+    named, unnamed = db.session.scalars(select(FakeReport).order_by(FakeReport.id)).all()
+    assert (named.cooperative_id, named.commune_code) == (None, PHUC_HOA)
+    assert unnamed.commune_code is None
+    assert f'id="report-{named.id}"' in people["officer_b"].get("/commune/reports").get_data(as_text=True)
+    assert f'id="report-{named.id}"' not in people["officer_a"].get("/commune/reports").get_data(as_text=True)
+    admin_page = admin_client.get("/admin/").get_data(as_text=True)
+    assert f'id="report-{unnamed.id}"' in admin_page and f'id="report-{named.id}"' not in admin_page
+    assert "chợ &lt;b&gt;không tên&lt;/b&gt;" in admin_page

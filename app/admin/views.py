@@ -8,7 +8,7 @@ from app.audit_page import audit_csv as audit_csv_download, audit_page
 from app.auth.views import reset_link_page
 from app.coop.forms import CooperativeForm
 from app.pages import form_page, saved, upload
-from app.services import accounts, audit, compliance, cooperatives
+from app.services import accounts, audit, compliance, cooperatives, report_inbox
 from app.services.errors import RuleViolation
 from app.services.geo import commune_label, resolve_commune
 
@@ -20,6 +20,7 @@ def index():
         cooperatives=cooperatives.list_cooperatives(),
         users=accounts.list_users(),
         role_labels=ROLE_LABELS,
+        unrouted_reports=report_inbox.unrouted_reports(),
     )
 
 

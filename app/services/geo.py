@@ -52,3 +52,14 @@ def resolve_commune(typed: str) -> tuple[Commune | None, list[Commune]]:
     if len(candidates) == 1:
         return candidates[0], candidates
     return None, candidates
+
+
+def commune_in_place(place: str) -> Commune | None:
+    """The one commune a free-text place names, read from its end ("chợ X, xã Phúc Hòa, Bắc Ninh"): each tail of
+    the comma-separated parts is tried as "commune, province", longest first; None when none names exactly one."""
+    parts = [part.strip() for part in place.split(",") if part.strip()]
+    for start in range(len(parts)):
+        commune, _candidates = resolve_commune(", ".join(parts[start:]))
+        if commune is not None:
+            return commune
+    return None

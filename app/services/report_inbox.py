@@ -92,6 +92,14 @@ def officer_report(officer_id: int, report_id: int) -> FakeReport:
     return report
 
 
+# Reports nobody was given ------------------------------------------------------------------------------
+
+def unrouted_reports() -> list[InboxItem]:
+    """Reports of codes that name no stamp, from buyers whose place names no commune: no cooperative or
+    officer sees them, so the administrators do."""
+    return _items(FakeReport.commune_code.is_(None))
+
+
 # Moving a report along ---------------------------------------------------------------------------------
 
 @dataclass(frozen=True)

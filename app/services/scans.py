@@ -22,7 +22,7 @@ from app.i18n import local_today
 from app.models import (Batch, Cooperative, FakeReport, GateOverride, LabelRun, NoticeKind, Product, ScanDevice, Stamp,
                         Verification)
 from app.models.mixins import utcnow
-from app.services import codes, notices
+from app.services import codes, geo, notices
 from app.services.hot_query import HotQuery
 from app.services.scan_log import ScanLog
 
@@ -218,9 +218,13 @@ def report_fake(typed_code: str, message: str, place: str = "", contact: str = "
                 commune_code: int | None = None) -> FakeReport:
     """Store a suspected-fake report for the cooperative and commune the code points at, and tell that
     cooperative in the same transaction. A code that names no stamp (a forged one) concerns no cooperative: the
-    report goes to the commune given, if any, whose officer sees it."""
+    report goes to the commune given or, failing that, the one the buyer's "where did you buy it" names, whose
+    officer sees it."""
     stamp = find_stamp(typed_code) if typed_code else None
     coop = db.session.get(Product, stamp.product_id).cooperative if stamp else None
+    if coop is None and commune_code is None and place:
+        named = geo.commune_in_place(place)
+        commune_code = named.code if named else None
     report = FakeReport(
         stamp_id=stamp.id if stamp else None, cooperative_id=coop.id if coop else None,
         commune_code=coop.commune_code if coop else commune_code, code_typed=typed_code[:60],
