@@ -44,6 +44,9 @@ FAILING_IMPACTS = ("serious", "critical")
 NOT_OURS = {"api_docs.page": ["#swagger-ui"]}
 # Signed-in roles also open the public home page: their header, with its menu, is the one that must fold.
 ALSO_OPENED = {"member": ["public.home"], "officer": ["public.home"], "admin": ["public.home"]}
+# Another state of a route's page that phones show often, with its status: the scan of a code that is no stamp.
+OTHER_STATES = {"anonymous": [Route("public.scan (no such stamp)", "/Q/ZZZZZZZZZZZZZZZZZ", True)]}
+OTHER_STATUS = {"public.scan (no such stamp)": 404}
 
 # What a page measures in the browser. Open menus first, so that what they hold must fit too.
 # The width is the device's: a phone browser zooms out a page wider than the screen, so that window.innerWidth grows
@@ -151,6 +154,10 @@ def pages_of(role: str, url_map, demo, visitor) -> list[Route]:
         answer = visitor.get(route.path)
         if answer.status == EXPECTED_STATUS.get(route.endpoint, 200) == 200 and answer.content_type == "text/html":
             wanted.append(route)
+    for route in OTHER_STATES.get(role, []):
+        answer = visitor.get(route.path)
+        assert answer.status == OTHER_STATUS[route.endpoint] and answer.content_type == "text/html", (route, answer.status)
+        wanted.append(route)
     return wanted
 
 
