@@ -177,7 +177,7 @@ def test_state_changes_refuse_get_and_need_a_csrf_token(app, db, client, coop_a,
     product, batch = lychee
     ids = {"product_id": product.id, "batch_id": batch.id, "event_id": batch.events[0].id, "photo_id": product.photos[0].id, "cert_id": product.certifications[0].id, "run_id": 1,
            "kind": "diary", "token": "a" * 32, "suffix": "xlsx",  # an import waiting for its commit
-           "input_id": 1, "shipment_id": 1}
+           "input_id": 1, "shipment_id": 1, "notice_id": 1, "report_id": 1, "template_id": 1}
     rules = list(state_changing_routes(app))
     assert len(rules) >= 9
     for rule in rules:

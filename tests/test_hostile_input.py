@@ -18,7 +18,7 @@ from sqlalchemy import select
 
 from app.config import ROOT
 from app.forms import ServiceForm, text
-from app.models import Batch, BatchInput, Cooperative, DiaryEvent, LabelRun, Product, Role, Shipment, User
+from app.models import Batch, BatchInput, Cooperative, DiaryEvent, LabelRun, LabelTemplate, Product, Role, Shipment, User
 from app.services import accounts, compliance, minting
 from app.services.errors import RuleViolation
 from tests.browser import browser, live_server, needs_chromium, sign_in_page  # noqa: F401 (fixtures)
@@ -164,6 +164,7 @@ FORM_PAGES = {
                                  "public.lot_page"),
     "cooperative: batch input": ("coop.batch", "coop.edit_input"),
     "cooperative: shipment": ("coop.batch", "coop.edit_shipment", "commune.listing"),
+    "cooperative: label template": ("coop.label_template_list", "coop.new_batch_run", "coop.new_blank_run"),
     "cooperative: label run (void reason)": ("coop.run",),
     "officer: gate override reason": ("commune.listing", "coop.batch"),
     "officer: reject reason": ("commune.listing", "coop.batch"),
@@ -183,7 +184,7 @@ NOT_PAGES = {
     **dict.fromkeys(("coop.cooperative_epcis", "coop.product_epcis", "coop.batch_epcis", "coop.epcis_events",
                      "commune.listing_epcis", "epcis.EpcisEvents", "public.lot_epcis"), "GS1 EPCIS JSON-LD"),
     "coop.portal_json": "JSON", "coop.portal_xlsx": "XLSX (safe_cell defuses formulas)",
-    "coop.import_template": "XLSX or CSV", "coop.export_records": "XLSX or CSV (safe_cell defuses formulas)",
+    "coop.import_template": "XLSX or CSV", "coop.sheet_preview": "PNG", "coop.export_records": "XLSX or CSV (safe_cell defuses formulas)",
 }
 ROLE_OF_BLUEPRINT = {"public": ("public",), "auth": ("public",), "coop": ("member",), "commune": ("officer",), "admin": ("admin",)}
 ROLES = {"auth.account": ("member", "officer", "admin"), "api_tokens.index": ("member",), "api_docs.page": ("public",)}
@@ -201,6 +202,7 @@ class Scenario:
     event_id: int = 0
     input_id: int = 0
     shipment_id: int = 0
+    template_id: int = 0
     runs: tuple[int, ...] = ()
     code: str = ""
 
@@ -220,6 +222,9 @@ class Scenario:
             "public.gs1_lot": [{"gtin": GTIN, "lot": self.lot_code}], "public.gs1_serial": [{"gtin": GTIN, "code": self.code}],
             "public.gs1_malformed": [{"elements": "10/ABC"}], "public.product_page": [{"gtin": GTIN}],
             "public.lot_page": [{"gtin": GTIN, "lot": self.lot_code}], "public.certifications_page": [{"gtin": GTIN}],
+            "coop.copy_event": [batch], "coop.label_template": [{"template_id": self.template_id}],
+            "coop.product_scans": [product], "coop.run_scans": [{"run_id": run} for run in self.runs],
+            "commune.product_scans": [product], "commune.run_scans": [{"run_id": run} for run in self.runs],
         }
 
 
@@ -374,6 +379,12 @@ def cooperative_enters(tour: Tour, db, s: Scenario) -> None:
     coop.goto(f"{tour.base}/coop/batches/{s.batch_id}/shipments/new")
     tour.fill_in(coop, "shipment", "main form.card", {"buyer_kind": "trader", "shipped_on": "2026-06-12", "quantity": "10"})
     s.shipment_id = _last_id(db, Shipment)
+    for _payload in PAYLOADS:  # a sheet's name is short: one sheet a payload; the list and the run forms name them all
+        coop.goto(f"{tour.base}/coop/label-templates/new")
+        tour.fill_in(coop, "label template", "main form.card", {
+            "columns": "2", "rows": "7", "label_width": "99,1", "label_height": "38,1", "margin_left": "4,65",
+            "margin_top": "15,15", "gap_x": "2,5", "gap_y": "0", "corner_radius": "2", "page_width": "", "page_height": ""})
+    s.template_id = _last_id(db, LabelTemplate)
 
     coop.goto(f"{tour.base}/coop/batches/{s.batch_id}/runs/new")
     assert tour.submit(coop, "main form.card", {"count": "5"}) == 422
@@ -475,7 +486,8 @@ def test_hostile_text_shows_as_text_on_every_page(live_server, browser, app, db,
     officer_recalls(tour, s)
     visit_every_page(tour, app, s)
     officer = tour.pages["officer"]
-    officer.goto(f"{live_server}/commune/")  # the scans chart names the product in an SVG attribute
-    assert officer.locator("figure.chart svg").first.get_attribute("aria-label") == EVERY_PAYLOAD
+    officer.goto(f"{live_server}/commune/")  # the scans chart names the product, then its count, in an SVG attribute
+    label = officer.locator("figure.chart svg").first.get_attribute("aria-label")
+    assert label.startswith(EVERY_PAYLOAD + " · ") and label.endswith(" lượt quét trong 30 ngày"), label
     assert tour.problems == [], "\n".join(tour.problems)
     assert SHOWN <= tour.visited, f"pages of FORM_PAGES never opened: {SHOWN - tour.visited}"
