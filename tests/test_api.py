@@ -225,8 +225,10 @@ def test_batch_and_diary_through_the_services(client, a_token, coop_a):
     events = f"/api/v1/batches/{body['id']}/events"
     spray = client.post(events, json={"event_date": "2026-05-18", "kind": "spraying", "input_used": "Abamectin", "phi_days": 7}, headers=a_token)
     assert spray.status_code == 201 and spray.get_json()["phi_days"] == 7
-    harvest = client.post(events, json={"event_date": "2026-06-10", "kind": "harvest", "phi_days": 7}, headers=a_token)
+    harvest = client.post(events, json={"event_date": "2026-06-10", "kind": "harvest", "phi_days": 7, "quantity": "1250.5"}, headers=a_token)
     assert harvest.get_json()["phi_days"] is None  # the service keeps an interval for sprays only
+    assert harvest.get_json()["quantity"] == "1250.50"  # what the harvest picked, in the batch's unit
+    assert client.get(spray.headers["Location"], headers=a_token).get_json()["quantity"] is None
     listed = client.get(events, headers=a_token).get_json()["items"]
     assert [e["kind"] for e in listed] == ["spraying", "harvest"]
     event_url = spray.headers["Location"]

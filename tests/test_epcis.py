@@ -68,7 +68,8 @@ def lychee(db, coop_a):
     activated onto it and partly voided, a run voided whole, and the batch recalled."""
     product, batch = product_with_batch(coop_a)
     for kind, day in DIARY:
-        batches.add_event(coop_a.id, batch.id, {"event_date": day, "kind": kind, "description": f"{kind} Lục Ngạn"}, None)
+        picked = {"quantity": "1250.5"} if kind == "harvest" else {}
+        batches.add_event(coop_a.id, batch.id, {"event_date": day, "kind": kind, "description": f"{kind} Lục Ngạn", **picked}, None)
     batch_run = minted_run(coop_a, product, batch, count=3, token="batch-run")
     blank_run = minted_run(coop_a, product, None, count=4, token="blank-run")
     stamp_ranges.activate_range(coop_a.id, blank_run.id, 1, 2, batch.id, None)
@@ -185,6 +186,9 @@ def test_diary_kinds_map_to_cbv_steps_or_our_uris(app, lychee):
     diary = {e["ocop:diaryKind"]: e for e in _batch_events(lychee) if "ocop:diaryKind" in e}
     assert {kind: e["bizStep"] for kind, e in diary.items()} == expected
     assert diary["harvest"]["action"] == "ADD" and diary["harvest"]["ilmd"]["cbvmda:lotNumber"] == "VT-2026-06-A"
+    batch_class = f"{vocabulary.base_url()}/id/batch/{lychee['batch'].id}"
+    assert diary["harvest"]["quantityList"] == [{"epcClass": batch_class, "quantity": 1250.5, "uom": "KGM"}]
+    assert (diary["harvest"]["ocop:quantity"], diary["harvest"]["ocop:unit"]) == (1250.5, "kg")
     spraying = diary["spraying"]
     assert spraying["action"] == "OBSERVE" and spraying["ocop:input"] == "Abamectin 3.6EC" and spraying["ocop:phiDays"] == 7
     assert spraying["eventTime"] == "2026-05-18T00:00:00.000+07:00" and spraying["eventTimeZoneOffset"] == "+07:00"

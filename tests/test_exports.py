@@ -4,12 +4,13 @@ import codecs
 import csv
 import io
 from datetime import date
+from decimal import Decimal
 
 import pytest
 from openpyxl import load_workbook
 from sqlalchemy import select
 
-from app.models import Batch, DiaryEvent, Product
+from app.models import Batch, DiaryEvent, EventKind, Product
 from app.services import batches
 from app.services.spreadsheets import KINDS
 from tests.factories import product_with_batch
@@ -98,7 +99,7 @@ def _snapshot(db):
     return {
         "products": [(p.name, p.category, p.gtin, p.ocop_stars, p.ocop_issued_on, p.shelf_life_days, p.description) for p in db.session.scalars(select(Product).order_by(Product.id))],
         "batches": [(b.lot_code, b.harvest_date, b.packing_date, b.best_before, b.quantity, b.unit, b.notes) for b in db.session.scalars(select(Batch).order_by(Batch.id))],
-        "diary": [(e.event_date, e.kind, e.description, e.input_used, e.dose, e.phi_days, e.done_by) for e in db.session.scalars(select(DiaryEvent).order_by(DiaryEvent.id))],
+        "diary": [(e.event_date, e.kind, e.description, e.input_used, e.dose, e.phi_days, e.done_by, e.quantity) for e in db.session.scalars(select(DiaryEvent).order_by(DiaryEvent.id))],
     }
 
 
@@ -107,6 +108,7 @@ def _snapshot(db):
 def test_an_unedited_export_imports_as_zero_changes(member_client, db, coop_a, kind, file_format):
     _, batch = product_with_batch(coop_a)
     batches.add_event(coop_a.id, batch.id, {"event_date": date(2026, 5, 20), "kind": "other", "description": "- dòng một\n- dòng hai"}, None)
+    batches.add_event(coop_a.id, batch.id, {"event_date": date(2026, 6, 10), "kind": "harvest", "quantity": "1250.5"}, None)
     page = _edit_and_import(member_client, kind, file_format, lambda sheet: None)
     assert "0 thay đổi" in page.get_data(as_text=True)
 
@@ -133,6 +135,26 @@ def test_export_edit_one_cell_import_changes_exactly_that(member_client, db, coo
     changed = [(b, a) for b, a in zip(before["diary"], after["diary"]) if b != a]
     assert changed == [(before["diary"][1], before["diary"][1][:4] + ("3 kg/gốc",) + before["diary"][1][5:])]
     assert before["products"] == after["products"] and before["batches"] == after["batches"]
+
+
+def test_a_harvests_quantity_goes_out_and_comes_back_in(member_client, db, coop_a):
+    _, batch = product_with_batch(coop_a)
+    batches.add_event(coop_a.id, batch.id, {"event_date": date(2026, 6, 10), "kind": "harvest", "quantity": "1250.5"}, None)
+    before = _snapshot(db)
+    quantity = [c.key for c in KINDS["diary"].columns].index("quantity")
+    harvest = next(i for i, e in enumerate(before["diary"]) if e[1] == EventKind.HARVEST and e[-1] is not None)
+
+    def edit(sheet):
+        row = next(r for r in sheet.iter_rows(min_row=2) if r[quantity].value not in (None, ""))
+        assert float(row[quantity].value) == 1250.5  # exported as the number it is
+        row[quantity].value = "1300,25"
+
+    page = _edit_and_import(member_client, "diary", "xlsx", edit)
+    assert "Cập nhật: 1" in page.get_data(as_text=True)
+    assert commit(member_client, page).status_code == 302
+    after = _snapshot(db)
+    assert after["diary"][harvest][-1] == Decimal("1300.25")
+    assert [e for i, e in enumerate(after["diary"]) if i != harvest] == [e for i, e in enumerate(before["diary"]) if i != harvest]
 
 
 def test_export_edit_a_batch_date_import_changes_exactly_that(member_client, db, coop_a):

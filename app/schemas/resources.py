@@ -94,6 +94,10 @@ class DiaryEventSchema(Schema):
     dose = fields.String(validate=validate.Length(max=100))
     phi_days = fields.Integer(allow_none=True, validate=validate.Range(min=0, max=365),
                               metadata={"description": "Pre-harvest interval in days; sprays only."})
+    quantity = fields.Decimal(allow_none=True, places=2, as_string=True, validate=_quantity_in_range,
+                              metadata={"type": "string", "format": "decimal", "example": "1250.50",
+                                        "description": "What a harvest picked, in the batch's unit; harvest entries only "
+                                                       "(cleared on other kinds). A string; a JSON number is accepted."})
     done_by = fields.String(validate=validate.Length(max=120))
     created_at = UtcDateTime(dump_only=True)
     updated_at = UtcDateTime(dump_only=True)

@@ -30,7 +30,7 @@ def _diary_rows(coop_id: int) -> Iterable[list]:
             .order_by(Product.name, Batch.lot_code, DiaryEvent.event_date, DiaryEvent.id))
     for event, lot_code, name, gtin in db.session.execute(stmt).yield_per(1000):
         yield [name, gtin, lot_code, event.event_date, event.kind, event.description, event.input_used, event.dose,
-               event.phi_days, event.done_by]
+               event.phi_days, event.done_by, event.quantity]
 
 
 ROWS = {"products": _product_rows, "batches": _batch_rows, "diary": _diary_rows}

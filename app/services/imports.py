@@ -345,7 +345,7 @@ def _plan_diary(coop_id: int, rows: list[Row], plan: Plan) -> None:
             continue
         fields["batch_id"] = batch.id
         label = f"{batch.lot_code} · {fields['event_date'].strftime('%d/%m/%Y')}"
-        plan.changes.append(_classify(row, label, fields, existing.get(key), ("input_used", "dose", "phi_days", "done_by")))
+        plan.changes.append(_classify(row, label, fields, existing.get(key), ("input_used", "dose", "phi_days", "done_by", "quantity")))
 
 
 PLANNERS = {"products": _plan_products, "batches": _plan_batches, "diary": _plan_diary}

@@ -117,6 +117,7 @@ KINDS = {
         Column("dose", "Liều lượng", "Ví dụ 10 ml/bình 16 lít.", "10 ml/bình 16 lít"),
         Column("phi_days", "Thời gian cách ly (ngày)", "Chỉ với phun thuốc: số ngày từ khi phun đến khi được thu hoạch, từ 0 đến 365.", 7, type="int", bounds=(0, 365)),
         Column("done_by", "Người thực hiện", "Ai đã làm.", "Nguyễn Văn Lâm"),
+        Column("quantity", "Sản lượng thu hoạch", "Chỉ với thu hoạch: lượng đã hái, theo đơn vị của lô, ví dụ 1250,5.", None, type="decimal"),
     )),
 }
 

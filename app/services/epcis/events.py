@@ -148,6 +148,9 @@ def diary_entry(entry: DiaryEvent) -> dict:
     event |= {voc.term(name): value for name, value in extensions.items() if value}
     if entry.phi_days is not None:
         event[voc.term("phiDays")] = entry.phi_days
+    if entry.quantity is not None:  # what a harvest picked, in the batch's unit
+        event["quantityList"] = [quantity_element(voc.batch_class(batch), entry.quantity, batch.unit)]
+        event |= _as_typed(entry.quantity, batch.unit)
     if entry.input_id is not None:
         event[voc.term("inputClass")] = voc.input_class(entry.input)
     return event
