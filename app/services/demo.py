@@ -157,9 +157,10 @@ def _load_cooperative(spec: dict, admin_id: int) -> Cooperative:
         for batch_spec in product_spec["batches"]:
             batch = batches.create_batch(coop.id, product.id, batch_spec["values"], member.id)
             for event_date, kind, description, input_used, dose, phi in batch_spec["events"]:
+                picked = batch_spec["values"].get("quantity") if kind is EventKind.HARVEST else None  # the whole lot
                 batches.add_event(coop.id, batch.id, {
                     "event_date": event_date, "kind": kind, "description": description,
-                    "input_used": input_used, "dose": dose, "phi_days": phi, "done_by": name,
+                    "input_used": input_used, "dose": dose, "phi_days": phi, "done_by": name, "quantity": picked,
                 }, member.id)
     return coop
 
