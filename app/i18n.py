@@ -5,7 +5,7 @@ from zoneinfo import ZoneInfo
 
 from babel import Locale, dates as babel_dates
 from flask import current_app, g, has_request_context, request, session
-from flask_babel import format_datetime, format_decimal, get_locale, to_user_timezone
+from flask_babel import format_datetime, format_decimal, get_locale
 from werkzeug.datastructures import LanguageAccept
 from werkzeug.http import parse_accept_header
 
@@ -57,12 +57,18 @@ def local_today() -> date:
     return datetime.now(ZoneInfo(current_app.config["BABEL_DEFAULT_TIMEZONE"])).date()
 
 
+def vietnam_day(moment: datetime) -> date:
+    """The day in Vietnam of a stored moment (UTC, with or without its zone)."""
+    aware = moment.replace(tzinfo=timezone.utc) if moment.tzinfo is None else moment
+    return aware.astimezone(ZoneInfo(current_app.config["BABEL_DEFAULT_TIMEZONE"])).date()
+
+
 def format_day(value: date | None) -> str:
     """A day; a stored (UTC) moment is first put in Vietnam's time zone."""
     if value is None:
         return ""
     if isinstance(value, datetime):
-        value = to_user_timezone(value.replace(tzinfo=timezone.utc) if value.tzinfo is None else value).date()
+        value = vietnam_day(value)
     return format_day_in(value, str(get_locale()))
 
 

@@ -10,14 +10,14 @@ import hashlib
 import os
 import threading
 import urllib.parse
-from datetime import date, datetime, timezone
+from datetime import date
 from pathlib import Path
 from typing import Callable, Iterator, Sequence
-from zoneinfo import ZoneInfo
 
 from flask import current_app
 
 from app.extensions import db
+from app.i18n import vietnam_day
 from app.models import LabelRun, Product, RunStatus
 from app.models.mixins import utcnow
 from app.services import codes
@@ -73,12 +73,6 @@ def run_labels(run: LabelRun, run_codes: Sequence[str] | None = None) -> Iterato
             yield lib.Label(qr_payload=url_prefix + code, code_text=codes.group(code), serial=serial, **common)
 
     return generate()
-
-
-def vietnam_day(moment: datetime) -> date:
-    """The day in Vietnam of a stored (UTC) moment."""
-    zone = ZoneInfo(current_app.config["BABEL_DEFAULT_TIMEZONE"])
-    return moment.replace(tzinfo=timezone.utc).astimezone(zone).date()
 
 
 def label_day(run: LabelRun) -> date:

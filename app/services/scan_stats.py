@@ -4,10 +4,8 @@ API), and what happens to one product's or one run's stamps after printing (the 
 A scan's `day` is the day in Vietnam when it was made (scans.look stores local_today()), so a scan at 23:30 and
 one at 00:30 Vietnam time fall on two days even when the UTC clock says one; counting groups by that day."""
 from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta, timezone
-from zoneinfo import ZoneInfo
+from datetime import date, datetime, time, timedelta
 
-from flask import current_app
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import case, func, select
 from werkzeug.exceptions import NotFound
@@ -15,6 +13,7 @@ from werkzeug.exceptions import NotFound
 from app.extensions import db
 from app.models import Batch, LabelRun, Product, RangeAction, Scan, ScanDevice, Stamp, StampRangeEvent
 from app.services import batches, label_runs, listings, products
+from app.i18n import vietnam_day
 from app.services.errors import RuleViolation
 
 MAX_DAYS = 366  # a leap year: one season compared with the last
@@ -312,12 +311,6 @@ def range_changes_per_day(scope: StampScope, first: date, last: date) -> RangeCh
         if day in activated:
             activated[day] += count
     return RangeChanges(DaySeries(days, list(activated.values())), DaySeries(days, list(voided.values())))
-
-
-def vietnam_day(moment: datetime) -> date:
-    """The day in Vietnam of a stored (UTC) moment."""
-    aware = moment.replace(tzinfo=timezone.utc) if moment.tzinfo is None else moment
-    return aware.astimezone(ZoneInfo(current_app.config["BABEL_DEFAULT_TIMEZONE"])).date()
 
 
 def officer_product_scope(officer_id: int, product_id: int) -> StampScope:
