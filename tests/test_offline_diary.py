@@ -14,7 +14,7 @@ from sqlalchemy import create_engine, func, select, text
 from app.models import BatchStatus, DiaryEvent, User
 from app.services import diary_sync
 from app.services.errors import NotFound, RuleViolation
-from tests.browser import browser, live_server, needs_chromium, sign_in_page  # noqa: F401 (fixtures)
+from tests.browser import PHONE_VIEW, browser, live_server, needs_chromium, sign_in_page  # noqa: F401 (fixtures)
 from tests.conftest import PASSWORD, csrf_token, sign_in
 from tests.factories import jpeg_bytes, product_with_batch
 
@@ -191,7 +191,7 @@ def test_signing_out_wipes_the_sites_storage_on_the_phone(member_client):
 
 # ---- in Chromium, with the network switched off ----
 
-PHONE = {"viewport": {"width": 360, "height": 740}, "device_scale_factor": 2, "is_mobile": True, "has_touch": True, "locale": "vi-VN"}
+PHONE = {**PHONE_VIEW, "locale": "vi-VN"}
 SENT_LIMIT = 400 * 1024  # what the phone may send for one entry with its photo
 SCREENSHOTS = os.environ.get("DIARY_SCREENSHOTS")
 

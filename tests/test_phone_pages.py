@@ -25,7 +25,7 @@ import pytest
 from axe_playwright_python.sync_playwright import Axe
 
 from app.services.demo import DEMO_PASSWORD
-from tests.browser import CHROMIUM, CHROMIUM_FLAGS, live_server, needs_chromium, sign_in_page  # noqa: F401 (a fixture)
+from tests.browser import CHROMIUM, CHROMIUM_FLAGS, PHONE_VIEW, live_server, needs_chromium, sign_in_page  # noqa: F401 (a fixture)
 from tests.conftest import PASSWORD
 from tests.test_served import (  # noqa: F401 (fixtures: the served app, its URL map, the demo rows, signed-in visitors)
     EXPECTED_STATUS, LOGINS, NOT_PAGES, OWNER, OWNER_OF_ENDPOINT, Route, demo, routes, served, url_map, visitors,
@@ -33,7 +33,7 @@ from tests.test_served import (  # noqa: F401 (fixtures: the served app, its URL
 
 pytestmark = [pytest.mark.browser, pytest.mark.served, needs_chromium]
 
-PHONE = {"viewport": {"width": 360, "height": 740}, "device_scale_factor": 2, "is_mobile": True, "has_touch": True}
+PHONE = PHONE_VIEW
 DESKTOP = {"viewport": {"width": 1280, "height": 800}}
 HOME = {"member": "/coop/", "officer": "/commune/", "admin": "/admin/"}
 MIN_TARGET_PX = 44

@@ -10,7 +10,7 @@ from sqlalchemy import func, select
 from app.models import AuditEvent, Batch, FakeReport, Notice, NoticeKind, Product, ReportStatus, Role, User
 from app.services import accounts, codes, scans
 from tests.conftest import LUC_NGAN, PASSWORD, PHUC_HOA, post_form, sign_in
-from tests.browser import browser, live_server, needs_chromium  # noqa: F401 (fixtures)
+from tests.browser import PHONE_VIEW, browser, live_server, needs_chromium  # noqa: F401 (fixtures)
 from tests.factories import on_sale_stamps
 
 PHONE = {"User-Agent": "Mozilla/5.0 (Linux; Android 12) Mobile", "Accept-Language": "vi-VN"}
@@ -109,7 +109,6 @@ def test_a_forged_code_goes_to_the_officer_of_the_commune_given_and_to_no_cooper
 
 # On a phone --------------------------------------------------------------------------------------------
 
-PHONE_VIEW = {"viewport": {"width": 360, "height": 740}, "device_scale_factor": 2, "is_mobile": True, "has_touch": True}
 DESKTOP_VIEW = {"viewport": {"width": 1280, "height": 800}}
 # Nothing sticks out sideways, and every button, field and lone link of the notices and the inbox is 44 px high.
 FITS = """(selector) => {
