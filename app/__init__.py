@@ -123,7 +123,7 @@ def register_errorhandlers(app: Flask) -> None:
 
 
 def register_fast_paths(app: Flask) -> None:
-    from app.public.fast_path import ScanFastPath
+    from app.scan.fast_path import ScanFastPath
 
     app.wsgi_app = ScanFastPath(app, app.wsgi_app)
 

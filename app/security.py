@@ -54,7 +54,7 @@ def _private(response: Response) -> bool:
 
 class StrictTransportSecurity:
     """WSGI middleware adding Strict-Transport-Security to every response, the scan page's fast path
-    (app/public/fast_path.py) and static files included: browsers then refuse plain http for the site."""
+    (app/scan/fast_path.py) and static files included: browsers then refuse plain http for the site."""
 
     def __init__(self, wsgi_app, value: str):
         self.wsgi_app = wsgi_app

@@ -5,7 +5,7 @@
 # Requests pick one of 10,000 random valid codes. Measured 2026-11-22 (2 cores, DURATION=30), two runs:
 # hello-world 5,344 / 5,097 req/s; scan page with 10,000 stamps 3,471 / 3,786 req/s, with 1,000,000
 # 3,474 / 3,515 req/s: 0.65x / 0.74x hello-world, 1,000,000 vs 10,000 stamps 1.00 / 0.93; p99 10-12 ms;
-# no errors. Without the fast path (app/public/fast_path.py) the page ran at 0.51x.
+# no errors. Without the fast path (app/scan/fast_path.py) the page ran at 0.51x.
 # 2026-11-30, with the verdict model, the scan evidence on the page and per-stamp phones (DURATION=20):
 # hello-world 5,616 req/s; scan page 3,619 req/s with 10,000 stamps and 3,420 with 1,000,000: 0.64x, 0.94;
 # p99 10.7 / 11.7 ms; no errors. The same code with the scan counts in the page cache's key (each repeated

@@ -7,7 +7,7 @@ from sqlalchemy import select
 
 from app.models import Stamp
 from app.services import batches, codes, cooperatives, products
-from app.services.scan_log import ScanLog
+from app.scan.scan_log import ScanLog
 from tests.factories import jpeg_bytes, on_sale_stamps
 
 DIARY = [

@@ -12,8 +12,9 @@ from flask_babel import force_locale
 from sqlalchemy import func, inspect, select
 
 from app.models import AuditEvent, BannedSubstance, Product, ReportStatus, Role, User
-from app.services import (accounts, audit, audit_words, batches, codes, compliance, minting, products, report_inbox, scans,
+from app.services import (accounts, audit, audit_words, batches, codes, compliance, minting, products, report_inbox,
                           stamp_ranges)
+from app.scan import scans
 from tests.browser import browser, live_server, needs_chromium, page, sign_in_page  # noqa: F401 (fixtures)
 from tests.conftest import PASSWORD, post_form, sign_in
 from tests.factories import minted_run, product_with_batch

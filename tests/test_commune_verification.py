@@ -6,7 +6,8 @@ import pytest
 
 from app.i18n import local_today
 from app.models import User
-from app.services import batches, compliance, listings, products, scans
+from app.scan import scans
+from app.services import batches, compliance, listings, products
 from app.services.listings import ListingStatus
 from tests.conftest import post_form, sign_in
 from tests.factories import on_sale_stamps, product_with_batch

@@ -10,7 +10,7 @@ from sqlalchemy import select, update
 from app.i18n import local_today
 from app.models import Stamp, StampRangeEvent
 from app.services import batches, minting, codes, stamp_ranges
-from app.services.scan_log import ScanLog
+from app.scan.scan_log import ScanLog
 from tests.browser import browser, live_server, needs_chromium, sign_in_page  # noqa: F401 (fixtures)
 from tests.conftest import PASSWORD, post_form
 from tests.factories import minted_run, on_sale_stamps, product_with_batch

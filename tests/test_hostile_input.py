@@ -87,8 +87,8 @@ def test_nothing_in_the_code_base_bypasses_escaping():
         source = path.read_text()
         found += _parameterised_lazy_strings_outside_a_rule(path)
         found += [f"{path.relative_to(ROOT)}: {word}" for word in ("render_template_string", "autoescape=False", "|safe") if word in source]
-        # The one Markup: the scan page's origin part, rendered by a template and cached (app/public/rendered.py).
-        if "Markup(" in source and path != ROOT / "app/public/rendered.py":
+        # The one Markup: the scan page's origin part, rendered by a template and cached (app/scan/rendered.py).
+        if "Markup(" in source and path != ROOT / "app/scan/rendered.py":
             found.append(f"{path.relative_to(ROOT)}: Markup(")
     assert found == []
 

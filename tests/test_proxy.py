@@ -4,7 +4,8 @@ from flask import request_started
 from sqlalchemy import select
 
 from app.models import Scan
-from app.services import codes, scans
+from app.scan import scans
+from app.services import codes
 from tests.factories import on_sale_stamps
 
 # Well-formed codes (their check characters are right) that no stamp has: each lookup counts as unknown.

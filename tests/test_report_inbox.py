@@ -8,7 +8,8 @@ import pytest
 from sqlalchemy import func, select
 
 from app.models import AuditEvent, Batch, FakeReport, Notice, NoticeKind, Product, ReportStatus, Role, User
-from app.services import accounts, codes, scans
+from app.scan import scans
+from app.services import accounts, codes
 from tests.conftest import LUC_NGAN, PASSWORD, PHUC_HOA, post_form, sign_in
 from tests.browser import PHONE_VIEW, browser, live_server, needs_chromium  # noqa: F401 (fixtures)
 from tests.factories import on_sale_stamps

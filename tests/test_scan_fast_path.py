@@ -4,7 +4,7 @@ from sqlalchemy import func, select
 from werkzeug.test import EnvironBuilder
 
 from app.models import Scan
-from app.public.fast_path import ScanFastPath
+from app.scan.fast_path import ScanFastPath
 from app.services import codes
 from tests.factories import on_sale_stamps
 

@@ -4,7 +4,7 @@ import time
 from sqlalchemy import func, select, text
 
 from app.models import Scan
-from app.services.scan_log import ScanLog
+from app.scan.scan_log import ScanLog
 from tests.factories import on_sale_stamps
 
 

@@ -23,7 +23,8 @@ from app.i18n import _best_language, local_today
 from app.models import Batch, Product
 from app.public import bp
 from app.public.views import _scan_page
-from app.services import codes, scans
+from app.scan import scans
+from app.services import codes
 from app.services.epcis import documents as epcis_documents
 from app.services.epcis import public as public_epcis
 from app.services.gtin import normalise_gtin

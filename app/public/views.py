@@ -5,9 +5,10 @@ from app.extensions import csrf
 from app.i18n import language_code
 from app.public import bp
 from app.public.forms import FakeReportForm
-from app.public.rendered import CODE_SLOT, EvidenceSlots, origin_html, page_for_scan, page_key, render_scan_page
+from app.scan.rendered import CODE_SLOT, EvidenceSlots, origin_html, page_for_scan, page_key, render_scan_page
 from app.rate_limits import allowed, rate_limited
-from app.services import codes, scans
+from app.scan import scans
+from app.services import codes
 from app.services.codes import Shape
 from app.services.photos import photo_path
 

@@ -1,10 +1,10 @@
 """The public verdict of a stamp (/api/v1/stamps/<code>/verdict): the same facts the scan page shows,
-as app/services/verdict.py judge() decides them."""
+as app/scan/verdict.py judge() decides them."""
 from marshmallow import Schema, fields
 
 from app.schemas.fields import UtcDateTime
 
-from app.services.verdict import Headline, StampState, Tone
+from app.scan.verdict import Headline, StampState, Tone
 from app.services.listings import ListingStatus
 
 

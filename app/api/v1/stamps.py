@@ -1,6 +1,6 @@
 """/api/v1/stamps/<code>/verdict: a stamp's verdict as JSON, for anybody, without a token.
 
-It is judge()'s verdict (app/services/verdict.py), the one the scan page shows, computed from scans.look():
+It is judge()'s verdict (app/scan/verdict.py), the one the scan page shows, computed from scans.look():
 asking is NOT recorded as a scan. The scan log stays the record of people scanning stamps, which the copy
 check and the officers' scans-per-day chart read; a program polling a stamp must neither make it look copied
 nor swell a product's scan figures. The evidence counts this request as the page would count a scan, without
@@ -15,7 +15,8 @@ from app.api.v1 import problems
 from app.extensions import csrf
 from app.rate_limits import allowed
 from app.schemas.verdict import VerdictSchema
-from app.services import codes, scans, verdict
+from app.scan import scans, verdict
+from app.services import codes
 from app.services.codes import Shape
 from app.services.errors import lazy_text as _l
 

@@ -12,9 +12,9 @@ import re
 from flask import Flask
 
 from app.i18n import phone_language
-from app.public.rendered import cached_page_for_scan, page_key
+from app.scan.rendered import cached_page_for_scan, page_key
 from app.security import SECURITY_HEADERS
-from app.services import scans
+from app.scan import scans
 
 SCAN_PATH = re.compile(r"/[qQ]/([^/]+)")
 

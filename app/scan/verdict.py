@@ -19,7 +19,7 @@ from app.extensions import db
 from app.models import Batch, BatchStatus, Product
 from app.services import compliance, listings
 from app.services.listings import ListingStatus
-from app.services.scans import ScanEvidence, ScanResult
+from app.scan.scans import ScanEvidence, ScanResult
 
 
 class Tone(str, Enum):

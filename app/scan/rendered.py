@@ -19,8 +19,9 @@ from markupsafe import Markup, escape
 from app.extensions import db
 from app.i18n import format_day_in, language_code
 from app.models import Batch, Product
-from app.services import codes, verdict
-from app.services.scans import ScanEvidence, ScanResult, StampFacts
+from app.scan import verdict
+from app.services import codes
+from app.scan.scans import ScanEvidence, ScanResult, StampFacts
 
 CACHED_PARTS = 4096
 # What stands in a cached page for what differs from scan to scan; no typed text can contain a NUL.

@@ -3,7 +3,7 @@
 A scan is recorded with a coarse device class and a salted hash of the client that changes every day (the
 scan log), and counted once per phone in `scan_devices` under a hash keyed per stamp (see phone_hash): enough
 to count the phones that scanned one stamp, never an IP address, and nothing that follows a person from one
-stamp to another. What the page then says is decided in app/services/verdict.py.
+stamp to another. What the page then says is decided in app/scan/verdict.py.
 """
 import hashlib
 import hmac
@@ -23,8 +23,8 @@ from app.models import (Batch, Cooperative, FakeReport, GateOverride, LabelRun, 
                         Verification)
 from app.models.mixins import utcnow
 from app.services import codes, geo, notices
-from app.services.hot_query import HotQuery
-from app.services.scan_log import ScanLog
+from app.scan.hot_query import HotQuery
+from app.scan.scan_log import ScanLog
 
 StampFacts = tuple  # a named tuple of the columns of STAMP_FACTS or SCAN_FACTS (see HotQuery)
 
