@@ -19,6 +19,7 @@ def create_app(config: type[Config] | None = None) -> Flask:
     )
     register_config(app, config)
     register_extensions(app)
+    register_jobs(app)
     register_blueprints(app)
     register_api(app)
     register_template_helpers(app)
@@ -62,6 +63,12 @@ def register_extensions(app: Flask) -> None:
     login_manager.login_view = "auth.sign_in"
     login_manager.login_message = None
     login_manager.session_protection = "strong"
+
+
+def register_jobs(app: Flask) -> None:
+    from app import jobs
+
+    jobs.init_app(app)
 
 
 def register_blueprints(app: Flask) -> None:

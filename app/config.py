@@ -18,6 +18,19 @@ def database_url() -> str:
     return url
 
 
+def celery_settings(instance: Path) -> dict:
+    """Celery's settings: Redis when CELERY_BROKER_URL names it, else a queue in instance/jobs.db (app/jobs/)."""
+    return {
+        "broker_url": os.environ.get("CELERY_BROKER_URL") or f"sqla+sqlite:///{instance / 'jobs.db'}",
+        "task_ignore_result": True,  # a run's state lives on its row, never in a result store
+        "task_acks_late": True,  # a message is removed only once its task has finished…
+        "task_reject_on_worker_lost": True,  # …and goes back to the queue when its worker dies under it
+        "worker_prefetch_multiplier": 1,  # a busy worker holds no message another worker could run
+        "broker_connection_retry_on_startup": True,
+        "include": ["app.jobs.tasks"],
+    }
+
+
 def instance_secret(env_name: str = "SECRET_KEY", filename: str = "secret_key") -> str:
     """Return the secret from the environment, else one generated once into instance/ (mode 0600)."""
     if os.environ.get(env_name):
@@ -78,6 +91,7 @@ class Config:
     FAKE_REPORT_LIMIT = os.environ.get("FAKE_REPORT_LIMIT", "5 per hour")
     # A run whose worker has not reported for this long is shown as interrupted, with a retry button.
     RUN_STALE_SECONDS = 30
+    CELERY = celery_settings(INSTANCE)
     # How many reverse proxies (nginx…) stand in front of the app and set X-Forwarded-For/-Proto/-Host.
     # 0: none, the headers are ignored (else any client could pick the address its rate limits count on).
     TRUSTED_PROXIES = int(os.environ.get("TRUSTED_PROXIES", "0"))

@@ -10,7 +10,7 @@ from flask_migrate import upgrade
 from sqlalchemy import text
 
 from app import create_app
-from app.config import TestingConfig
+from app.config import TestingConfig, celery_settings
 from app.extensions import db as _db
 from app.models import Role
 from app.services import accounts, cooperatives
@@ -26,6 +26,7 @@ def _config(database_url: str, tmp: Path) -> type[TestingConfig]:
         SQLALCHEMY_DATABASE_URI = database_url
         INSTANCE_PATH = str(tmp)
         UPLOAD_FOLDER = str(tmp / "uploads")
+        CELERY = {**celery_settings(tmp), "broker_url": f"sqla+sqlite:///{tmp / 'jobs.db'}"}  # each test its own queue
 
     return Config
 
