@@ -155,7 +155,7 @@ def run_status(run_id: int):
 @bp.route("/runs/<int:run_id>/retry", methods=["POST"])
 def retry_run(run_id: int):
     item = label_runs.get_run(coop_id(), run_id)
-    if item.status is RunStatus.FAILED or run_worker.is_stale(item) or (item.status is RunStatus.DONE and not run_rendering.pdf_path(run_id).exists()):
+    if item.status is RunStatus.FAILED or run_worker.is_stale(item) or (item.status is RunStatus.DONE and not run_rendering.has_pdf(run_id)):
         run_worker.start_worker(run_id)
     return redirect(url_for(".run", run_id=run_id))
 

@@ -53,6 +53,11 @@ def pdf_path(run_id: int) -> Path:
     return folder / f"run-{run_id}.pdf"
 
 
+def has_pdf(run_id: int) -> bool:
+    """Whether the run's published PDF is stored (and so can be downloaded)."""
+    return pdf_path(run_id).exists()
+
+
 def run_labels(run: LabelRun, run_codes: Sequence[str] | None = None) -> Iterator:
     """The label records of a run, in serial order, computed on the fly."""
     lib = library()

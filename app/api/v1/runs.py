@@ -25,7 +25,7 @@ OPTION_FIELDS = ("ecc", "offset_x_mm", "offset_y_mm", "crop_marks", "outlines", 
 
 def run_view(run: LabelRun) -> dict:
     """A run as the API shows it: its state, and its PDF's address once there is one."""
-    done = run.status is RunStatus.DONE and run_rendering.pdf_path(run.id).exists()
+    done = run.status is RunStatus.DONE and run_rendering.has_pdf(run.id)
     return {
         "id": run.id, "product_id": run.product_id, "batch_id": run.batch_id, "count": run.count, "template": run.template,
         "status": run.status, "progress": run.progress, "error": run.error, "stale": run_worker.is_stale(run),
@@ -93,7 +93,7 @@ class RunRetry(MethodView):
         """Start the worker again for a failed or interrupted run (or a done run whose PDF is gone)."""
         run = label_runs.get_run(coop_id(), run_id)
         if run.status is RunStatus.FAILED or run_worker.is_stale(run) or (
-                run.status is RunStatus.DONE and not run_rendering.pdf_path(run_id).exists()):
+                run.status is RunStatus.DONE and not run_rendering.has_pdf(run_id)):
             run_worker.start_worker(run_id)
         return run_view(run), 202, {"Location": url_for(".RunItem", run_id=run.id, _external=True)}
 
