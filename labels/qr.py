@@ -2,7 +2,7 @@
 
 Bulk encoding uses libzint (zint-bindings), which picks the optimal modes (an upper-case URL is encoded
 in alphanumeric mode) and evaluates all eight masks, at about a fifth of a millisecond a code: python-qrcode
-takes 3.9 ms with mask selection. Runs use a process pool, so both cores encode.
+takes 3.9 ms with mask selection. Runs use a process pool, one process per core the process may use.
 """
 import multiprocessing
 import os
@@ -70,13 +70,22 @@ def _encode_chunk(args: tuple[Sequence[str], str]) -> list[QRMatrix]:
     return [_encode_with(symbol, payload) for payload in payloads]
 
 
+def usable_cores() -> int:
+    """The cores this process may run on: its CPU affinity (taskset, a container's cpuset), which
+    os.cpu_count ignores, so that a worker pinned to one core does not start a pool for the whole machine."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # no affinity outside Linux
+        return os.cpu_count() or 1
+
+
 class Encoder:
-    """Encodes batches of payloads on every core; submit one batch while the previous one is drawn."""
+    """Encodes batches of payloads on every usable core; submit one batch while the previous one is drawn."""
 
     def __init__(self, ecc: str = "M", workers: int | None = None):
         self.ecc = ecc
         _symbol(ecc)  # refuse an unknown level before starting processes
-        self.workers = workers if workers is not None else (os.cpu_count() or 1)
+        self.workers = workers if workers is not None else usable_cores()
         self._pool = None
         if self.workers > 1:
             method = "fork" if "fork" in multiprocessing.get_all_start_methods() else "spawn"
