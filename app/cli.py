@@ -2,16 +2,20 @@
 import secrets
 import sys
 import time
+from pathlib import Path
 
 import click
 from flask import Flask
 from flask.cli import AppGroup
+from flask_babel import force_locale
 from sqlalchemy import select
 
 from app.extensions import db
 from app.models import Batch, Role
 from app.services import accounts, demo, label_runs, label_sheets, run_rendering, run_worker
+from app.services.backup import BackupRefused, create_backup, default_folder, restore_backup
 from app.services.errors import RuleViolation
+from app.services.errors import lazy_text as _l
 from app.services.identifiers import LOGIN, FreeText, clean_values
 
 # What the command accepts from the terminal: the same rules as the administrator's account form.
@@ -112,7 +116,52 @@ def work(run_id):
         sys.exit(1)
 
 
+def in_both_languages(message) -> str:
+    """A message for the terminal in Vietnamese, then in English (the catalogues' words, as on the pages)."""
+    lines = []
+    for locale in ("vi", "en"):
+        with force_locale(locale):
+            lines.append(str(message))
+    return lines[0] if lines[0] == lines[1] else "\n".join(lines)
+
+
+@click.command("backup")
+@click.option("--to", "folder", type=click.Path(file_okay=False, path_type=Path),
+              help="Folder to write the backup file into (default: instance/backups).")
+def backup_command(folder):
+    """Write one backup file (database, stored files, stamp key) while the app keeps serving."""
+    try:
+        made = create_backup(folder or default_folder())
+    except BackupRefused as exc:
+        raise click.ClickException(in_both_languages(exc.message)) from exc
+    click.echo(in_both_languages(_l(
+        "Backup written: %(path)s (%(megabytes)s MB; %(files)s files; schema %(revision)s). It holds the stamp key: keep it where only you can read it, and copy it off this machine.",
+        path=str(made.path), megabytes=f"{made.size / 1e6:.1f}", files=len(made.manifest.files), revision=made.manifest.schema_revision)))
+
+
+@click.command("restore")
+@click.argument("archive", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--force", is_flag=True, help="Replace a database that holds data, and a different stamp key.")
+def restore_command(archive, force):
+    """Bring a backup file back into this instance (an empty database unless --force)."""
+    try:
+        restored = restore_backup(archive, force=force)
+    except BackupRefused as exc:
+        raise click.ClickException(in_both_languages(exc.message)) from exc
+    manifest = restored.manifest
+    click.echo(in_both_languages(_l(
+        "Restored the backup of %(created)s: %(rows)s rows, %(files)s files.",
+        created=manifest.created_at, rows=sum(manifest.row_counts.values()), files=len(manifest.files))))
+    if restored.upgraded_to:
+        click.echo(in_both_languages(_l("The database was upgraded from schema %(old)s to %(new)s.",
+                                        old=manifest.schema_revision, new=restored.upgraded_to)))
+    if restored.stamp_key_replaced:
+        click.echo(in_both_languages(_l("The backup's stamp key was written to the instance directory.")))
+
+
 def register(app: Flask) -> None:
     app.cli.add_command(users)
     app.cli.add_command(load_demo)
     app.cli.add_command(labels_cli)
+    app.cli.add_command(backup_command)
+    app.cli.add_command(restore_command)

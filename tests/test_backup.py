@@ -1,0 +1,324 @@
+"""Backups as a commune IT officer runs them: `flask backup` while gunicorn serves scans and diary entries under
+load, `flask restore` into a fresh instance, which then serves every stamp as the original did.
+
+On SQLite always; on PostgreSQL too when TEST_DATABASE_URL names a server (pg_dump, then pg_restore into a
+second database created on the same server)."""
+import io
+import json
+import os
+import re
+import socket
+import sqlite3
+import subprocess
+import sys
+import tarfile
+import threading
+import time
+import uuid
+from contextlib import closing
+from dataclasses import dataclass, field
+from datetime import date
+from html import unescape
+from pathlib import Path
+
+import pytest
+import requests
+import sqlalchemy
+from PIL import Image
+
+from tests.served import (
+    COMMAND_TIMEOUT, GUNICORN, ROOT, START_TIMEOUT, ServedApp, free_port, served_environment, start_gunicorn,
+)
+
+pytestmark = pytest.mark.served
+
+DEMO_PASSWORD = "ocop-demo-2026"
+HONEY_MEMBER = "0987654321"  # the demo's honey cooperative: its diary takes the writes, the lychee stamps the scans
+LOAD_SECONDS_MAX = 90
+SCAN_THREADS = 3
+
+
+# ---- databases: the served one and the one restored into ----
+
+@dataclass
+class Database:
+    url: str  # DATABASE_URL as the app reads it
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.url.startswith("sqlite")
+
+    def row_counts(self) -> dict[str, int]:
+        engine = sqlalchemy.create_engine(self.url)
+        try:
+            with engine.connect() as connection:
+                tables = sqlalchemy.inspect(connection).get_table_names()
+                return {t: connection.execute(sqlalchemy.text(f'SELECT count(*) FROM "{t}"')).scalar() for t in tables}
+        finally:
+            engine.dispose()
+
+    def scalar(self, sql: str):
+        engine = sqlalchemy.create_engine(self.url)
+        try:
+            with engine.connect() as connection:
+                return connection.execute(sqlalchemy.text(sql)).scalar()
+        finally:
+            engine.dispose()
+
+
+def sqlite_database(tmp: Path) -> Database:
+    return Database(f"sqlite:///{tmp / 'instance' / 'ocop.db'}")
+
+
+def postgresql_database(name: str) -> Database:
+    """A new, empty database on the TEST_DATABASE_URL server (dropped first if a previous run left it)."""
+    server = sqlalchemy.make_url(os.environ["TEST_DATABASE_URL"])
+    admin = sqlalchemy.create_engine(server.set(database="postgres"), isolation_level="AUTOCOMMIT")
+    with admin.connect() as connection:
+        connection.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        connection.exec_driver_sql(f'CREATE DATABASE "{name}"')
+    admin.dispose()
+    return Database(server.set(database=name).render_as_string(hide_password=False))
+
+
+def flask(env: dict, *args: str) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "flask", "--app", "wsgi", *args], env=env, cwd=ROOT,
+                          capture_output=True, text=True, timeout=COMMAND_TIMEOUT)
+
+
+def serve_instance(tmp: Path, env: dict) -> ServedApp:
+    """gunicorn on an instance that is already there (restored), without migrating or loading anything."""
+    log = tmp / "gunicorn.log"
+    with open(log, "wb") as out:
+        process = subprocess.Popen([str(GUNICORN), "-c", "gunicorn.conf.py", "wsgi:app"], env=env, cwd=ROOT,
+                                   stdout=out, stderr=subprocess.STDOUT)
+    served = ServedApp(env["PUBLIC_BASE_URL"], Path(env["INSTANCE_PATH"]), Path(env["INSTANCE_PATH"]) / "ocop.db", env, process, log)
+    deadline = time.monotonic() + START_TIMEOUT
+    while True:
+        assert process.poll() is None, served.server_log()[-3000:]
+        try:
+            with closing(socket.create_connection(("127.0.0.1", int(env["BIND"].rsplit(":", 1)[1])), timeout=1)):
+                return served
+        except OSError:
+            pass
+        assert time.monotonic() < deadline, served.server_log()[-3000:]
+        time.sleep(0.2)
+
+
+# ---- what the instances hold ----
+
+def stamp_codes(served: ServedApp) -> list[str]:
+    """Every code of every run, derived with the served instance's own stamp key."""
+    out = served.run_python(
+        "import json\nfrom wsgi import app\nfrom app.extensions import db\nfrom app.models import LabelRun\n"
+        "from app.services.minting import derive_codes\n"
+        "with app.app_context():\n"
+        "    print(json.dumps([c for run in db.session.query(LabelRun).order_by(LabelRun.id) for c in derive_codes(run)]))\n"
+    )
+    return json.loads(out)
+
+
+def stored_file_hashes(served: ServedApp) -> dict[str, str]:
+    """The SHA-256 of every file the instance stores, read through its own file storage."""
+    out = served.run_python(
+        "import hashlib, json\nfrom wsgi import app\nfrom app.services.backup import file_store\n"
+        "with app.app_context():\n"
+        "    store = file_store()\n"
+        "    hashes = {}\n"
+        "    for key in store.keys(''):\n"
+        "        with store.open(key) as f:\n"
+        "            hashes[key] = hashlib.sha256(f.read()).hexdigest()\n"
+        "    print(json.dumps(hashes))\n"
+    )
+    return json.loads(out)
+
+
+def scan_page_facts(html: str) -> str:
+    """What a scan page says about the stamp (verdict, badge, product, origin, diary), without the line that
+    tells how often and since when the stamp was scanned, which each scan changes."""
+    main = re.search(r"<main>(.*?)</main>", html, re.S).group(1)
+    main = re.sub(r'<p class="m">(?:(?!</p>).)*?(?:lần|scan)(?:(?!</p>).)*</p>', "", main, flags=re.S)
+    main = re.sub(r"<details>.*?</details>", "", main, flags=re.S)  # the report form repeats the code
+    return re.sub(r"\s+", " ", unescape(re.sub(r"<[^>]+>", " ", main))).strip()
+
+
+def jpeg_bytes() -> bytes:
+    out = io.BytesIO()
+    Image.new("RGB", (64, 48), (200, 120, 40)).save(out, "JPEG")
+    return out.getvalue()
+
+
+# ---- the load: scans and diary entries through HTTP while the backup runs ----
+
+@dataclass
+class Load:
+    base: str
+    codes: list[str]
+    stop: threading.Event = field(default_factory=threading.Event)
+    scans: int = 0
+    entries: int = 0
+    failures: list = field(default_factory=list)
+
+    def scan(self, offset: int) -> None:
+        with requests.Session() as session:
+            i = offset
+            while not self.stop.is_set():
+                answer = session.get(f"{self.base}/Q/{self.codes[i % len(self.codes)]}", timeout=30)
+                if answer.status_code != 200:
+                    self.failures.append(("scan", answer.status_code))
+                self.scans += 1
+                i += SCAN_THREADS
+
+    def write_diary(self) -> None:
+        with requests.Session() as session:
+            page = session.get(f"{self.base}/sign-in", timeout=30).text
+            token = re.search(r'name="csrf_token" (?:type="hidden" )?value="([^"]+)"', page).group(1)
+            signed = session.post(f"{self.base}/sign-in", data={"csrf_token": token, "login": HONEY_MEMBER, "password": DEMO_PASSWORD},
+                                  allow_redirects=False, timeout=30)
+            assert signed.status_code == 302, signed.text[:300]
+            data = session.get(f"{self.base}/coop/diary/data.json", timeout=30).json()
+            batch_id, token = data["batches"][0]["id"], data["csrf_token"]
+            photo = jpeg_bytes()
+            while not self.stop.is_set():
+                answer = session.post(
+                    f"{self.base}/coop/diary/entries",
+                    data={"batch_id": batch_id, "client_id": str(uuid.uuid4()), "event_date": date.today().isoformat(),
+                          "kind": "other", "description": f"Kiểm tra đàn ong lần {self.entries + 1}"},
+                    files={"photo": ("ong.jpg", photo, "image/jpeg")},
+                    headers={"X-CSRFToken": token, "Accept": "application/json"}, timeout=30,
+                )
+                if answer.status_code != 201:
+                    self.failures.append(("diary", answer.status_code, answer.text[:200]))
+                self.entries += 1
+
+    def __enter__(self) -> "Load":
+        self.threads = [threading.Thread(target=self.scan, args=(i,)) for i in range(SCAN_THREADS)]
+        self.threads.append(threading.Thread(target=self.write_diary))
+        for thread in self.threads:
+            thread.start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.stop.set()
+        for thread in self.threads:
+            thread.join(timeout=60)
+
+
+# ---- the drill ----
+
+@dataclass
+class Drill:
+    original: ServedApp
+    restored_tmp: Path
+    restored_env: dict
+    restored_db: Database
+    archive: Path
+    manifest: dict
+    codes: list[str]
+
+
+def run_drill(tmp: Path, original_db: Database, restored_db: Database) -> Drill:
+    settings = {} if original_db.is_sqlite else {"DATABASE_URL": original_db.url}
+    original = start_gunicorn(tmp / "original", **settings)
+    try:
+        codes = stamp_codes(original)
+        assert codes, "the demo prints a run"
+        entries_before = original_db.scalar("SELECT count(*) FROM diary_events")
+        with Load(original.base, codes) as load:
+            time.sleep(2)  # the load is under way before the backup starts
+            started = time.monotonic()
+            made = flask(original.env, "backup", "--to", str(tmp / "backups"))
+            assert time.monotonic() - started < LOAD_SECONDS_MAX
+            time.sleep(1)  # and still goes on after it
+        assert made.returncode == 0, made.stderr[-3000:]
+        assert not load.failures, load.failures[:5]
+        assert load.entries > 2 and load.scans > 20, (load.entries, load.scans)
+        entries_after = original_db.scalar("SELECT count(*) FROM diary_events")
+        archive = next((tmp / "backups").glob("ocop-backup-*.tar"))
+        with tarfile.open(archive) as opened:
+            manifest = json.loads(opened.extractfile("manifest.json").read())
+        # The snapshot fell inside the load: some entries before it, some after it.
+        assert entries_before < manifest["row_counts"]["diary_events"] <= entries_after
+
+        restored_tmp = tmp / "restored"
+        restored_env = served_environment(restored_tmp, free_port(), DATABASE_URL=restored_db.url)
+        Path(restored_env["INSTANCE_PATH"]).mkdir(parents=True)
+        restored = flask(restored_env, "restore", str(archive))
+        assert restored.returncode == 0, restored.stderr[-3000:]
+        return Drill(original, restored_tmp, restored_env, restored_db, archive, manifest, codes)
+    except BaseException:
+        original.stop()
+        raise
+
+
+def check_restored(drill: Drill) -> None:
+    manifest = drill.manifest
+    # Row counts of the restored database are those read from the snapshot.
+    assert drill.restored_db.row_counts() == manifest["row_counts"]
+    restored = serve_instance(drill.restored_tmp, drill.restored_env)
+    try:
+        # Every stored file is back, byte for byte; every photo a restored row names is among them.
+        hashes = stored_file_hashes(restored)
+        assert {f["key"]: f["sha256"] for f in manifest["files"]}.items() <= hashes.items()
+        assert any(key.startswith("runs/") for key in hashes)
+        photos = restored_photo_names(drill.restored_db)
+        assert photos, "the load saved diary entries with photos before the snapshot"
+        for name in photos:
+            assert f"photos/{name}.jpg" in hashes and f"photos/{name}-t.jpg" in hashes, name
+        # Every stamp scans to the same page on both instances.
+        for code in drill.codes:
+            before = requests.get(f"{drill.original.base}/Q/{code}", timeout=30)
+            after = requests.get(f"{restored.base}/Q/{code}", timeout=30)
+            assert (before.status_code, after.status_code) == (200, 200)
+            assert scan_page_facts(after.text) == scan_page_facts(before.text), code
+        assert "Tem chính hãng" in scan_page_facts(after.text)
+        # The restored instance derives the same codes: its runs can be downloaded again, identical.
+        assert stamp_codes(restored) == drill.codes
+    finally:
+        restored.stop()
+
+
+def restored_photo_names(database: Database) -> list[str]:
+    engine = sqlalchemy.create_engine(database.url)
+    try:
+        with engine.connect() as connection:
+            return [row[0] for row in connection.execute(sqlalchemy.text("SELECT photo FROM diary_events WHERE photo IS NOT NULL"))]
+    finally:
+        engine.dispose()
+
+
+def check_refused_into_data(drill: Drill) -> None:
+    """A second restore into the now restored (non-empty) instance is refused, and changes nothing."""
+    counts = drill.restored_db.row_counts()
+    key = (Path(drill.restored_env["INSTANCE_PATH"]) / "stamp_key").read_bytes()
+    again = flask(drill.restored_env, "restore", str(drill.archive))
+    assert again.returncode != 0
+    assert "đã có dữ liệu" in again.stderr and "already holds data" in again.stderr, again.stderr
+    assert drill.restored_db.row_counts() == counts
+    assert (Path(drill.restored_env["INSTANCE_PATH"]) / "stamp_key").read_bytes() == key
+
+
+def test_sqlite_backup_under_load_restores_into_a_fresh_instance(tmp_path):
+    drill = run_drill(tmp_path, sqlite_database(tmp_path / "original"), sqlite_database(tmp_path / "restored"))
+    try:
+        assert drill.archive.stat().st_mode & 0o777 == 0o600
+        with closing(sqlite3.connect(Path(drill.restored_env["INSTANCE_PATH"]) / "ocop.db")) as restored:
+            assert restored.execute("PRAGMA integrity_check").fetchall() == [("ok",)]
+        assert (Path(drill.restored_env["INSTANCE_PATH"]) / "stamp_key").read_text() == \
+            (Path(drill.original.env["INSTANCE_PATH"]) / "stamp_key").read_text()
+        check_restored(drill)
+        check_refused_into_data(drill)
+    finally:
+        drill.original.stop()
+
+
+def test_postgresql_backup_under_load_restores_into_a_second_database(tmp_path):
+    if not os.environ.get("TEST_DATABASE_URL", "").startswith("postgresql"):
+        pytest.skip("PostgreSQL: set TEST_DATABASE_URL to a server")
+    suffix = uuid.uuid4().hex[:8]
+    drill = run_drill(tmp_path, postgresql_database(f"ocop_b_src_{suffix}"), postgresql_database(f"ocop_b_dst_{suffix}"))
+    try:
+        check_restored(drill)
+        check_refused_into_data(drill)
+    finally:
+        drill.original.stop()
