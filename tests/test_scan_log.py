@@ -66,6 +66,40 @@ def test_each_phone_is_one_row_per_stamp_with_its_scans_added_up(db, coop_a):
     assert _count(db) == 4
 
 
+def test_the_flush_at_exit_waits_for_the_write_in_progress(db, coop_a):
+    """A worker stopping normally flushes at exit; if its writer thread is writing just then, the flush waits
+    for that write, since the process would end with it unfinished and its scans lost."""
+    import threading
+
+    from sqlalchemy import insert
+
+    from app.models import ScanDevice
+
+    _codes, run, _batch = on_sale_stamps(db, coop_a, 1)
+    stamp_id = db.session.execute(text("SELECT id FROM stamps")).scalar_one()
+    db.session.commit()
+    held = _scans(stamp_id, 3)
+    blocker = db.engine.connect()  # holds the lock the writer's upsert needs (the row; on SQLite the database)
+    blocker.execute(insert(ScanDevice).values(stamp_id=stamp_id, device_hash=held[0]["phone_hash"], first_day=held[0]["day"]))
+    log = ScanLog(db.engine, delay=0.05)
+    for scan in held:
+        log.record(scan)
+    deadline = time.monotonic() + 5
+    while log._held and time.monotonic() < deadline:  # the writer thread takes them, then waits for the lock
+        time.sleep(0.01)
+    assert not log._held
+    order = []
+    at_exit = threading.Thread(target=lambda: (log.flush(), order.append("flushed")))
+    at_exit.start()
+    time.sleep(0.5)
+    order.append("released")
+    blocker.rollback()
+    blocker.close()
+    at_exit.join(10)
+    assert order == ["released", "flushed"]
+    assert _count(db) == 3
+
+
 def test_migration_0012_carries_scans_over_and_judges_old_copy_warnings_again(tmp_path):
     """Before 0012, the third phone of a day made a copy: such stamps are cleared, real copies stay."""
     from datetime import timedelta

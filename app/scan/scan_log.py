@@ -28,6 +28,9 @@ class ScanLog:
         self.delay = delay
         self._held: list[dict] = []
         self._lock = threading.Lock()
+        # Held from taking the scans until they are written: the flush at exit waits for the writer thread's
+        # write in progress, which dies unfinished with the process if nobody waits for it.
+        self._writing = threading.Lock()
         self._writer_pid: int | None = None  # a forked worker starts its own writer thread
 
     def record(self, scan: dict) -> None:
@@ -42,16 +45,17 @@ class ScanLog:
                 atexit.register(self.flush)
 
     def flush(self) -> None:
-        with self._lock:
-            scans, self._held = self._held, []
-        if not scans:
-            return
-        try:
-            self._write(scans)
-        except Exception:
-            log.exception("could not write %d scans; keeping them for the next try", len(scans))
+        with self._writing:
             with self._lock:
-                self._held = (scans + self._held)[-MAX_HELD:]
+                scans, self._held = self._held, []
+            if not scans:
+                return
+            try:
+                self._write(scans)
+            except Exception:
+                log.exception("could not write %d scans; keeping them for the next try", len(scans))
+                with self._lock:
+                    self._held = (scans + self._held)[-MAX_HELD:]
 
     def _write(self, scans: list[dict]) -> None:
         rows = [{key: scan[key] for key in SCAN_COLUMNS} for scan in scans]
