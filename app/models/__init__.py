@@ -10,6 +10,7 @@ from app.models.label_template import LabelTemplate
 from app.models.notice import Notice, NoticeKind
 from app.models.product import Certification, Product, ProductPhoto
 from app.models.rate_limits import rate_limit_counters
+from app.models.scan_counts import ScanDayCount, StampFirstScan
 from app.models import revisions  # noqa: F401  (registers the session hook)
 from app.models.shipment import BatchInput, BuyerKind, InputKind, Shipment, ShipmentRange
 from app.models.stamps import (FakeReport, LabelRun, RangeAction, ReportStatus, RunStatus, Scan, ScanDevice, Stamp,
@@ -22,7 +23,7 @@ __all__ = [
     "BannedSubstance", "BannedTradeName", "GateOverride",
     "Batch", "BatchStatus", "FakeReport", "Certification", "Commune", "Cooperative", "DiaryEvent", "EventKind",
     "LabelRun", "LabelTemplate", "Notice", "NoticeKind", "Product", "ProductPhoto", "Province", "RangeAction", "ReportStatus", "Role", "RunStatus", "Scan", "ScanDevice", "Stamp",
-    "StampRangeEvent", "User",
+    "StampRangeEvent", "User", "ScanDayCount", "StampFirstScan",
     "BatchInput", "BuyerKind", "InputKind", "Shipment", "ShipmentRange",
     "officer_communes", "rate_limit_counters", "Outcome", "Verification",
 ]

@@ -12,6 +12,7 @@ from werkzeug.exceptions import NotFound
 
 from app.extensions import db
 from app.models import Batch, LabelRun, Product, RangeAction, Scan, ScanDevice, Stamp, StampRangeEvent
+from app.models.scan_counts import NO_BATCH, ScanDayCount, block_size
 from app.services import batches, label_runs, listings, products
 from app.i18n import vietnam_day
 from app.services.errors import RuleViolation
@@ -71,12 +72,13 @@ def daily_scans(coop_id: int, first: date | None, last: date | None, today: date
 
 # What happens to the stamps of one product or one run after printing: scans and first scans per day, where
 # the first scans come from (the app keeps no location of a scan, so "where" is a batch or a serial range),
-# stamps judged copied, and activations and voids. Every count is one SQL aggregation over the scope's stamps.
+# stamps judged copied, and activations and voids. Scans and first scans are read from scan_day_counts (a few rows
+# per run and day, kept by the scan log as it writes), so their cost follows the days shown, not the scope's stamps;
+# a scan counts toward the batch its stamp was on when it was scanned. The stamp totals and copies are one SQL
+# aggregation over the scope's stamps.
 
 SHOWN_COPIES = 200  # copied stamps listed on a page (the newest); the totals count all
 MAX_RANGES = 50  # activated serial ranges shown one by one on a run page; more, and the run is cut in blocks
-MAX_BLOCKS = 20  # serial blocks of a run page, at most
-BLOCK_SIZES = (10, 20, 50, 100, 200, 500, 1_000, 2_000, 5_000, 10_000, 20_000, 50_000, 100_000)
 
 
 @dataclass(frozen=True)
@@ -93,6 +95,12 @@ class StampScope:
         if self.run_id is not None:
             return Stamp.run_id == self.run_id
         return Stamp.run_id.in_(select(LabelRun.id).where(LabelRun.product_id == self.product_id).scalar_subquery())
+
+    def counts(self):
+        """The clause that keeps the scope's rows of scan_day_counts (on their run, which leads the primary key)."""
+        if self.run_id is not None:
+            return ScanDayCount.run_id == self.run_id
+        return ScanDayCount.run_id.in_(select(LabelRun.id).where(LabelRun.product_id == self.product_id).scalar_subquery())
 
 
 def product_scope(coop_id: int, product_id: int) -> StampScope:
@@ -118,40 +126,47 @@ class Place:
 @dataclass(frozen=True)
 class Places:
     """The places of a page and the SQL expression that puts each stamp in one of them; `kind` is "batches",
-    "ranges" (activated serial ranges) or "blocks" (blocks of serials)."""
+    "ranges" (activated serial ranges) or "blocks" (blocks of serials). `counted` is the same over a row of
+    scan_day_counts; None when the counts cannot tell the places apart (two activated ranges of one run on one
+    batch): the page then counts the scans themselves."""
     kind: str
     expression: object
     places: list[Place]
+    counted: object = None
 
 
 def batch_places(scope: StampScope) -> Places:
     """Product page: one place per batch of the product, and stamps on no batch (blank, not activated)."""
     found = [Place(batch.id, batch.lot_code) for batch in batches.list_batches(scope.cooperative_id, scope.product_id)]
-    return Places("batches", Stamp.batch_id, [*found, Place(None)])
+    return Places("batches", Stamp.batch_id, [*found, Place(None)], func.nullif(ScanDayCount.batch_id, NO_BATCH))
 
 
 def run_places(scope: StampScope) -> Places:
     """Run page: each activated serial range (a roll put on a batch), with the serials outside them as one more
     place; a run printed for a batch, or with more than MAX_RANGES activations, in blocks of serials."""
-    stmt = (select(StampRangeEvent.id, StampRangeEvent.first_serial, StampRangeEvent.last_serial, Batch.lot_code)
+    stmt = (select(StampRangeEvent.id, StampRangeEvent.first_serial, StampRangeEvent.last_serial, Batch.lot_code, StampRangeEvent.batch_id)
             .outerjoin(Batch, Batch.id == StampRangeEvent.batch_id)
             .where(StampRangeEvent.run_id == scope.run_id, StampRangeEvent.action == RangeAction.ACTIVATE)
             .order_by(StampRangeEvent.first_serial))
     ranges = db.session.execute(stmt).all()
     if ranges and len(ranges) <= MAX_RANGES:
-        expression = case(*((Stamp.serial.between(first, last), index) for index, (_, first, last, _lot) in enumerate(ranges)),
+        expression = case(*((Stamp.serial.between(first, last), index) for index, (_, first, last, _lot, _batch) in enumerate(ranges)),
                           else_=None)
-        places = [Place(index, lot or "", first, last) for index, (_, first, last, lot) in enumerate(ranges)]
-        return Places("ranges", expression, [*places, Place(None)])
+        places = [Place(index, lot or "", first, last) for index, (_, first, last, lot, _batch) in enumerate(ranges)]
+        return Places("ranges", expression, [*places, Place(None)], _range_of_count(ranges))
     count = db.session.get(LabelRun, scope.run_id).count
     size = block_size(count)
     blocks = [Place(index, "", index * size + 1, min((index + 1) * size, count)) for index in range(-(-count // size))]
-    return Places("blocks", (Stamp.serial - 1) // size, blocks)
+    return Places("blocks", (Stamp.serial - 1) // size, blocks, ScanDayCount.block)
 
 
-def block_size(count: int) -> int:
-    """The smallest round block of serials that cuts a run of `count` stamps in at most MAX_BLOCKS blocks."""
-    return next((size for size in BLOCK_SIZES if size * MAX_BLOCKS >= count), BLOCK_SIZES[-1])
+def _range_of_count(ranges) -> object:
+    """A count's activated range, told by its batch: each range put its stamps on one batch, so when no two ranges
+    share a batch the batch names the range (None when two do)."""
+    batch_ids = [batch_id for _, _first, _last, _lot, batch_id in ranges]
+    if len(set(batch_ids)) < len(batch_ids):
+        return None
+    return case(*((ScanDayCount.batch_id == batch_id, index) for index, batch_id in enumerate(batch_ids)), else_=None)
 
 
 @dataclass(frozen=True)
@@ -184,6 +199,11 @@ def span(first: date, last: date) -> list[date]:
 
 def scans_by_day_and_place(scope: StampScope, places: Places, first: date, last: date) -> Tally:
     """Every scan of the scope's stamps made on a day of the range (Vietnam's days, as stored), per day and place."""
+    if places.counted is not None:
+        place = places.counted.label("place")
+        stmt = (select(ScanDayCount.day, place, func.sum(ScanDayCount.scans))
+                .where(scope.counts(), ScanDayCount.day >= first, ScanDayCount.day <= last).group_by(ScanDayCount.day, place))
+        return Tally(span(first, last), {(day, key): int(n) for day, key, n in db.session.execute(stmt) if n})
     place = places.expression.label("place")
     stmt = (select(Scan.day, place, func.count()).join(Stamp, Stamp.id == Scan.stamp_id)
             .where(scope.stamps(), Scan.day >= first, Scan.day <= last).group_by(Scan.day, place))
@@ -207,11 +227,17 @@ class FirstScans:
 
 
 def first_scans(scope: StampScope, places: Places) -> FirstScans:
-    """When and where each of the scope's stamps was first scanned, in one pass over its stamps.
+    """When and where each of the scope's stamps was first scanned: from scan_day_counts, or, when the counts cannot
+    tell the places apart, in one pass over its stamps.
 
-    A stamp's first scan is the earliest first day of the phones that scanned it, read per stamp in the primary key
+    In that pass a stamp's first scan is the earliest first day of the phones that scanned it, read per stamp in the primary key
     of scan_devices (a few rows a stamp) instead of the scan log, so the cost follows the scope's stamps, not the
     whole table."""
+    if places.counted is not None:
+        place = places.counted.label("place")
+        counted = (select(ScanDayCount.day, place, func.sum(ScanDayCount.first_scans))
+                   .where(scope.counts()).group_by(ScanDayCount.day, place))
+        return FirstScans({(day, key): int(n) for day, key, n in db.session.execute(counted) if n})
     first_day = select(func.min(ScanDevice.first_day)).where(ScanDevice.stamp_id == Stamp.id).scalar_subquery()
     per_stamp = select(places.expression.label("place"), first_day.label("first_day")).where(scope.stamps()).subquery()
     stmt = (select(per_stamp.c.first_day, per_stamp.c.place, func.count())
