@@ -155,8 +155,9 @@ def restore_command(archive, force):
     if restored.upgraded_to:
         click.echo(in_both_languages(_l("The database was upgraded from schema %(old)s to %(new)s.",
                                         old=manifest.schema_revision, new=restored.upgraded_to)))
-    if restored.stamp_key_replaced:
-        click.echo(in_both_languages(_l("The backup's stamp key was written to the instance directory.")))
+    click.echo(in_both_languages(_l("The backup's stamp key was written to the instance directory.")))
+    for warning in restored.warnings:
+        click.echo(in_both_languages(warning), err=True)
 
 
 def register(app: Flask) -> None:

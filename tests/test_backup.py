@@ -70,14 +70,22 @@ def sqlite_database(tmp: Path) -> Database:
     return Database(f"sqlite:///{tmp / 'instance' / 'ocop.db'}")
 
 
-def postgresql_database(name: str) -> Database:
-    """A new, empty database on the TEST_DATABASE_URL server (dropped first if a previous run left it)."""
+def on_postgresql_server(*statements: str) -> None:
+    """Run statements on the TEST_DATABASE_URL server, outside any database of the suite."""
     server = sqlalchemy.make_url(os.environ["TEST_DATABASE_URL"])
     admin = sqlalchemy.create_engine(server.set(database="postgres"), isolation_level="AUTOCOMMIT")
-    with admin.connect() as connection:
-        connection.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        connection.exec_driver_sql(f'CREATE DATABASE "{name}"')
-    admin.dispose()
+    try:
+        with admin.connect() as connection:
+            for statement in statements:
+                connection.exec_driver_sql(statement)
+    finally:
+        admin.dispose()
+
+
+def postgresql_database(name: str) -> Database:
+    """A new, empty database on the TEST_DATABASE_URL server (dropped first if a previous run left it)."""
+    on_postgresql_server(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)', f'CREATE DATABASE "{name}"')
+    server = sqlalchemy.make_url(os.environ["TEST_DATABASE_URL"])
     return Database(server.set(database=name).render_as_string(hide_password=False))
 
 
@@ -315,10 +323,127 @@ def test_sqlite_backup_under_load_restores_into_a_fresh_instance(tmp_path):
 def test_postgresql_backup_under_load_restores_into_a_second_database(tmp_path):
     if not os.environ.get("TEST_DATABASE_URL", "").startswith("postgresql"):
         pytest.skip("PostgreSQL: set TEST_DATABASE_URL to a server")
-    suffix = uuid.uuid4().hex[:8]
-    drill = run_drill(tmp_path, postgresql_database(f"ocop_b_src_{suffix}"), postgresql_database(f"ocop_b_dst_{suffix}"))
+    names = [f"ocop_b_{role}_{uuid.uuid4().hex[:8]}" for role in ("original", "restored")]
     try:
-        check_restored(drill)
-        check_refused_into_data(drill)
+        drill = run_drill(tmp_path, *(postgresql_database(name) for name in names))
+        try:
+            check_restored(drill)
+            check_refused_into_data(drill)
+        finally:
+            drill.original.stop()
     finally:
-        drill.original.stop()
+        on_postgresql_server(*(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)' for name in names))
+
+
+# ---- what restore refuses, on a small instance without a server ----
+
+@dataclass
+class SmallInstance:
+    env: dict
+    archive: Path
+    head: str
+
+
+def new_instance_env(tmp: Path, **settings: str) -> dict:
+    env = served_environment(tmp, free_port(), **settings)
+    Path(env["INSTANCE_PATH"]).mkdir(parents=True)
+    return env
+
+
+def must_succeed(done: subprocess.CompletedProcess) -> subprocess.CompletedProcess:
+    assert done.returncode == 0, done.stderr[-3000:]
+    return done
+
+
+@pytest.fixture(scope="module")
+def small(tmp_path_factory) -> SmallInstance:
+    """The demo data (a printed run of 65 stamps) in an instance of its own, and one backup of it."""
+    tmp = tmp_path_factory.mktemp("small")
+    env = new_instance_env(tmp / "original")
+    must_succeed(flask(env, "db", "upgrade"))
+    must_succeed(flask(env, "demo"))
+    must_succeed(flask(env, "backup", "--to", str(tmp / "backups")))
+    with closing(sqlite3.connect(Path(env["INSTANCE_PATH"]) / "ocop.db")) as database:
+        head = database.execute("SELECT version_num FROM alembic_version").fetchone()[0]
+    return SmallInstance(env, next((tmp / "backups").glob("*.tar")), head)
+
+
+def rewritten(archive: Path, target: Path, change: dict) -> Path:
+    """A copy of the backup with some members' bytes replaced: change maps a member's name to a function."""
+    with tarfile.open(archive) as source, tarfile.open(target, "w") as copy:
+        for member in source.getmembers():
+            data = source.extractfile(member).read()
+            data = change.get(member.name, lambda b: b)(data)
+            member.size = len(data)
+            copy.addfile(member, io.BytesIO(data))
+    return target
+
+
+def nothing_restored(env: dict) -> bool:
+    instance = Path(env["INSTANCE_PATH"])
+    database = instance / "ocop.db"
+    tables = []
+    if database.exists():
+        with closing(sqlite3.connect(database)) as opened:
+            tables = opened.execute("SELECT name FROM sqlite_master WHERE type = 'table'").fetchall()
+    return not tables and not (instance / "runs").exists()
+
+
+def test_a_backup_from_a_newer_schema_is_refused(small, tmp_path):
+    def newer(raw: bytes) -> bytes:
+        return json.dumps({**json.loads(raw), "schema_revision": "9999"}).encode()
+
+    archive = rewritten(small.archive, tmp_path / "newer.tar", {"manifest.json": newer})
+    env = new_instance_env(tmp_path / "fresh")
+    refused = flask(env, "restore", str(archive))
+    assert refused.returncode != 0
+    assert "phiên bản OCOP Trace mới hơn" in refused.stderr and "newer version of OCOP Trace" in refused.stderr
+    assert nothing_restored(env)
+
+
+def test_a_damaged_backup_changes_nothing(small, tmp_path):
+    def damaged(raw: bytes) -> bytes:
+        return raw[:-10] + b"0123456789"
+
+    archive = rewritten(small.archive, tmp_path / "damaged.tar", {"files/runs/run-1.pdf": damaged})
+    env = new_instance_env(tmp_path / "fresh")
+    refused = flask(env, "restore", str(archive))
+    assert refused.returncode != 0
+    assert "bị hỏng" in refused.stderr and "files/runs/run-1.pdf does not match its hash" in refused.stderr
+    assert nothing_restored(env)
+
+
+def test_a_file_that_is_no_backup_is_refused(tmp_path):
+    not_a_backup = tmp_path / "ocop-backup-20260101-000000.tar"
+    not_a_backup.write_text("giấy tờ")
+    env = new_instance_env(tmp_path / "fresh")
+    refused = flask(env, "restore", str(not_a_backup))
+    assert refused.returncode != 0
+    assert "OCOP Trace backup" in refused.stderr
+    assert nothing_restored(env)
+
+
+def test_a_different_stamp_key_in_the_environment_needs_force(small, tmp_path):
+    env = new_instance_env(tmp_path / "fresh", STAMP_KEY="another-provinces-key")
+    refused = flask(env, "restore", str(small.archive))
+    assert refused.returncode != 0
+    assert "STAMP_KEY" in refused.stderr and "không tải lại được" in refused.stderr
+    assert nothing_restored(env)
+
+    forced = must_succeed(flask(env, "restore", "--force", str(small.archive)))
+    assert "STAMP_KEY in the environment still differs" in forced.stderr
+    backup_key = (Path(small.env["INSTANCE_PATH"]) / "stamp_key").read_text()
+    assert (Path(env["INSTANCE_PATH"]) / "stamp_key").read_text() == backup_key
+
+
+def test_a_backup_from_an_older_schema_is_upgraded_on_restore(small, tmp_path):
+    older = new_instance_env(tmp_path / "older")
+    must_succeed(flask(older, "db", "upgrade", "0020"))
+    must_succeed(flask(older, "backup", "--to", str(tmp_path / "backups")))
+    archive = next((tmp_path / "backups").glob("*.tar"))
+
+    env = new_instance_env(tmp_path / "fresh")
+    restored = must_succeed(flask(env, "restore", str(archive)))
+    assert f"từ cấu trúc 0020 lên {small.head}" in restored.stdout
+    with closing(sqlite3.connect(Path(env["INSTANCE_PATH"]) / "ocop.db")) as database:
+        assert database.execute("SELECT version_num FROM alembic_version").fetchall() == [(small.head,)]

@@ -15,7 +15,7 @@ Invariants:
 - The file appears under its final name only once complete (written under a temporary name, then linked).
 - A restore changes nothing until the whole backup has been read and checked: its hashes, its schema
   (never newer than the code), the target database (empty unless forced) and the stamp key (never replaced
-  by a different one while the instance has printed runs, unless forced).
+  by one that differs from STAMP_KEY in the environment, unless forced).
 """
 import hashlib
 import json
@@ -105,8 +105,7 @@ class Backup:
 class Restored:
     manifest: Manifest
     upgraded_to: str | None  # the schema revision the restored database was migrated to, when it was older
-    stamp_key_replaced: bool
-    warnings: list = field(default_factory=list)
+    warnings: list = field(default_factory=list)  # messages to show loudly (the stamp key)
 
 
 # --- stored files -------------------------------------------------------------------------------------
@@ -333,7 +332,7 @@ def restore_backup(archive_path: Path, force: bool = False) -> Restored:
         if not force and database_has_data():
             raise BackupRefused(_l(
                 "This database already holds data; nothing was changed. Restore into a new, empty instance, or add --force to replace everything in it with the backup."))
-        replace_key = _check_stamp_key(archive, manifest, force)
+        warnings = _check_stamp_key(archive, manifest, force)
         Path(current_app.instance_path).mkdir(parents=True, exist_ok=True)
         with tempfile.TemporaryDirectory(prefix=".ocop-restore-", dir=current_app.instance_path) as work:
             extracted = _extract_checked(archive, manifest, Path(work))
@@ -342,9 +341,8 @@ def restore_backup(archive_path: Path, force: bool = False) -> Restored:
             store = file_store()
             for stored in manifest.files:
                 store.put_file(stored.key, extracted[FILES_PREFIX + stored.key], _content_type(stored.key))
-            if replace_key:
-                write_stamp_key(archive.extractfile(STAMP_KEY_MEMBER).read().decode())
-    return Restored(manifest, upgraded, replace_key)
+            write_stamp_key(archive.extractfile(STAMP_KEY_MEMBER).read().decode())
+    return Restored(manifest, upgraded, warnings)
 
 
 @contextmanager
@@ -389,27 +387,28 @@ def current_stamp_key_file() -> Path:
     return Path(current_app.instance_path) / "stamp_key"
 
 
-def _check_stamp_key(archive: tarfile.TarFile, manifest: Manifest, force: bool) -> bool:
-    """Whether the backup's stamp key is to be written into the instance directory.
+def _check_stamp_key(archive: tarfile.TarFile, manifest: Manifest, force: bool) -> list:
+    """Check the backup's stamp key against this instance's; the warnings to show once it is written.
 
-    The codes of every printed run are derived from that key: an instance whose own key differs and has
-    printed runs would lose them if it were replaced, so that needs --force. A key in STAMP_KEY (the
-    environment) wins over the file, so one that differs from the backup's is refused too: the restored runs
-    could never be downloaded again with it."""
+    The codes of every printed run are derived from that key. STAMP_KEY in the environment wins over the
+    file, so one that differs from the backup's is refused unless forced: the restored runs could never be
+    downloaded again with it. A different key file in the instance directory only ever signed the runs of the
+    database being replaced: an empty database (a new instance made its own key) has none; replacing one
+    with data needs --force anyway, and the warning says what is lost."""
     backup_key = archive.extractfile(STAMP_KEY_MEMBER).read().decode()
     if hashlib.sha256(backup_key.encode()).hexdigest() != manifest.stamp_key_sha256:
         raise BackupRefused(_l("The stamp key in this backup is damaged (its hash differs from the manifest's)."))
-    if os.environ.get("STAMP_KEY") and os.environ["STAMP_KEY"] != backup_key and not force:
-        raise BackupRefused(_l(
-            "STAMP_KEY in the environment differs from the backup's stamp key: the restored runs could not be downloaded again. Set STAMP_KEY to the backup's key (the file stamp_key inside the backup), or add --force."))
+    warnings = []
+    if os.environ.get("STAMP_KEY") and os.environ["STAMP_KEY"] != backup_key:
+        if not force:
+            raise BackupRefused(_l(
+                "STAMP_KEY in the environment differs from the backup's stamp key: the restored runs could not be downloaded again. Set STAMP_KEY to the backup's key (the file stamp_key inside the backup), or add --force."))
+        warnings.append(_l("STAMP_KEY in the environment still differs from the backup's stamp key: set it to the key in the instance directory's stamp_key file, or the restored runs cannot be downloaded again."))
     path = current_stamp_key_file()
     existing = path.read_text().strip() if path.is_file() else None
-    if existing is None or existing == backup_key:
-        return existing is None
-    if not force and _instance_has_printed():
-        raise BackupRefused(_l(
-            "This instance already has a different stamp key, and runs printed with it. Replacing it would stop those runs from being downloaded again. Add --force only if you are sure."))
-    return True
+    if existing not in (None, backup_key) and _instance_has_printed():
+        warnings.append(_l("The instance's own stamp key was replaced by the backup's: runs printed with the old key can no longer be downloaded again."))
+    return warnings
 
 
 def _instance_has_printed() -> bool:
