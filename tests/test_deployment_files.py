@@ -5,6 +5,7 @@ against what the app really reads from its environment; the entrypoint's roles a
 this project's virtualenv on PATH, against a temporary instance (and a real redis-server for the worker).
 """
 import os
+import ast
 import re
 import shutil
 import signal
@@ -14,12 +15,15 @@ import sys
 import time
 import urllib.request
 from dataclasses import dataclass
+from importlib.metadata import distribution
 from pathlib import Path
 from urllib.parse import urlsplit
 
 import pytest
 import yaml
 from botocore.credentials import EnvProvider
+from packaging.requirements import Requirement
+from packaging.utils import canonicalize_name
 
 from tests.served import free_port
 
@@ -140,6 +144,58 @@ def test_every_variable_of_compose_is_in_the_env_example_and_secrets_are_require
 def test_the_image_never_takes_the_env_file():
     ignored = (ROOT / ".dockerignore").read_text().split()
     assert ".env" in ignored and ".git" in ignored
+
+
+# --- what the image installs ------------------------------------------------------------------------------
+
+def runtime_distributions() -> set[str]:
+    """requirements.txt, the only file the image installs, with everything it pulls in."""
+    lines = (line.split("#")[0].strip() for line in (ROOT / "requirements.txt").read_text().splitlines())
+    todo, found = [Requirement(line) for line in lines if line], set()
+    while todo:
+        requirement = todo.pop()
+        name = canonicalize_name(requirement.name)
+        if name in found:
+            continue
+        found.add(name)
+        environments = [{"extra": extra} for extra in requirement.extras or {""}]
+        for text in distribution(name).requires or []:
+            needed = Requirement(text)
+            if needed.marker is None or any(needed.marker.evaluate(env) for env in environments):
+                todo.append(needed)
+    return found
+
+
+def top_level_modules(distribution_name: str) -> set[str]:
+    files = distribution(distribution_name).files or []
+    return {file.parts[0].split(".")[0] for file in files if file.suffix in (".py", ".so") or len(file.parts) > 1}
+
+
+def imported_modules() -> set[str]:
+    """Top-level modules the app, the label library, the migrations and the server settings import."""
+    sources = [*(ROOT / "app").rglob("*.py"), *(ROOT / "labels").rglob("*.py"), *(ROOT / "migrations").rglob("*.py"),
+               ROOT / "wsgi.py", ROOT / "gunicorn.conf.py"]
+    names = set()
+    for path in sources:
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.Import):
+                names |= {alias.name.split(".")[0] for alias in node.names}
+            elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+                names.add(node.module.split(".")[0])
+    return names - set(sys.stdlib_module_names) - {"app", "labels", "migrations", "wsgi"}
+
+
+def test_the_image_installs_what_the_app_imports_and_what_its_roles_run():
+    """The image installs requirements.txt only (no test tools): every module the app imports, every program the
+    entrypoint's roles start, and the drivers of compose.yaml's addresses must come from it."""
+    runtime = runtime_distributions()
+    provided = set().union(*(top_level_modules(name) for name in runtime))
+    assert not imported_modules() - provided, "imported, but installed only by requirements-test.txt or not at all"
+    scripts = {entry.name for name in runtime for entry in distribution(name).entry_points if entry.group == "console_scripts"}
+    started = set(re.findall(r"^\s*exec (\w+) ", ENTRYPOINT.read_text(), re.MULTILINE))
+    assert started == {"gunicorn", "celery", "flask"} and started <= scripts
+    assert "pybabel" in scripts  # the Dockerfile compiles the translations with it
+    assert {"psycopg", "redis", "boto3"} <= runtime  # postgresql://, redis:// and s3:// in compose.yaml
 
 
 # --- the entrypoint ---------------------------------------------------------------------------------------
