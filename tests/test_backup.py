@@ -129,9 +129,9 @@ def stamp_codes(served: ServedApp) -> list[str]:
 def stored_file_hashes(served: ServedApp) -> dict[str, str]:
     """The SHA-256 of every file the instance stores, read through its own file storage."""
     out = served.run_python(
-        "import hashlib, json\nfrom wsgi import app\nfrom app.services.backup import file_store\n"
+        "import hashlib, json\nfrom wsgi import app\nfrom app.storage import storage\n"
         "with app.app_context():\n"
-        "    store = file_store()\n"
+        "    store = storage()\n"
         "    hashes = {}\n"
         "    for key in store.keys(''):\n"
         "        with store.open(key) as f:\n"
@@ -272,7 +272,7 @@ def check_restored(drill: Drill) -> None:
         photos = restored_photo_names(drill.restored_db)
         assert photos, "the load saved diary entries with photos before the snapshot"
         for name in photos:
-            assert f"photos/{name}.jpg" in hashes and f"photos/{name}-t.jpg" in hashes, name
+            assert f"uploads/{name}.jpg" in hashes and f"uploads/{name}-t.jpg" in hashes, name
         # Every stamp scans to the same page on both instances.
         for code in drill.codes:
             before = requests.get(f"{drill.original.base}/Q/{code}", timeout=30)

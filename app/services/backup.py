@@ -4,7 +4,8 @@ A backup is one tar file, `ocop-backup-YYYYMMDD-HHMMSS.tar` (UTC), mode 0600 sin
 - `database/ocop.sqlite3` (SQLite's online backup API: one consistent snapshot of the live file while
   gunicorn writes to it) or `database/ocop.pgdump` (`pg_dump --format=custom`, run in a snapshot that the
   row counts are read in too);
-- `files/<key>`: every stored file (run PDFs, photos, waiting imports);
+- `files/<key>`: every stored file (run PDFs, photos, waiting imports), read through app/storage.py, so
+  from the instance directory or the S3 store alike;
 - `stamp_key`: the key the codes of every run are derived from;
 - `manifest.json`, written last: when, the schema revision (alembic), the database kind, the row count of
   every table read from the snapshot itself, and each file's size and SHA-256.
@@ -20,7 +21,6 @@ Invariants:
 import hashlib
 import json
 import os
-import re
 import shutil
 import sqlite3
 import subprocess
@@ -39,6 +39,7 @@ from sqlalchemy import inspect, text
 from sqlalchemy.engine import URL, Connection
 
 from app.extensions import db
+from app.storage import BadKey, check_key, storage
 from app.services.errors import lazy_text as _l
 
 FORMAT = 1
@@ -50,7 +51,6 @@ NAME_PATTERN = "ocop-backup-%Y%m%d-%H%M%S.tar"
 # Filled by the migrations themselves: a freshly migrated database has rows in these and nothing else.
 REFERENCE_TABLES = frozenset({"alembic_version", "provinces", "communes", "banned_substances", "banned_trade_names"})
 CHUNK = 1 << 20
-SAFE_KEY = re.compile(r"[A-Za-z0-9._-]+(/[A-Za-z0-9._-]+)*")
 
 
 class BackupRefused(Exception):
@@ -108,49 +108,6 @@ class Restored:
     warnings: list = field(default_factory=list)  # messages to show loudly (the stamp key)
 
 
-# --- stored files -------------------------------------------------------------------------------------
-
-class LocalFiles:
-    """The stored files in the instance directory, by key: `runs/…` (run PDFs), `photos/…`, `imports/…`."""
-
-    def __init__(self) -> None:
-        instance = Path(current_app.instance_path)
-        self.folders = {
-            "runs": instance / "runs",
-            "photos": Path(current_app.config["UPLOAD_FOLDER"]),
-            "imports": instance / "imports",
-        }
-
-    def keys(self, prefix: str = "") -> Iterator[str]:
-        for name, folder in self.folders.items():
-            if not folder.is_dir():
-                continue
-            for path in sorted(folder.iterdir()):
-                key = f"{name}/{path.name}"
-                if path.is_file() and not path.name.endswith(".tmp") and key.startswith(prefix):
-                    yield key
-
-    def _path(self, key: str) -> Path:
-        folder, _, name = key.partition("/")
-        if folder not in self.folders or not SAFE_KEY.fullmatch(name) or "/" in name:
-            raise BackupRefused(_l("The backup names a file this application does not store: %(key)s.", key=key))
-        return self.folders[folder] / name
-
-    def open(self, key: str) -> BinaryIO:
-        return open(self._path(key), "rb")
-
-    def put_file(self, key: str, path: Path, content_type: str | None = None) -> None:
-        target = self._path(key)
-        target.parent.mkdir(parents=True, exist_ok=True)
-        partial = target.with_name(f".{target.name}.restoring")
-        shutil.copyfile(path, partial)
-        partial.replace(target)
-
-
-def file_store() -> LocalFiles:
-    return LocalFiles()
-
-
 # --- writing a backup ---------------------------------------------------------------------------------
 
 def create_backup(folder: Path) -> Backup:
@@ -199,7 +156,7 @@ def _add_bytes(archive: tarfile.TarFile, name: str, data: bytes) -> None:
 
 
 def _add_stored_files(archive: tarfile.TarFile, work: Path) -> Iterator[StoredFile | None]:
-    store = file_store()
+    store = storage()
     for key in list(store.keys("")):
         yield _add_stored_file(archive, store, key, work)
 
@@ -338,7 +295,7 @@ def restore_backup(archive_path: Path, force: bool = False) -> Restored:
             extracted = _extract_checked(archive, manifest, Path(work))
             _restore_database(manifest, extracted[manifest.database_member])
             upgraded = _upgrade_if_older(manifest.schema_revision)
-            store = file_store()
+            store = storage()
             for stored in manifest.files:
                 store.put_file(stored.key, extracted[FILES_PREFIX + stored.key], _content_type(stored.key))
             write_stamp_key(archive.extractfile(STAMP_KEY_MEMBER).read().decode())
@@ -433,8 +390,10 @@ def _extract_checked(archive: tarfile.TarFile, manifest: Manifest, work: Path) -
     """Every member the manifest names, extracted into `work` and checked against its hash."""
     wanted = {manifest.database_member: manifest.database_sha256}
     for stored in manifest.files:
-        if not SAFE_KEY.fullmatch(stored.key):
-            raise BackupRefused(_l("The backup names a file this application does not store: %(key)s.", key=stored.key))
+        try:
+            check_key(stored.key)
+        except BadKey as exc:
+            raise BackupRefused(_l("The backup names a file this application does not store: %(key)s.", key=stored.key)) from exc
         wanted[FILES_PREFIX + stored.key] = stored.sha256
     extracted = {}
     for index, (member, expected) in enumerate(wanted.items()):
