@@ -141,9 +141,10 @@ def test_every_variable_of_compose_is_in_the_env_example_and_secrets_are_require
             EnvProvider.ACCESS_KEY, EnvProvider.SECRET_KEY} <= required
 
 
-def test_the_image_never_takes_the_env_file():
+def test_the_secrets_file_stays_out_of_the_image_and_the_repository():
     ignored = (ROOT / ".dockerignore").read_text().split()
     assert ".env" in ignored and ".git" in ignored
+    subprocess.run(["git", "check-ignore", "--quiet", ".env"], cwd=ROOT, check=True)
 
 
 # --- what the image installs ------------------------------------------------------------------------------
