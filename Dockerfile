@@ -19,7 +19,8 @@ WORKDIR /srv/ocop
 COPY requirements.txt .
 RUN pip install --no-cache-dir -r requirements.txt
 
-COPY --chown=ocop:ocop . .
+# The code stays root's: the app's user can write only its instance directory.
+COPY . .
 RUN pybabel compile --use-fuzzy -d app/translations \
     && chmod 0755 docker/entrypoint.sh \
     && mkdir -p "$INSTANCE_PATH" && chown ocop:ocop "$INSTANCE_PATH"
