@@ -3,6 +3,7 @@ load, `flask restore` into a fresh instance, which then serves every stamp as th
 
 On SQLite always; on PostgreSQL too when TEST_DATABASE_URL names a server (pg_dump, then pg_restore into a
 second database created on the same server)."""
+import hashlib
 import io
 import json
 import os
@@ -26,6 +27,7 @@ import requests
 import sqlalchemy
 from PIL import Image
 
+from tests.s3_server import weed_s3  # noqa: F401 (the fixture)
 from tests.served import (
     COMMAND_TIMEOUT, GUNICORN, ROOT, START_TIMEOUT, ServedApp, free_port, served_environment, start_gunicorn,
 )
@@ -447,3 +449,28 @@ def test_a_backup_from_an_older_schema_is_upgraded_on_restore(small, tmp_path):
     assert f"từ cấu trúc 0020 lên {small.head}" in restored.stdout
     with closing(sqlite3.connect(Path(env["INSTANCE_PATH"]) / "ocop.db")) as database:
         assert database.execute("SELECT version_num FROM alembic_version").fetchall() == [(small.head,)]
+
+
+def test_files_in_an_s3_store_are_backed_up_and_restored_into_another_bucket(weed_s3, tmp_path):
+    """With STORAGE_URL=s3://…, the run PDFs come from the bucket into the backup, and go back into the new
+    instance's bucket, byte for byte."""
+    original_bucket, restored_bucket = weed_s3.new_bucket("ocop-backup"), weed_s3.new_bucket("ocop-restore")
+    original = new_instance_env(tmp_path / "original", STORAGE_URL=f"s3://{original_bucket}", **weed_s3.environ())
+    must_succeed(flask(original, "db", "upgrade"))
+    must_succeed(flask(original, "demo"))
+    must_succeed(flask(original, "backup", "--to", str(tmp_path / "backups")))
+    archive = next((tmp_path / "backups").glob("*.tar"))
+
+    restored = new_instance_env(tmp_path / "restored", STORAGE_URL=f"s3://{restored_bucket}", **weed_s3.environ())
+    must_succeed(flask(restored, "restore", str(archive)))
+    client = weed_s3.client()
+
+    def objects(bucket: str) -> dict[str, str]:
+        listed = client.list_objects_v2(Bucket=bucket).get("Contents", [])
+        return {item["Key"]: hashlib.sha256(client.get_object(Bucket=bucket, Key=item["Key"])["Body"].read()).hexdigest()
+                for item in listed}
+
+    stored = objects(original_bucket)
+    assert "runs/run-1.pdf" in stored
+    assert objects(restored_bucket) == stored
+    assert not (Path(restored["INSTANCE_PATH"]) / "runs").exists()  # into the store, not the instance directory
