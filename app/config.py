@@ -27,7 +27,30 @@ def celery_settings(instance: Path) -> dict:
         "task_reject_on_worker_lost": True,  # …and goes back to the queue when its worker dies under it
         "worker_prefetch_multiplier": 1,  # a busy worker holds no message another worker could run
         "broker_connection_retry_on_startup": True,
-        "include": ["app.jobs.tasks"],
+        "include": ["app.jobs.tasks", "app.jobs.periodic"],
+        "beat_schedule": beat_schedule(),
+        "beat_schedule_filename": str(instance / "celerybeat-schedule"),  # beat's state, never in the working dir
+        "timezone": "Asia/Ho_Chi_Minh",  # crontab hours are Vietnam's; messages still carry UTC times
+    }
+
+
+def beat_schedule() -> dict:
+    """What celery beat starts and when (app/jobs/periodic.py). EXPIRY_NOTICE_EVERY (seconds) replaces the daily
+    expiry-notice time with an interval, for tests and demonstrations."""
+    from celery.schedules import crontab
+
+    every = os.environ.get("EXPIRY_NOTICE_EVERY")
+    hourly = crontab(minute=17)
+    return {
+        "expiry-notices": {"task": "app.jobs.periodic.expiry_notices",
+                           # just after midnight in Vietnam, when a day passes; all jobs are safe to repeat
+                           "schedule": float(every) if every else crontab(hour=0, minute=5)},
+        "requeue-stale-runs": {"task": "app.jobs.tasks.requeue_stale_runs", "schedule": 30.0},
+        "purge-idle-sessions": {"task": "app.jobs.periodic.purge_idle_sessions", "schedule": hourly},
+        "purge-expired-reset-links": {"task": "app.jobs.periodic.purge_expired_reset_links", "schedule": hourly},
+        "purge-idempotency-keys": {"task": "app.jobs.periodic.purge_idempotency_keys", "schedule": hourly},
+        "purge-rate-limit-counters": {"task": "app.jobs.periodic.purge_rate_limit_counters", "schedule": crontab(minute="*/10")},
+        "remove-stale-imports": {"task": "app.jobs.periodic.remove_stale_imports", "schedule": hourly},
     }
 
 

@@ -2,7 +2,8 @@
 host of a PostgreSQL deployment) counts against the same limits, with no extra server to run.
 
 Registered with the `limits` library under the schemes `db+<SQLAlchemy URL>`, for example
-`db+sqlite:////srv/ocop/instance/ocop.db` or `db+postgresql+psycopg://user@host/ocop`.
+`db+sqlite:////srv/ocop/instance/ocop.db` or `db+postgresql+psycopg://user@host/ocop`. Counters whose window
+has ended are deleted by a periodic job (housekeeping.purge_rate_limit_counters), never by a request.
 """
 import time
 
@@ -13,7 +14,6 @@ from sqlalchemy.exc import SQLAlchemyError
 from app.database import insert_for, single_statement_connection
 from app.models.rate_limits import rate_limit_counters as counters
 
-PURGE_EVERY = 500  # increments between deletions of expired counters
 
 
 class DatabaseStorage(Storage):
@@ -23,7 +23,6 @@ class DatabaseStorage(Storage):
         super().__init__(uri, wrap_exceptions, **options)
         self.engine = create_engine(uri.removeprefix("db+"), pool_pre_ping=True)
         self._insert = insert_for(self.engine)
-        self._increments = 0
 
     @property
     def base_exceptions(self):
@@ -42,9 +41,6 @@ class DatabaseStorage(Storage):
         ).returning(counters.c.hits)
         with self._connect() as conn:
             hits = conn.execute(upsert).scalar_one()
-            self._increments += 1
-            if self._increments % PURGE_EVERY == 0:
-                conn.execute(delete(counters).where(counters.c.expires_at < now))
             conn.commit()
         return hits
 

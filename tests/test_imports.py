@@ -362,17 +362,7 @@ def test_excel_formulas_give_their_saved_value_and_merged_cells_read_once(member
     assert "Dòng 2" not in text and "Dòng 3" not in text
 
 
-def test_waiting_files_older_than_a_day_are_removed(member_client, db, coop_a, app):
-    import os
-    import time
-
-    folder = Path(app.instance_path) / "imports"
-    folder.mkdir(parents=True, exist_ok=True)
-    old = folder / f"{coop_a.id}-diary-{'a' * 32}.xlsx"
-    old.write_bytes(b"old")
-    os.utime(old, (time.time() - 2 * 86400,) * 2)
-    upload(member_client, "products", xlsx(PRODUCT_HEADERS, [["Bưởi", "Trái cây"] + [None] * 8]), "san-pham.xlsx")
-    assert not old.exists()
+# Waiting files older than a day are removed by a periodic job: tests/test_periodic.py.
 
 
 # -- in a browser --------------------------------------------------------------------------------------

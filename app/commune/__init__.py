@@ -14,10 +14,12 @@ def officers_only():
 
 @bp.context_processor
 def commune_globals() -> dict:
+    from app.services import notices
     from app.services.listings import ListingStatus
     from app.vocabulary import EVENT_LABELS
 
-    return {"kind_name": lambda kind: EVENT_LABELS.get(kind, ""), "ListingStatus": ListingStatus}
+    return {"kind_name": lambda kind: EVENT_LABELS.get(kind, ""), "ListingStatus": ListingStatus,
+            "notice_sentence": notices.sentence, "notice_titles": notices.KIND_TITLES}
 
 
 from app.commune import accounts, stats, views  # noqa: E402,F401

@@ -12,7 +12,8 @@ from app.extensions import db
 from app.i18n import local_today
 from app.models import Cooperative
 from app.pages import saved
-from app.services import audit, commune_watch, compliance, expiring, listings, report_inbox, shipments
+from app.services import (audit, commune_watch, compliance, expiring, expiry_notices, listings, notices, report_inbox,
+                          shipments)
 from app.services.epcis import documents as epcis_documents
 from app.services.identifiers import filename_part
 from app.services.listings import QUEUED, ListingStatus
@@ -28,7 +29,29 @@ def index():
     return render_template("commune/index.html", cooperatives=list(coops), communes=current_user.communes, counts=counts,
                            queue=[item for item in found if item.status in QUEUED], reports=commune_watch.report_count(codes),
                            copied=commune_watch.copied_count(codes), charts=commune_watch.scans_per_product(codes, local_today()),
-                           expiring=expiring.for_communes(codes, local_today()))
+                           **_notices(codes))
+
+
+def _notices(codes: list[int]) -> dict:
+    """The officer's unread notices, and what expires soon (worked out now) that none of them already tells."""
+    unread = notices.officer_unread(current_user.id, codes)
+    return {"notices": unread, "unread_notices": notices.officer_unread_count(current_user.id, codes),
+            "expiring": expiry_notices.not_told_by(expiring.for_communes(codes, local_today()),
+                                                   [item.notice for item in unread])}
+
+
+@bp.route("/notices/<int:notice_id>/read", methods=["POST"])
+def read_notice(notice_id: int):
+    """The officer marks a notice of their communes read, for themselves only; another commune's is a 404."""
+    notices.officer_mark_read(current_user.id, listings.officer_communes(current_user.id), notice_id)
+    return redirect(url_for(".index", _anchor="commune-notices"))
+
+
+@bp.route("/notices/read-all", methods=["POST"])
+def read_all_notices():
+    notices.officer_mark_all_read(current_user.id, listings.officer_communes(current_user.id))
+    flash(_("All notices marked as read."), "success")
+    return redirect(url_for(".index", _anchor="commune-notices"))
 
 
 @bp.route("/reports")

@@ -1,16 +1,16 @@
 """Spreadsheets in and out: templates, exports, and imports checked on a preview before they are applied.
 
-An uploaded file waits between the preview and the commit in the instance folder under a random name that
-also carries the cooperative and the kind, so only the cooperative that uploaded it can commit it; it is
-removed after the commit, and any file older than a day is removed at the next upload.
+An uploaded file waits between the preview and the commit in the file storage (app/storage.py, key
+imports/<cooperative>-<kind>-<token>.<suffix>, so the preview and the commit may reach different web nodes)
+under a random name that also carries the cooperative and the kind, so only the cooperative that uploaded it
+can commit it; it is removed after the commit, and one never committed is removed after a day by a periodic
+job (housekeeping.remove_stale_imports).
 """
 import io
 import re
 import secrets
-import time
-from pathlib import Path
 
-from flask import abort, current_app, flash, redirect, render_template, request, send_file, url_for
+from flask import abort, flash, redirect, render_template, request, send_file, url_for
 from flask_babel import gettext as _, lazy_gettext as _l
 from flask_login import current_user
 from flask_wtf.file import FileField
@@ -22,11 +22,11 @@ from app.coop.views import coop_id
 from app.forms import ServiceForm
 from app.services import exports, imports
 from app.services.spreadsheets import KINDS, MAX_ROWS, FileRefused
+from app.storage import KeyMissing, storage
 
 FORMATS = {"xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", "csv": "text/csv"}
 KIND_CHOICES = [("products", _l("Products")), ("batches", _l("Batches")), ("diary", _l("Diary entries"))]
 TOKEN = re.compile(r"[A-Za-z0-9_-]{32}")
-KEEP_SECONDS = 24 * 3600
 FILE_NAMES = {"products": "san-pham", "batches": "lo-hang", "diary": "nhat-ky"}
 
 
@@ -55,26 +55,25 @@ def _download(data: bytes, name: str, file_format: str):
     return send_file(io.BytesIO(data), mimetype=FORMATS[file_format], as_attachment=True, download_name=name, max_age=0)
 
 
-def _waiting_folder() -> Path:
-    folder = Path(current_app.instance_path) / "imports"
-    folder.mkdir(parents=True, exist_ok=True)
-    return folder
-
-
-def _waiting_file(kind: str, token: str, suffix: str) -> Path:
+def _waiting_key(kind: str, token: str, suffix: str) -> str:
+    """The storage key of an upload waiting for its commit; only the uploading cooperative's id forms it."""
     if not TOKEN.fullmatch(token) or suffix not in FORMATS:
         abort(404)
-    return _waiting_folder() / f"{coop_id()}-{kind}-{token}.{suffix}"
+    return f"imports/{coop_id()}-{kind}-{token}.{suffix}"
 
 
-def _remove_stale() -> None:
-    cutoff = time.time() - KEEP_SECONDS
-    for path in _waiting_folder().glob("*-*-*.*"):
-        try:
-            if path.stat().st_mtime < cutoff:
-                path.unlink()
-        except FileNotFoundError:
-            pass  # another worker removed it first
+def _waiting_data(key: str) -> bytes | None:
+    """The waiting upload's bytes (at most MAX_CONTENT_LENGTH), or None once it is gone."""
+    try:
+        with storage().open(key) as stream:
+            return stream.read()
+    except KeyMissing:
+        return None
+
+
+def _no_longer_waiting():
+    flash(_("This file is no longer waiting (files wait one day). Upload it again."), "error")
+    return redirect(url_for(".imports_page"))
 
 
 @bp.route("/imports")
@@ -105,19 +104,20 @@ def upload_import():
         form.file.errors = [_("Choose an Excel file (.xlsx) or a CSV file (.csv).")]
         return render_template("coop/imports.html", form=form, kinds=KIND_CHOICES, max_rows=MAX_ROWS), 422
     data = upload.read()
-    _remove_stale()
     token = secrets.token_urlsafe(24)
-    path = _waiting_file(form.kind.data, token, suffix)
-    path.write_bytes(data)
+    storage().put_bytes(_waiting_key(form.kind.data, token, suffix), data, FORMATS[suffix])
     return _preview(form.kind.data, token, suffix, upload.filename)
 
 
 def _preview(kind: str, token: str, suffix: str, filename: str):
-    path = _waiting_file(kind, token, suffix)
+    key = _waiting_key(kind, token, suffix)
+    data = _waiting_data(key)
+    if data is None:
+        return _no_longer_waiting()
     try:
-        plan = imports.plan_import(coop_id(), kind, path.read_bytes(), path.name)
+        plan = imports.plan_import(coop_id(), kind, data, key.rsplit("/", 1)[-1])
     except FileRefused as refused:
-        path.unlink(missing_ok=True)
+        storage().delete(key)
         form = UploadForm(formdata=None, kind=kind)
         form.file.errors = [refused.message]
         return render_template("coop/imports.html", form=form, kinds=KIND_CHOICES, max_rows=MAX_ROWS), 422
@@ -129,19 +129,19 @@ def _preview(kind: str, token: str, suffix: str, filename: str):
 @bp.route("/imports/<kind>/<token>.<suffix>", methods=["POST"])
 def commit_import(kind: str, token: str, suffix: str):
     kind = _kind(kind)
-    path = _waiting_file(kind, token, suffix)
-    if not path.exists():
-        flash(_("This file is no longer waiting (files wait one day). Upload it again."), "error")
-        return redirect(url_for(".imports_page"))
+    key = _waiting_key(kind, token, suffix)
+    data, name = _waiting_data(key), key.rsplit("/", 1)[-1]
+    if data is None:
+        return _no_longer_waiting()
     form = CommitForm()
     if not form.validate_on_submit():
-        return _preview(kind, token, suffix, request.form.get("filename", path.name))
+        return _preview(kind, token, suffix, request.form.get("filename", name))
     try:
-        plan = imports.apply_import(coop_id(), kind, path.read_bytes(), path.name, current_user.id, shown_name=request.form.get("filename", ""))
+        plan = imports.apply_import(coop_id(), kind, data, name, current_user.id, shown_name=request.form.get("filename", ""))
     except (imports.ImportRefused, FileRefused, IntegrityError):
         # Problems found again, or a clash with a record saved meanwhile (rolled back): the preview says which
-        return _preview(kind, token, suffix, request.form.get("filename", path.name))
-    path.unlink(missing_ok=True)
+        return _preview(kind, token, suffix, request.form.get("filename", name))
+    storage().delete(key)
     if plan.total_changes:
         flash(_("Imported: %(created)d new, %(updated)d updated, %(unchanged)d unchanged.", created=plan.count("create"),
                 updated=plan.count("update"), unchanged=plan.count("unchanged")), "success")

@@ -24,6 +24,9 @@ def notice_link(notice) -> str | None:
         return url_for("coop.reports", _anchor=f"report-{notices.report_id(notice)}")
     if notice.batch_id is not None:
         return url_for("coop.batch", batch_id=notice.batch_id)
+    product_id = (notice.params or {}).get("product_id", "")  # an expiring certificate: its product
+    if notice.kind in notices.OFFICER_KINDS and str(product_id).isdigit():
+        return url_for("coop.product", product_id=int(product_id))
     return None
 
 

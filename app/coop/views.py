@@ -7,8 +7,8 @@ from app.coop import bp
 from app.coop.forms import BatchForm, CertificationForm, CooperativeForm, EventForm, ProductForm
 from app.i18n import local_today
 from app.pages import form_page, saved, upload
-from app.services import (audit, batches, compliance, cooperatives, diary_kinds, expiring, listings, notices, products,
-                          report_inbox, shipments)
+from app.services import (audit, batches, compliance, cooperatives, diary_kinds, expiring, expiry_notices, listings,
+                          notices, products, report_inbox, shipments)
 from app.services import gtin
 from app.services.errors import RuleViolation
 from app.services.geo import commune_label
@@ -30,9 +30,11 @@ def dashboard():
 
 
 def _notice_block() -> dict:
-    """The dashboard's "Notices": unread notices, what expires soon (worked out now, never stored), new reports."""
-    return {"notices": notices.unread(coop_id()), "notice_counts": notices.counts(coop_id()),
-            "expiring": expiring.for_cooperative(coop_id(), local_today()),
+    """The dashboard's "Notices": unread notices, what expires soon (worked out now, never stored) and is not
+    already told by one of those notices, new reports."""
+    unread = notices.unread(coop_id())
+    return {"notices": unread, "notice_counts": notices.counts(coop_id()),
+            "expiring": expiry_notices.not_told_by(expiring.for_cooperative(coop_id(), local_today()), unread),
             "new_reports": report_inbox.new_count(coop_id())}
 
 

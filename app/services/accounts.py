@@ -124,8 +124,7 @@ def session_user(user_id: int, token: str | None) -> User | None:
 
 
 def _add_session(user: User, user_agent: str) -> str:
-    db.session.execute(delete(UserSession).where(
-        UserSession.user_id == user.id, UserSession.last_seen_at < utcnow() - SESSION_IDLE_LIMIT))
+    # Sessions idle past SESSION_IDLE_LIMIT are deleted by a periodic job (housekeeping.purge_idle_sessions).
     token = _new_token()
     db.session.add(UserSession(token_hash=_digest(token), user_id=user.id, device=device_summary(user_agent)))
     return token

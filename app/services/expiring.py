@@ -3,13 +3,14 @@
 Nothing here is stored and nothing is written: the dashboard and the commune's overview ask, on each read, for
 a cooperative's OCOP certificates, other certifications (VietGAP, organic…) and listing verifications whose
 date falls within the next WINDOW_DAYS days or has passed. Archived products are left out, and so are batches
-that are recalled or past their best-before date, as nobody sells them any more.
+that are recalled or past their best-before date, as nobody sells them any more. The daily job
+(app/services/expiry_notices.py) reads the same lists to write each item's notices once.
 """
 from dataclasses import dataclass
 from datetime import date, timedelta
 from enum import Enum
 
-from sqlalchemy import func, or_, select
+from sqlalchemy import func, or_, select, true
 
 from app.extensions import db
 from app.i18n import format_day
@@ -38,6 +39,7 @@ class Expiring:
     scheme: str = ""  # a certification's scheme, e.g. VietGAP
     batch_id: int | None = None
     lot_code: str = ""
+    certification_id: int | None = None
 
     @property
     def expired(self) -> bool:
@@ -49,28 +51,40 @@ class Expiring:
 
     def sentence(self) -> LazyText:
         """The item as one sentence in the reader's language; names typed by people are shown as text."""
-        when = format_day(self.expires_on)
-        if self.kind is ExpiringKind.OCOP:
-            if self.expired:
-                return lazy_text("The OCOP certificate %(number)s of %(product)s expired on %(date)s.",
-                                 number=self.number, product=self.product, date=when)
-            return lazy_text("The OCOP certificate %(number)s of %(product)s expires on %(date)s.",
-                             number=self.number, product=self.product, date=when)
-        if self.kind is ExpiringKind.CERTIFICATION:
-            if self.expired:
-                return lazy_text("The %(scheme)s certificate %(number)s of %(product)s expired on %(date)s.",
-                                 scheme=self.scheme, number=self.number, product=self.product, date=when)
-            return lazy_text("The %(scheme)s certificate %(number)s of %(product)s expires on %(date)s.",
-                             scheme=self.scheme, number=self.number, product=self.product, date=when)
-        if self.expired:
-            return lazy_text("The commune's verification of batch %(lot)s (%(product)s) expired on %(date)s.",
-                             lot=self.lot_code, product=self.product, date=when)
-        return lazy_text("The commune's verification of batch %(lot)s (%(product)s) expires on %(date)s.",
-                         lot=self.lot_code, product=self.product, date=when)
+        return expiry_sentence(self.kind, self.expired, self.expires_on, product=self.product, number=self.number,
+                               scheme=self.scheme, lot=self.lot_code)
+
+
+def expiry_sentence(kind: ExpiringKind, expired: bool, expires_on: date, *, product: str, number: str = "",
+                    scheme: str = "", lot: str = "") -> LazyText:
+    """One expiring or expired item in the reader's language: the on-read lists and the stored notices say it alike."""
+    when = format_day(expires_on)
+    if kind is ExpiringKind.OCOP:
+        if expired:
+            return lazy_text("The OCOP certificate %(number)s of %(product)s expired on %(date)s.",
+                             number=number, product=product, date=when)
+        return lazy_text("The OCOP certificate %(number)s of %(product)s expires on %(date)s.",
+                         number=number, product=product, date=when)
+    if kind is ExpiringKind.CERTIFICATION:
+        if expired:
+            return lazy_text("The %(scheme)s certificate %(number)s of %(product)s expired on %(date)s.",
+                             scheme=scheme, number=number, product=product, date=when)
+        return lazy_text("The %(scheme)s certificate %(number)s of %(product)s expires on %(date)s.",
+                         scheme=scheme, number=number, product=product, date=when)
+    if expired:
+        return lazy_text("The commune's verification of batch %(lot)s (%(product)s) expired on %(date)s.",
+                         lot=lot, product=product, date=when)
+    return lazy_text("The commune's verification of batch %(lot)s (%(product)s) expires on %(date)s.",
+                     lot=lot, product=product, date=when)
 
 
 def for_cooperative(cooperative_id: int, today: date) -> list[Expiring]:
     return _expiring(Cooperative.id == cooperative_id, today)
+
+
+def everywhere(today: date) -> list[Expiring]:
+    """What expires in every cooperative (the daily notice job)."""
+    return _expiring(true(), today)
 
 
 def for_communes(commune_codes: list[int], today: date) -> list[Expiring]:
@@ -99,11 +113,13 @@ def _ocop(cooperatives, until: date, today: date) -> list[Expiring]:
 
 
 def _certifications(cooperatives, until: date, today: date) -> list[Expiring]:
-    rows = db.session.execute(_products(cooperatives, Certification.scheme, Certification.number, Certification.expires_on)
+    rows = db.session.execute(_products(cooperatives, Certification.id, Certification.scheme, Certification.number,
+                                        Certification.expires_on)
                               .join(Certification, Certification.product_id == Product.id)
                               .where(Certification.expires_on.is_not(None), Certification.expires_on <= until))
-    return [Expiring(ExpiringKind.CERTIFICATION, expires, today, coop_id, coop, product_id, product, number=number, scheme=scheme)
-            for coop_id, coop, product_id, product, scheme, number, expires in rows]
+    return [Expiring(ExpiringKind.CERTIFICATION, expires, today, coop_id, coop, product_id, product, number=number, scheme=scheme,
+                     certification_id=certification_id)
+            for coop_id, coop, product_id, product, certification_id, scheme, number, expires in rows]
 
 
 def _verifications(cooperatives, until: date, today: date) -> list[Expiring]:

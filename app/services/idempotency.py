@@ -4,7 +4,8 @@ again with the same `Idempotency-Key` and gets the first answer back, with nothi
 The key is reserved (a row without a status, committed) before the create runs, so two copies of the
 same request racing each other cannot both create: the second one is told the first is still running.
 Only successful answers are kept; a refused create frees its key, so the corrected request may reuse it.
-Keys are per user and kept for RETENTION; an older row is ignored and purged."""
+Keys are per user and kept for RETENTION: an older row of the same key is replaced, and the others are deleted by
+a periodic job (housekeeping.purge_idempotency_keys)."""
 import hashlib
 import json
 from dataclasses import dataclass
@@ -52,7 +53,8 @@ def begin(user_id: int, key: str, fingerprint: str) -> StoredAnswer | None:
     is still running."""
     if not key or len(key) > MAX_KEY_LENGTH:
         raise RuleViolation(HEADER, _l("An idempotency key has 1 to 255 characters."))
-    db.session.execute(delete(IdempotencyKey).where(IdempotencyKey.created_at < utcnow() - RETENTION))
+    db.session.execute(delete(IdempotencyKey).where(IdempotencyKey.user_id == user_id, IdempotencyKey.key == key,
+                                                    IdempotencyKey.created_at < utcnow() - RETENTION))
     row = db.session.scalar(select(IdempotencyKey).where(IdempotencyKey.user_id == user_id, IdempotencyKey.key == key))
     if row is not None:
         db.session.commit()

@@ -6,32 +6,35 @@ parameters; `sentence` words it when it is read, in the reader's language, with 
 officer typed, a substance's name) shown as text.
 """
 from dataclasses import dataclass
+from datetime import date
 from math import ceil
 
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, select, update
 
 from app.extensions import db
-from app.models import Batch
+from app.models import Batch, Cooperative
 from app.models.mixins import utcnow
-from app.models.notice import Notice, NoticeKind
+from app.models.notice import Notice, NoticeKind, NoticeRead
 from app.services.errors import LazyText, NotFound, lazy_text
+from app.services.expiring import ExpiringKind, expiry_sentence
 
 PAGE_SIZE = 50
 DASHBOARD_SHOWN = 10  # unread notices on the dashboard; the rest are on the notices page
 
 
 def post(cooperative_id: int, kind: NoticeKind, *, batch_id: int | None = None,
-         params: dict[str, str] | None = None) -> Notice:
+         params: dict[str, str] | None = None, dedup_key: str | None = None) -> Notice:
     """Add a notice to the session without committing: the caller commits it with the change that caused it.
 
     The batch's lot code is kept in the parameters as it is now, so the sentence still names the batch if the
-    batch is later deleted."""
+    batch is later deleted. A job gives a dedup_key (unique in the table) so that it never writes the same notice twice."""
     values = {key: str(value) for key, value in (params or {}).items()}
     if batch_id is not None and "lot" not in values:
         lot_code = db.session.scalar(select(Batch.lot_code).where(Batch.id == batch_id))
         values["lot"] = lot_code or ""
-    notice = Notice(cooperative_id=cooperative_id, kind=NoticeKind(kind), batch_id=batch_id, params=values)
+    notice = Notice(cooperative_id=cooperative_id, kind=NoticeKind(kind), batch_id=batch_id, params=values,
+                    dedup_key=dedup_key)
     db.session.add(notice)
     return notice
 
@@ -57,7 +60,18 @@ def sentence(notice: Notice) -> LazyText:
             if lot:
                 return lazy_text("A buyer reported a suspected fake of batch %(lot)s.", lot=lot)
             return lazy_text("A buyer reported a suspected fake of one of your stamps.")
+        case NoticeKind.EXPIRES_SOON | NoticeKind.EXPIRED:
+            return _expiry_sentence(notice.kind, p)
     return lazy_text("Notice")
+
+
+def _expiry_sentence(kind: NoticeKind, p: dict[str, str]) -> LazyText:
+    try:
+        item, day = ExpiringKind(p.get("item", "")), date.fromisoformat(p.get("date", ""))
+    except ValueError:
+        return lazy_text("Notice")
+    return expiry_sentence(item, kind is NoticeKind.EXPIRED, day, product=p.get("product", ""),
+                           number=p.get("number", ""), scheme=p.get("scheme", ""), lot=p.get("lot", ""))
 
 
 KIND_TITLES = {
@@ -66,7 +80,10 @@ KIND_TITLES = {
     NoticeKind.BATCH_RECALLED: _l("Batch recalled"),
     NoticeKind.BATCH_BLOCKED_BY_BANNED_LIST: _l("Blocked by the banned list"),
     NoticeKind.FAKE_REPORTED: _l("Fake reported"),
+    NoticeKind.EXPIRES_SOON: _l("Expires soon"),
+    NoticeKind.EXPIRED: _l("Expired"),
 }
+OFFICER_KINDS = (NoticeKind.EXPIRES_SOON, NoticeKind.EXPIRED)  # what the officers of the commune read too
 
 
 def report_id(notice: Notice) -> int | None:
@@ -142,3 +159,53 @@ def mark_all_read(cooperative_id: int) -> int:
                                 .values(read_at=utcnow()))
     db.session.commit()
     return result.rowcount
+
+
+# Officers ------------------------------------------------------------------------------------------------
+# An officer reads the OFFICER_KINDS notices of the cooperatives in their communes; each officer marks them read
+# for themselves (notice_reads), apart from the cooperative's own read_at.
+
+@dataclass(frozen=True)
+class OfficerNotice:
+    notice: Notice
+    cooperative: str
+
+
+def _officer_scope(commune_codes: list[int]):
+    return (select(Notice, Cooperative.name).join(Cooperative, Cooperative.id == Notice.cooperative_id)
+            .where(Cooperative.commune_code.in_(commune_codes), Notice.kind.in_(OFFICER_KINDS)))
+
+
+def _not_read_by(user_id: int):
+    return ~select(NoticeRead.notice_id).where(NoticeRead.notice_id == Notice.id, NoticeRead.user_id == user_id).exists()
+
+
+def officer_unread(user_id: int, commune_codes: list[int], limit: int = DASHBOARD_SHOWN) -> list[OfficerNotice]:
+    """The officer's unread notices of their communes' cooperatives, newest first."""
+    rows = db.session.execute(_officer_scope(commune_codes).where(_not_read_by(user_id))
+                              .order_by(Notice.id.desc()).limit(limit))
+    return [OfficerNotice(notice, name) for notice, name in rows]
+
+
+def officer_unread_count(user_id: int, commune_codes: list[int]) -> int:
+    return db.session.scalar(select(func.count()).select_from(
+        _officer_scope(commune_codes).where(_not_read_by(user_id)).subquery()))
+
+
+def officer_mark_read(user_id: int, commune_codes: list[int], notice_id: int) -> None:
+    """Mark one notice read for this officer; a notice outside their communes is NotFound, as if it did not exist."""
+    found = db.session.execute(_officer_scope(commune_codes).where(Notice.id == notice_id)).first()
+    if found is None:
+        raise NotFound
+    if db.session.get(NoticeRead, (notice_id, user_id)) is None:
+        db.session.add(NoticeRead(notice_id=notice_id, user_id=user_id))
+    db.session.commit()
+
+
+def officer_mark_all_read(user_id: int, commune_codes: list[int]) -> int:
+    """Mark every unread notice of the officer's communes read for them; how many were."""
+    ids = list(db.session.scalars(_officer_scope(commune_codes).where(_not_read_by(user_id))
+                                  .with_only_columns(Notice.id)))
+    db.session.add_all(NoticeRead(notice_id=notice_id, user_id=user_id) for notice_id in ids)
+    db.session.commit()
+    return len(ids)

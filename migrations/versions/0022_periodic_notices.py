@@ -17,8 +17,22 @@ depends_on = None
 
 
 def upgrade():
-    pass
+    # notice_reads points at notices, so notices is altered in place (plain add_column, an index), never copied.
+    # The kind column is a plain string (non-native enum, no check constraint): the new kinds need no change.
+    op.add_column('notices', sa.Column('dedup_key', sa.String(length=120), nullable=True))
+    op.create_index('uq_notices_dedup_key', 'notices', ['dedup_key'], unique=True)
+    op.create_table('notice_reads',
+    sa.Column('notice_id', sa.Integer(), nullable=False),
+    sa.Column('user_id', sa.Integer(), nullable=False),
+    sa.Column('read_at', sa.DateTime(), nullable=False),
+    sa.ForeignKeyConstraint(['notice_id'], ['notices.id'], name=op.f('fk_notice_reads_notice_id_notices'), ondelete='CASCADE'),
+    sa.ForeignKeyConstraint(['user_id'], ['users.id'], name=op.f('fk_notice_reads_user_id_users'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('notice_id', 'user_id', name=op.f('pk_notice_reads'))
+    )
 
 
 def downgrade():
-    pass
+    op.drop_table('notice_reads')
+    op.drop_index('uq_notices_dedup_key', table_name='notices')
+    with op.batch_alter_table('notices', schema=None, recreate='never') as batch_op:
+        batch_op.drop_column('dedup_key')
