@@ -232,14 +232,14 @@ def _revision_in(rows) -> str:
 def _snapshot_postgresql(dump: Path) -> Snapshot:
     """pg_dump in a snapshot exported from a read-only transaction, whose row counts are read in that very
     snapshot: the counts describe the dump exactly, however much the app writes meanwhile."""
-    with db.engine.connect() as connection:
-        connection.exec_driver_sql("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
+    snapshot_reader = db.engine.connect().execution_options(isolation_level="REPEATABLE READ", postgresql_readonly=True)
+    with snapshot_reader as connection:
         snapshot_id = connection.exec_driver_sql("SELECT pg_export_snapshot()").scalar()
         _run_pg_tool(connection, "pg_dump", "--format=custom", f"--snapshot={snapshot_id}", f"--file={dump}")
         tables = sorted(inspect(connection).get_table_names())
         counts = {table: connection.execute(text(f'SELECT count(*) FROM "{table}"')).scalar() for table in tables}
         revision = _revision_in(connection.exec_driver_sql("SELECT version_num FROM alembic_version").fetchall())
-        connection.exec_driver_sql("COMMIT")
+        connection.rollback()  # read only: nothing to keep
     return Snapshot("postgresql", dump, revision, counts)
 
 
