@@ -6,10 +6,11 @@ upserts that add (never a read followed by a write), so that two web nodes writi
 migration 0023 backfilled them from the scans written before."""
 from datetime import date
 
-from sqlalchemy import BigInteger, ForeignKey, Integer
+from sqlalchemy import BigInteger, ForeignKey, Index, Integer
 from sqlalchemy.orm import Mapped, mapped_column
 
 from app.extensions import db
+from app.models.stamps import Stamp
 
 # A run's statistics page cuts a run printed for a batch in at most MAX_BLOCKS blocks of serials, each a round size.
 # The counts store each scan's block under the run's size, so changing these needs the counts built again.
@@ -51,3 +52,15 @@ class StampFirstScan(db.Model):
     stamp_id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"),
                                           ForeignKey("stamps.id", ondelete="CASCADE"), primary_key=True)
     day: Mapped[date]
+
+
+def _partial_stamps_index(name: str, *columns, where) -> Index:
+    return Index(name, *columns, sqlite_where=where, postgresql_where=where)
+
+
+# The statistics pages' stamp totals and suspected copies, counted from partial indexes that hold only the stamps
+# concerned (few, except blank ones on a run not yet put on a batch), instead of a pass over the scope's stamps.
+ix_stamps_blank = _partial_stamps_index("ix_stamps_blank", Stamp.run_id, where=Stamp.batch_id.is_(None))
+ix_stamps_voided = _partial_stamps_index("ix_stamps_voided", Stamp.run_id, where=Stamp.voided_at.is_not(None))
+ix_stamps_copy_suspected = _partial_stamps_index("ix_stamps_copy_suspected", Stamp.run_id, Stamp.copy_suspected_at,
+                                                 where=Stamp.copy_suspected_at.is_not(None))

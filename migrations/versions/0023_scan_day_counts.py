@@ -40,6 +40,13 @@ def upgrade():
         sa.PrimaryKeyConstraint('stamp_id', name=op.f('pk_stamp_first_scans')),
         sqlite_with_rowid=False,
     )
+    # The statistics pages' stamp totals and copies, from indexes holding only blank, voided and copied stamps.
+    op.create_index('ix_stamps_blank', 'stamps', ['run_id'], unique=False, sqlite_where=sa.text('batch_id IS NULL'),
+                    postgresql_where=sa.text('batch_id IS NULL'))
+    op.create_index('ix_stamps_voided', 'stamps', ['run_id'], unique=False, sqlite_where=sa.text('voided_at IS NOT NULL'),
+                    postgresql_where=sa.text('voided_at IS NOT NULL'))
+    op.create_index('ix_stamps_copy_suspected', 'stamps', ['run_id', 'copy_suspected_at'], unique=False,
+                    sqlite_where=sa.text('copy_suspected_at IS NOT NULL'), postgresql_where=sa.text('copy_suspected_at IS NOT NULL'))
     # A stamp's first scan: the earliest first day of the phones that scanned it (what scan_stats read until now).
     op.execute("INSERT INTO stamp_first_scans (stamp_id, day) SELECT stamp_id, min(first_day) FROM scan_devices GROUP BY stamp_id")
     op.execute(f"""
@@ -57,5 +64,8 @@ def upgrade():
 
 
 def downgrade():
+    op.drop_index('ix_stamps_copy_suspected', table_name='stamps')
+    op.drop_index('ix_stamps_voided', table_name='stamps')
+    op.drop_index('ix_stamps_blank', table_name='stamps')
     op.drop_table('stamp_first_scans')
     op.drop_table('scan_day_counts')
