@@ -6,9 +6,11 @@ export FLASK_APP := wsgi
 
 .PHONY: run test setup install translations extract-messages clean
 
+# The web server and one job worker with its scheduler (celery beat), from the Procfile; Ctrl-C stops both.
+# --env /dev/null: the .env beside compose.yaml describes the containers, not this machine.
 run: setup
 	@echo "OCOP Trace: http://127.0.0.1:5000  (demo logins in README.md)"
-	$(BIN)/gunicorn -c gunicorn.conf.py wsgi:app
+	$(BIN)/honcho start -f Procfile --env /dev/null
 
 test: setup
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
