@@ -15,7 +15,7 @@ from app.models import IdempotencyKey, PasswordReset, UserSession, rate_limit_co
 from app.models.mixins import utcnow
 from app.services.accounts import SESSION_IDLE_LIMIT
 from app.services.idempotency import RETENTION
-from app.storage import remove_older_than, storage
+from app.storage import KeyMissing, storage
 
 IMPORT_KEEP_SECONDS = 24 * 3600  # an uploaded spreadsheet waits this long for its confirmation
 
@@ -50,4 +50,13 @@ def purge_rate_limit_counters(now: float | None = None) -> int:
 
 def remove_stale_imports(now: float | None = None) -> int:
     """Uploaded spreadsheets never committed within IMPORT_KEEP_SECONDS, in whichever store holds them."""
-    return remove_older_than(storage(), "imports/", (time.time() if now is None else now) - IMPORT_KEEP_SECONDS)
+    store, cutoff = storage(), (time.time() if now is None else now) - IMPORT_KEEP_SECONDS
+    removed = 0
+    for key in list(store.keys("imports/")):
+        try:
+            if store.modified(key) < cutoff:
+                store.delete(key)
+                removed += 1
+        except KeyMissing:
+            pass  # committed (and removed) by its cooperative meanwhile
+    return removed
