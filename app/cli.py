@@ -1,5 +1,6 @@
 """Command-line tasks: `flask --app wsgi users create …`, `flask --app wsgi demo`."""
 import secrets
+import shutil
 import sys
 import time
 from pathlib import Path
@@ -94,11 +95,10 @@ def print_run(batch_ref, count, template, out):
         click.echo(f"\r{done:,}/{count:,} labels ({100 * done // count} %)", nl=done >= count, err=True)
 
     run_worker.process(run.id, show)
-    path = run_rendering.pdf_path(run.id)
-    with open(out, "wb") as target:
-        target.write(path.read_bytes())
+    with run_rendering.open_pdf(run.id) as stored, open(out, "wb") as target:
+        shutil.copyfileobj(stored, target)  # in chunks, from the disk or the S3 store alike
+        size = target.tell()
     total = time.perf_counter() - started
-    size = path.stat().st_size
     click.echo(
         f"run {run.id}: {count:,} stamps, template {template}, "
         f"{total:.2f} s ({count / total:,.0f} labels/s), PDF {size / 1e6:.2f} MB -> {out}"

@@ -85,6 +85,14 @@ class Config:
     SQLALCHEMY_ENGINE_OPTIONS: dict = {}
     PUBLIC_BASE_URL = os.environ.get("PUBLIC_BASE_URL", "http://127.0.0.1:5000")
     UPLOAD_FOLDER = str(INSTANCE / "uploads")
+    # Where run PDFs, photos and waiting imports are stored (app/storage.py): unset, the instance directory;
+    # `s3://<bucket>`, an S3-compatible store (credentials: boto3's AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY).
+    STORAGE_URL = os.environ.get("STORAGE_URL", "")
+    S3_ENDPOINT_URL = os.environ.get("S3_ENDPOINT_URL", "")
+    S3_REGION = os.environ.get("S3_REGION", "us-east-1")
+    # 1: a PDF download is a redirect to a 5-minute presigned URL; 0: streamed through the app, for a store
+    # the browsers cannot reach.
+    S3_PRESIGN = os.environ.get("S3_PRESIGN", "1") != "0"
     MAX_CONTENT_LENGTH = 8 * 1024 * 1024
     # Larger uploads are refused before decoding (any phone photo fits): a worker's memory stays bounded.
     PHOTO_MAX_PIXELS = 24_000_000

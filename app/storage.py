@@ -259,6 +259,20 @@ def storage() -> Storage:
     return store
 
 
+def remove_older_than(store: Storage, prefix: str, cutoff: float) -> int:
+    """Delete the objects under `prefix` stored before `cutoff` (seconds since the epoch); return how many.
+    One that goes away meanwhile (another node removed or committed it) is simply skipped."""
+    removed = 0
+    for key in list(store.keys(prefix)):
+        try:
+            if store.modified(key) < cutoff:
+                store.delete(key)
+                removed += 1
+        except KeyMissing:
+            pass
+    return removed
+
+
 @dataclass(frozen=True)
 class Stored:
     """An object to send: its key, type, and the attachment name when it is a download (None: inline)."""

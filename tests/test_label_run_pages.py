@@ -17,6 +17,7 @@ from stdnum import ean
 
 from app.models import AuditEvent, Batch, LabelRun, RunStatus, Stamp
 from app.services import codes, label_runs, run_rendering, run_worker, stamp_ranges
+from app.storage import storage
 from tests.conftest import post_form
 from tests.factories import minted_run, product_with_batch
 from tests.browser import browser, live_server, needs_chromium, page, sign_in_page  # noqa: F401 (fixtures)
@@ -83,7 +84,7 @@ def test_each_csv_url_is_what_the_printed_qr_encodes(member_client, db, coop_a, 
     run, _ = label_runs.create_run(coop_a.id, product_id=product.id, batch_id=batch.id, count=70, template="a4-65",
                                    options={"gs1_link": gs1_link}, request_token=f"gs1-{gs1_link}", actor_id=None)
     run_rendering.render(run.id)
-    scanned = decoded_in_reading_order(run_rendering.pdf_path(run.id).read_bytes())
+    scanned = decoded_in_reading_order(run_rendering.pdf_bytes(run.id))
     rows = list(csv.reader(io.StringIO(member_client.get(f"/coop/runs/{run.id}/stamps.csv").get_data(as_text=True))))[1:]
     assert [url for _serial, _code, url, _printed in rows] == scanned and len(scanned) == 70
     assert all(("/01/08934567890" in url) == gs1_link for url in scanned)
@@ -103,7 +104,7 @@ def test_a_lot_code_saved_before_the_rule_still_links_to_its_stamps(member_clien
     run, _ = label_runs.create_run(coop_a.id, product_id=product.id, batch_id=batch.id, count=5, template="a4-65",
                                    options={"gs1_link": True}, request_token="old-lot", actor_id=None)
     run_worker.process(run.id)
-    scanned = decoded_in_reading_order(run_rendering.pdf_path(run.id).read_bytes())
+    scanned = decoded_in_reading_order(run_rendering.pdf_bytes(run.id))
     rows = list(csv.reader(io.StringIO(member_client.get(f"/coop/runs/{run.id}/stamps.csv").get_data(as_text=True))))[1:]
     assert [url for _serial, _code, url, _printed in rows] == scanned and len(scanned) == 5
     phone = member_client.application.test_client()
@@ -227,14 +228,14 @@ def test_a_run_killed_while_rendering_is_retried_to_the_same_pdf(app, db, coop_a
     os.kill(worker.pid, signal.SIGKILL)
     worker.wait()
     db.session.remove()
-    assert not run_rendering.pdf_path(run_id).exists()
+    assert not run_rendering.has_pdf(run_id)
     assert db.session.scalar(select(func.count()).select_from(Stamp).where(Stamp.run_id == run_id)) == 20_000
     run_worker.process(run_id)  # the retry
-    retried = run_rendering.pdf_path(run_id).read_bytes()
+    retried = run_rendering.pdf_bytes(run_id)
     assert db.session.scalar(select(func.count(func.distinct(Stamp.code_hash))).where(Stamp.run_id == run_id)) == 20_000
-    run_rendering.pdf_path(run_id).unlink()
+    storage().delete(run_rendering.pdf_key(run_id))
     run_rendering.render(run_id)  # an uninterrupted rendering of the same run
-    assert run_rendering.pdf_path(run_id).read_bytes() == retried
+    assert run_rendering.pdf_bytes(run_id) == retried
 
 
 def test_a_batch_with_printed_stamps_cannot_be_deleted(member_client, db, coop_a, lychee):

@@ -274,7 +274,7 @@ def test_every_template_prints_each_stamps_serial(db, coop_a, lychee, template):
     run, _ = label_runs.create_run(coop_a.id, product_id=product.id, batch_id=batch.id, count=3, template=template,
                                    options={}, request_token=f"serials-{template}", actor_id=None)
     run_rendering.render(run.id)
-    document = pypdfium2.PdfDocument(run_rendering.pdf_path(run.id).read_bytes())
+    document = pypdfium2.PdfDocument(run_rendering.pdf_bytes(run.id))
     text = " ".join(page.get_textpage().get_text_range() for page in document)
     for serial in (1, 2, 3):
         assert f"Nº {serial:06d}" in text, (template, serial)

@@ -50,7 +50,7 @@ def test_a_custom_template_is_saved_and_a_run_printed_with_it_scans(member_clien
     template = _db.session.query(LabelTemplate).one()
     assert (template.cooperative_id, template.label_width, template.gap_x, template.page_width) == (coop_a.id, 45.7, 2.8, 210.0)
     run = _print(coop_a, f"custom-{template.id}", count=5)
-    pdf = run_rendering.pdf_path(run.id).read_bytes()
+    pdf = run_rendering.pdf_bytes(run.id)
     assert len(_decoded(pdf)) == 5 and all("/Q/" in url for url in _decoded(pdf))
     assert "custom-%d" % template.id in member_client.get(f"/coop/batches/{run.batch_id}/runs/new").get_data(as_text=True)
 
@@ -59,11 +59,11 @@ def test_a_run_keeps_the_sheet_it_was_printed_with_when_the_template_changes(mem
     post_form(member_client, "/coop/label-templates/new", VALID)
     template = _db.session.query(LabelTemplate).one()
     run = _print(coop_a, f"custom-{template.id}")
-    first = run_rendering.pdf_path(run.id).read_bytes()
+    first = run_rendering.pdf_bytes(run.id)
     assert post_form(member_client, f"/coop/label-templates/{template.id}", {**VALID, "label_width": "40"}).status_code == 302
     assert _db.session.get(LabelTemplate, template.id).label_width == 40.0
     run_rendering.render(run.id)
-    assert run_rendering.pdf_path(run.id).read_bytes() == first
+    assert run_rendering.pdf_bytes(run.id) == first
     assert _db.session.get(LabelRun, run.id).sheet["label_width"] == 45.7
 
 
@@ -115,11 +115,11 @@ def test_the_short_name_is_printed_on_roll_labels_instead_of_the_long_name_cut_s
     long_name = "Hợp tác xã nuôi ong Phồn Nhi và dịch vụ nông nghiệp"
     cooperatives.update_cooperative(coop_a.id, {"name": long_name, "registration_no": coop_a.registration_no,
                                                 "commune_code": coop_a.commune_code}, None)
-    before = _text(run_rendering.pdf_path(_print(coop_a, "roll-40x30", token="a").id).read_bytes())
+    before = _text(run_rendering.pdf_bytes(_print(coop_a, "roll-40x30", token="a").id))
     assert "HTX Phồn Nhi" not in before and "…" in before  # the long name, cut short
     cooperatives.update_cooperative(coop_a.id, {"name": long_name, "registration_no": coop_a.registration_no,
                                                 "commune_code": coop_a.commune_code, "label_name": "HTX Phồn Nhi"}, None)
-    after = _text(run_rendering.pdf_path(_print(coop_a, "roll-40x30", token="b").id).read_bytes())
+    after = _text(run_rendering.pdf_bytes(_print(coop_a, "roll-40x30", token="b").id))
     assert after.count("HTX Phồn Nhi") == 3 and "Hợp tác xã nuôi" not in after
 
 
@@ -133,7 +133,7 @@ def test_the_short_name_is_set_on_the_profile_and_refused_when_longer_than_30(me
 
 def test_packing_and_best_before_abbreviations_keep_their_d_with_stroke(db, coop_a):
     for template in ("a4-14", "roll-50x30-300dpi"):
-        text = _text(run_rendering.pdf_path(_print(coop_a, template, token=template).id).read_bytes())
+        text = _text(run_rendering.pdf_bytes(_print(coop_a, template, token=template).id))
         assert "NĐG 11/06/2026" in text and "NDG" not in text, template
 
 

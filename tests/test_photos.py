@@ -304,7 +304,7 @@ def test_a_failed_commit_removes_the_new_photo_and_keeps_the_old(app, db, coop_a
     event = batches.update_event(coop_a.id, batch.id, batch.events[0].id, {}, None, photo=a_photo())
     old_event_photo = event.photo
     before = folder(app)
-    assert len(before) == 4 and photos.photo_path(old_event_photo)
+    assert len(before) == 4 and photos.photo_exists(old_event_photo)
     refusing_database("product_photos", "INSERT")
     refusing_database("diary_events", "UPDATE")
     refusing_database("cooperatives", "UPDATE")
@@ -320,4 +320,4 @@ def test_a_failed_commit_removes_the_new_photo_and_keeps_the_old(app, db, coop_a
         db.session.rollback()
         assert folder(app) == before
     db.session.expire_all()
-    assert db.session.get(DiaryEvent, event.id).photo == old_event_photo and photos.photo_path(old_event_photo)
+    assert db.session.get(DiaryEvent, event.id).photo == old_event_photo and photos.photo_exists(old_event_photo)

@@ -218,7 +218,7 @@ def test_gs1_digital_link_stamps_scan_and_resolve(client, db, coop_a):
     run, _ = label_runs.create_run(coop_a.id, product_id=product.id, batch_id=batch.id, count=3, template="a4-14",
                                    options={"gs1_link": True}, request_token="gs1", actor_id=None)
     run_worker.process(run.id)
-    image = pypdfium2.PdfDocument(str(run_rendering.pdf_path(run.id)))[0].render(scale=300 / 72).to_pil()
+    image = pypdfium2.PdfDocument(run_rendering.pdf_bytes(run.id))[0].render(scale=300 / 72).to_pil()
     urls = sorted(r.text for r in zxingcpp.read_barcodes(image))
     assert len(urls) == 3 and all("/01/08938501234568/10/VT-2026-06-A/21/" in url for url in urls)
     path = urls[0].split("://", 1)[1].split("/", 1)[1]

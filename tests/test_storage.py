@@ -9,7 +9,7 @@ import urllib.request
 
 import pytest
 
-from app.storage import BadKey, KeyMissing, LocalStorage, S3Storage, content_disposition, storage_from_config
+from app.storage import BadKey, KeyMissing, LocalStorage, S3Storage, content_disposition, remove_older_than, storage_from_config
 from tests.s3_server import s3_bucket, weed_s3  # noqa: F401 (fixtures)
 
 MB = 1024 * 1024
@@ -97,6 +97,17 @@ def test_keys_under_a_prefix(store):
     assert list(store.keys("imports/")) == ["imports/1-diary-a.csv", "imports/1-diary-b.xlsx", "imports/2-products-c.csv"]
     assert list(store.keys("")) == sorted(list(store.keys("imports/")) + ["runs/run-3.pdf", "uploads/0123456789abcdef01234567.jpg"])
     assert list(store.keys("runs/run-4")) == []
+
+
+def test_only_objects_older_than_the_cutoff_are_removed(store):
+    store.put_bytes("imports/1-diary-old.csv", b"old", "text/csv")
+    store.put_bytes("runs/run-8.pdf", b"%PDF", "application/pdf")
+    time.sleep(1.1)  # S3 keeps whole seconds: a second apart on both sides of the cutoff
+    cutoff = time.time()
+    time.sleep(1.1)
+    store.put_bytes("imports/1-diary-new.csv", b"new", "text/csv")
+    assert remove_older_than(store, "imports/", cutoff) == 1
+    assert list(store.keys("")) == ["imports/1-diary-new.csv", "runs/run-8.pdf"]
 
 
 def test_a_missing_key_is_an_error_not_an_empty_file(store):

@@ -1,4 +1,4 @@
-from flask import abort, current_app, make_response, redirect, render_template, request, send_file, session, url_for
+from flask import abort, current_app, make_response, redirect, render_template, request, session, url_for
 
 from app.auth.views import safe_next
 from app.extensions import csrf
@@ -10,7 +10,8 @@ from app.rate_limits import allowed, rate_limited
 from app.scan import scans
 from app.services import codes
 from app.services.codes import Shape
-from app.services.photos import photo_path
+from app.services.photos import JPEG_TYPE, photo_key
+from app.storage import KeyMissing, Stored, send_stored
 
 ONE_YEAR = 365 * 24 * 3600
 
@@ -22,11 +23,15 @@ def home():
 
 @bp.route("/media/<name>.jpg")
 def photo(name: str):
-    path = photo_path(name, thumbnail=request.args.get("size") == "thumb")
-    if path is None:
+    key = photo_key(name, thumbnail=request.args.get("size") == "thumb")
+    if key is None:
         abort(404)
-    # Names are random and never reused, so a photo can be cached for good.
-    return send_file(path, mimetype="image/jpeg", max_age=ONE_YEAR, conditional=True)
+    # Names are random and never reused, so a photo can be cached for good. From S3 it is streamed through
+    # the app, never a redirect: a presigned URL would expire while browsers still cache the redirect.
+    try:
+        return send_stored(Stored(key, JPEG_TYPE), max_age=ONE_YEAR)
+    except KeyMissing:
+        abort(404)
 
 
 @bp.route("/language", methods=["POST"])

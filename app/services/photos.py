@@ -1,4 +1,5 @@
-"""Uploaded photos: checked, decoded at a reduced size, re-encoded from their pixels alone, stored under instance/.
+"""Uploaded photos: checked, decoded at a reduced size, re-encoded from their pixels alone, put into the file
+storage (app/storage.py, keys uploads/<name>.jpg and uploads/<name>-t.jpg for the thumbnail).
 
 Two invariants:
 - A worker's memory is bounded whatever is uploaded: the pixel count is read from the file's header and
@@ -14,7 +15,6 @@ import secrets
 import struct
 import zlib
 from contextlib import contextmanager
-from pathlib import Path
 from typing import BinaryIO, Iterator
 
 from flask import current_app
@@ -22,8 +22,10 @@ from flask_babel import lazy_gettext as _l
 from PIL import Image, ImageCms, ImageOps, UnidentifiedImageError
 
 from app.services.errors import RuleViolation
+from app.storage import storage
 
 THUMB_SUFFIX = "-t"
+JPEG_TYPE = "image/jpeg"
 JPEG_QUALITY = 82
 # The decoders Image.open may try; anything else (SVG, TIFF, PDF, …) is not read at all. MPO (the
 # multi-picture JPEG some cameras write) comes through the JPEG decoder.
@@ -34,10 +36,6 @@ DECODE_ERRORS = (
     struct.error, zlib.error,
 )
 SRGB = ImageCms.createProfile("sRGB")
-
-
-def _upload_dir() -> Path:
-    return Path(current_app.config["UPLOAD_FOLDER"])
 
 
 def _not_a_photo(field: str) -> RuleViolation:
@@ -134,8 +132,10 @@ def _pixels_only(image: Image.Image) -> Image.Image:
     return Image.frombytes("RGB", image.size, image.convert("RGB").tobytes())
 
 
-def _write_jpeg(image: Image.Image, path: Path) -> None:
-    image.save(path, "JPEG", quality=JPEG_QUALITY, optimize=True, progressive=True)
+def _store_jpeg(image: Image.Image, key: str) -> None:
+    encoded = io.BytesIO()  # a display copy is a few hundred kilobytes at most (PHOTO_DISPLAY_SIZE)
+    image.save(encoded, "JPEG", quality=JPEG_QUALITY, optimize=True, progressive=True)
+    storage().put_bytes(key, encoded.getvalue(), JPEG_TYPE)
 
 
 def save_photo(stream: BinaryIO, field: str = "photo") -> str:
@@ -147,8 +147,8 @@ def save_photo(stream: BinaryIO, field: str = "photo") -> str:
     thumbnail.thumbnail((current_app.config["PHOTO_THUMB_SIZE"],) * 2, Image.Resampling.LANCZOS)
     name = secrets.token_hex(12)
     try:
-        _write_jpeg(display, _upload_dir() / f"{name}.jpg")
-        _write_jpeg(thumbnail, _upload_dir() / f"{name}{THUMB_SUFFIX}.jpg")
+        _store_jpeg(display, _key(name, thumbnail=False))
+        _store_jpeg(thumbnail, _key(name, thumbnail=True))
     except BaseException:
         delete_photo(name)
         raise
@@ -170,18 +170,27 @@ def new_photo(stream: BinaryIO | None, field: str = "photo") -> Iterator[str | N
         raise
 
 
-def photo_path(name: str, thumbnail: bool = False) -> Path | None:
-    """The file for a stored photo name, or None when the name is not one we issued."""
+def _key(name: str, thumbnail: bool) -> str:
+    return f"uploads/{name}{THUMB_SUFFIX if thumbnail else ''}.jpg"
+
+
+def photo_key(name: str, thumbnail: bool = False) -> str | None:
+    """The storage key of a photo name we issued (24 hex digits), or None for any other name, before any
+    lookup: a name from a URL never reaches the store unless it is one of ours."""
     if len(name) != 24 or not all(c in "0123456789abcdef" for c in name):
         return None
-    path = _upload_dir() / f"{name}{THUMB_SUFFIX if thumbnail else ''}.jpg"
-    return path if path.is_file() else None
+    return _key(name, thumbnail)
+
+
+def photo_exists(name: str, thumbnail: bool = False) -> bool:
+    key = photo_key(name, thumbnail)
+    return key is not None and storage().exists(key)
 
 
 def delete_photo(name: str | None) -> None:
     if not name:
         return
     for thumbnail in (False, True):
-        path = photo_path(name, thumbnail)
-        if path:
-            path.unlink(missing_ok=True)
+        key = photo_key(name, thumbnail)
+        if key:
+            storage().delete(key)

@@ -3,8 +3,9 @@
 A stamp's URL is made in one place, payload_prefix, for the QR codes of the PDF and the print shop's CSV
 alike; it is upper case (QR alphanumeric mode) and its lot code is percent-encoded. Nothing printed depends
 on the day of rendering (the stars follow label_day), so a retry or a later download is the same PDF byte
-for byte. The PDF is written to a temporary file with no database transaction open, then published in one
-step: renamed into instance/runs/, its size and hash recorded, the run marked done.
+for byte. The PDF is written to a local temporary file with no database transaction open, then published:
+put into the file storage (app/storage.py, key runs/run-<id>.pdf) whole, and only then its size and hash
+recorded and the run marked done, so a done run always has its PDF.
 """
 import hashlib
 import os
@@ -12,7 +13,7 @@ import threading
 import urllib.parse
 from datetime import date
 from pathlib import Path
-from typing import Callable, Iterator, Sequence
+from typing import BinaryIO, Callable, Iterator, Sequence
 
 from flask import current_app
 
@@ -25,6 +26,9 @@ from app.services.label_runs import RENDER_KEYS, set_state
 from app.services.label_sheets import library, run_spec
 from app.services.label_templates import label_name_of
 from app.services.minting import stamp_key
+from app.storage import storage
+
+PDF_TYPE = "application/pdf"
 
 
 def stamp_url(code: str) -> str:
@@ -47,7 +51,14 @@ def payload_prefix(run: LabelRun) -> str:
     return stamp_url("")
 
 
+def pdf_key(run_id: int) -> str:
+    """The run's PDF in the file storage."""
+    return f"runs/run-{run_id}.pdf"
+
+
 def pdf_path(run_id: int) -> Path:
+    """The local working file of a run on this machine (instance/runs/run-<id>.pdf): the renderer's temporary
+    file and the worker's log are named after it. The published PDF is read through storage, not here."""
     folder = Path(current_app.instance_path) / "runs"
     folder.mkdir(parents=True, exist_ok=True)
     return folder / f"run-{run_id}.pdf"
@@ -55,7 +66,18 @@ def pdf_path(run_id: int) -> Path:
 
 def has_pdf(run_id: int) -> bool:
     """Whether the run's published PDF is stored (and so can be downloaded)."""
-    return pdf_path(run_id).exists()
+    return storage().exists(pdf_key(run_id))
+
+
+def open_pdf(run_id: int) -> BinaryIO:
+    """The published PDF as a stream, read in chunks (KeyMissing when there is none)."""
+    return storage().open(pdf_key(run_id))
+
+
+def pdf_bytes(run_id: int) -> bytes:
+    """The whole published PDF: for a small run or a check, never for serving a download."""
+    with open_pdf(run_id) as stream:
+        return stream.read()
 
 
 def run_labels(run: LabelRun, run_codes: Sequence[str] | None = None) -> Iterator:
@@ -101,8 +123,8 @@ def render_options(run: LabelRun):
     return lib.RenderOptions(**{k: v for k, v in run.options.items() if k in RENDER_KEYS and v is not None})
 
 
-def render(run_id: int, progress: Callable[[int], None] | None = None, run_codes: Sequence[str] | None = None) -> Path:
-    """Write the run's PDF to instance/runs/ (atomically) and record its size and hash."""
+def render(run_id: int, progress: Callable[[int], None] | None = None, run_codes: Sequence[str] | None = None) -> str:
+    """Render the run's PDF, store it (atomically) and record its size and hash; return its storage key."""
     tmp = write_pdf(run_id, progress, run_codes)
     return publish_pdf(run_id, tmp)
 
@@ -118,9 +140,15 @@ def write_pdf(run_id: int, progress: Callable[[int], None] | None = None, run_co
     return tmp
 
 
-def publish_pdf(run_id: int, tmp: Path) -> Path:
-    target = pdf_path(run_id)
-    digest = hashlib.sha256(tmp.read_bytes()).hexdigest()
-    tmp.replace(target)
-    set_state(run_id, status=RunStatus.DONE, progress=100, finished_at=utcnow(), pdf_bytes=target.stat().st_size, pdf_sha256=digest, error="")
-    return target
+def publish_pdf(run_id: int, tmp: Path) -> str:
+    """Put the rendered temporary file into storage, then mark the run done with its size and hash (in that
+    order: a run is never done without its PDF). The temporary file is removed; the key is returned."""
+    with open(tmp, "rb") as rendered:
+        digest = hashlib.file_digest(rendered, "sha256").hexdigest()
+    size, key = tmp.stat().st_size, pdf_key(run_id)
+    try:
+        storage().put_file(key, tmp, PDF_TYPE)
+    finally:
+        tmp.unlink(missing_ok=True)
+    set_state(run_id, status=RunStatus.DONE, progress=100, finished_at=utcnow(), pdf_bytes=size, pdf_sha256=digest, error="")
+    return key

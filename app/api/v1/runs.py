@@ -3,7 +3,7 @@ label_runs orders a run, run_worker prints it in a process of its own, run_rende
 stamp_ranges activates and voids serials. Ordering answers 202 with the run's Location to poll."""
 import secrets
 
-from flask import send_file, url_for
+from flask import url_for
 from flask.views import MethodView
 from flask_login import current_user
 from sqlalchemy import select
@@ -18,6 +18,7 @@ from app.schemas.runs import RangeDoneSchema, RangeSchema, RunOrderSchema, RunSc
 from app.services import label_runs, run_rendering, run_worker, stamp_ranges
 from app.services.errors import lazy_text as _l
 from app.services.identifiers import filename_part
+from app.storage import KeyMissing, Stored, send_stored
 
 blp = resource_blueprint("runs", "Label runs (sheets of QR stamps): order, follow, download, activate and void serials.")
 OPTION_FIELDS = ("ecc", "offset_x_mm", "offset_y_mm", "crop_marks", "outlines", "gs1_link")
@@ -78,12 +79,14 @@ class RunPdf(MethodView):
                         "409": {"description": "The PDF is not ready yet."}})
     def get(self, run_id):
         """The PDF to print, once the run is done."""
-        run = label_runs.get_run(coop_id(), run_id)
-        path = run_rendering.pdf_path(run_id)
-        if run.status is not RunStatus.DONE or not path.exists():
-            return problems.problem(409, _l("The PDF is not ready yet."))
+        run = label_runs.get_run(coop_id(), run_id)  # another cooperative's run: 404, before anything is signed
         name = f"tem-{filename_part(run.batch.lot_code) if run.batch else 'trang'}-{run_id}.pdf"
-        return send_file(path, mimetype="application/pdf", as_attachment=True, download_name=name, max_age=0)
+        try:
+            if run.status is RunStatus.DONE:
+                return send_stored(Stored(run_rendering.pdf_key(run_id), run_rendering.PDF_TYPE, name))
+        except KeyMissing:
+            pass
+        return problems.problem(409, _l("The PDF is not ready yet."))
 
 
 @blp.route("/runs/<id:run_id>/retry")
