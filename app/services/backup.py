@@ -12,13 +12,15 @@ A backup is one tar file, `ocop-backup-YYYYMMDD-HHMMSS.tar` (UTC), mode 0600 sin
 
 Invariants:
 - The database is copied first, the files after it. Files are only ever added, never changed, so every
-  file a row of the snapshot names is in the backup; files added later may be in it or not.
+  file a row of the snapshot names is in the backup; files added later may be in it or not. (The one
+  exception: a photo replaced, and so deleted, between the snapshot and the file's copy.)
 - The file appears under its final name only once complete (written under a temporary name, then linked).
 - A restore changes nothing until the whole backup has been read and checked: its hashes, its schema
   (never newer than the code), the target database (empty unless forced) and the stamp key (never replaced
   by one that differs from STAMP_KEY in the environment, unless forced).
 """
 import hashlib
+import io
 import json
 import os
 import shutil
@@ -121,7 +123,7 @@ def create_backup(folder: Path) -> Backup:
         snapshot = snapshot_database(Path(work))
         partial = Path(work) / "backup.tar"
         with _private_file(partial) as out, tarfile.open(fileobj=out, mode="w", format=tarfile.PAX_FORMAT) as archive:
-            archive.add(snapshot.path, arcname=DATABASE_MEMBERS[snapshot.kind])
+            archive.add(snapshot.path, arcname=DATABASE_MEMBERS[snapshot.kind], filter=_owner_only)
             files = [stored for stored in _add_stored_files(archive, Path(work)) if stored]
             key = current_app.config["STAMP_KEY"].encode()
             _add_bytes(archive, STAMP_KEY_MEMBER, key)
@@ -146,13 +148,16 @@ def _private_file(path: Path) -> Iterator[BinaryIO]:
         os.fsync(out.fileno())
 
 
+def _owner_only(info: tarfile.TarInfo) -> tarfile.TarInfo:
+    """Members extracted by hand (`tar -x`) are readable by their owner only, like the backup itself."""
+    info.mode, info.uid, info.gid, info.uname, info.gname = 0o600, 0, 0, "", ""
+    return info
+
+
 def _add_bytes(archive: tarfile.TarFile, name: str, data: bytes) -> None:
     info = tarfile.TarInfo(name)
-    info.size, info.mode, info.mtime = len(data), 0o600, int(datetime.now(timezone.utc).timestamp())
-    with tempfile.SpooledTemporaryFile(CHUNK) as spool:
-        spool.write(data)
-        spool.seek(0)
-        archive.addfile(info, spool)
+    info.size, info.mtime = len(data), int(datetime.now(timezone.utc).timestamp())
+    archive.addfile(_owner_only(info), io.BytesIO(data))
 
 
 def _add_stored_files(archive: tarfile.TarFile, work: Path) -> Iterator[StoredFile | None]:
@@ -162,8 +167,8 @@ def _add_stored_files(archive: tarfile.TarFile, work: Path) -> Iterator[StoredFi
 
 
 def _add_stored_file(archive: tarfile.TarFile, store, key: str, work: Path) -> StoredFile | None:
-    """Copy one stored file into the archive, hashing it on the way; None if it went away meanwhile (a
-    waiting import cleared, a photo replaced: no row of the snapshot can still need it)."""
+    """Copy one stored file into the archive, hashing it on the way; None if it went away since it was listed
+    (a waiting import cleared, or a photo replaced after the snapshot: its row in the backup then shows no photo)."""
     digest, size = hashlib.sha256(), 0
     with tempfile.SpooledTemporaryFile(16 * CHUNK, dir=work) as spool:
         try:
@@ -176,8 +181,8 @@ def _add_stored_file(archive: tarfile.TarFile, store, key: str, work: Path) -> S
             return None
         spool.seek(0)
         info = tarfile.TarInfo(FILES_PREFIX + key)
-        info.size, info.mode, info.mtime = size, 0o600, int(datetime.now(timezone.utc).timestamp())
-        archive.addfile(info, spool)
+        info.size, info.mtime = size, int(datetime.now(timezone.utc).timestamp())
+        archive.addfile(_owner_only(info), spool)
     return StoredFile(key, size, digest.hexdigest())
 
 
