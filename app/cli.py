@@ -141,7 +141,7 @@ def backup_command(folder):
 
 @click.command("restore")
 @click.argument("archive", type=click.Path(exists=True, dir_okay=False, path_type=Path))
-@click.option("--force", is_flag=True, help="Replace a database that holds data, and a different stamp key.")
+@click.option("--force", is_flag=True, help="Replace a database that holds data; restore even if STAMP_KEY differs from the backup's key.")
 def restore_command(archive, force):
     """Bring a backup file back into this instance (an empty database unless --force)."""
     try:
