@@ -1,7 +1,6 @@
 """Command-line tasks: `flask --app wsgi users create …`, `flask --app wsgi demo`."""
 import secrets
 import shutil
-import sys
 import time
 from pathlib import Path
 
@@ -13,7 +12,7 @@ from sqlalchemy import select
 
 from app.extensions import db
 from app.models import Batch, Role
-from app.services import accounts, demo, label_runs, label_sheets, run_rendering, run_worker
+from app.services import accounts, demo, label_runs, label_sheets, run_processing, run_rendering
 from app.services.backup import BackupRefused, create_backup, default_folder, restore_backup
 from app.services.errors import RuleViolation
 from app.services.errors import lazy_text as _l
@@ -77,7 +76,9 @@ def _find_batch(text: str) -> Batch:
 @click.option("--template", default="a4-65", show_default=True)
 @click.option("--out", type=click.Path(dir_okay=False, writable=True), required=True)
 def print_run(batch_ref, count, template, out):
-    """Mint COUNT stamps for a batch and write their label sheets to OUT."""
+    """Mint COUNT stamps for a batch and write their label sheets to OUT.
+
+    The run is processed here, by the same service a label worker runs (run_processing), not through the queue."""
     batch = _find_batch(batch_ref)
     coop = batch.product.cooperative
     started = time.perf_counter()
@@ -94,7 +95,7 @@ def print_run(batch_ref, count, template, out):
     def show(done: int) -> None:
         click.echo(f"\r{done:,}/{count:,} labels ({100 * done // count} %)", nl=done >= count, err=True)
 
-    run_worker.process(run.id, show)
+    run_processing.process(run.id, show)
     with run_rendering.open_pdf(run.id) as stored, open(out, "wb") as target:
         shutil.copyfileobj(stored, target)  # in chunks, from the disk or the S3 store alike
         size = target.tell()
@@ -103,17 +104,6 @@ def print_run(batch_ref, count, template, out):
         f"run {run.id}: {count:,} stamps, template {template}, "
         f"{total:.2f} s ({count / total:,.0f} labels/s), PDF {size / 1e6:.2f} MB -> {out}"
     )
-
-
-@labels_cli.command("work", hidden=True)
-@click.argument("run_id", type=int)
-def work(run_id):
-    """Mint and render one run (started by the web app in a process of its own)."""
-    try:
-        run_worker.process(run_id)
-    except Exception as exc:
-        click.echo(f"run {run_id} failed: {exc}", err=True)
-        sys.exit(1)
 
 
 def in_both_languages(message) -> str:

@@ -18,15 +18,28 @@ def database_url() -> str:
     return url
 
 
+def broker_transport_options(broker_url: str) -> dict:
+    """Redis hands a message whose worker died (never acknowledged) to another worker after
+    CELERY_VISIBILITY_TIMEOUT seconds; label runs do not wait for that: requeue_stale_runs sends anew for a run
+    whose heartbeat stopped (app/services/run_queue.py). kombu's SQLAlchemy transport hands its options to
+    create_engine (it looks for a message every second): its statements commit one by one, as kombu expects of
+    SQLite, instead of holding the queue's write lock from its first read (app/database.py's BEGIN IMMEDIATE)."""
+    if broker_url.startswith("sqla+"):
+        return {"execution_options": {"single_statements": True}}
+    return {"visibility_timeout": int(os.environ.get("CELERY_VISIBILITY_TIMEOUT", "3600"))}
+
+
 def celery_settings(instance: Path) -> dict:
     """Celery's settings: Redis when CELERY_BROKER_URL names it, else a queue in instance/jobs.db (app/jobs/)."""
+    broker = os.environ.get("CELERY_BROKER_URL") or f"sqla+sqlite:///{instance / 'jobs.db'}"
     return {
-        "broker_url": os.environ.get("CELERY_BROKER_URL") or f"sqla+sqlite:///{instance / 'jobs.db'}",
+        "broker_url": broker,
         "task_ignore_result": True,  # a run's state lives on its row, never in a result store
         "task_acks_late": True,  # a message is removed only once its task has finished…
         "task_reject_on_worker_lost": True,  # …and goes back to the queue when its worker dies under it
         "worker_prefetch_multiplier": 1,  # a busy worker holds no message another worker could run
         "broker_connection_retry_on_startup": True,
+        "broker_transport_options": broker_transport_options(broker),
         "include": ["app.jobs.tasks", "app.jobs.periodic"],
         "beat_schedule": beat_schedule(),
         "beat_schedule_filename": str(instance / "celerybeat-schedule"),  # beat's state, never in the working dir

@@ -20,8 +20,8 @@ REAL = """
 import json, resource, secrets, sys, time
 from app import create_app
 from app.extensions import db
-from app.models import Batch
-from app.services import demo, label_runs, run_rendering, run_worker
+from app.models import Batch, LabelRun
+from app.services import demo, label_runs, run_processing, run_rendering
 app = create_app()
 with app.app_context():
     demo.load_demo()
@@ -32,9 +32,9 @@ with app.app_context():
     run_id = run.id
     db.session.commit()
     started = time.perf_counter()
-    run_worker.process(run_id)
+    run_processing.process(run_id)
     seconds = time.perf_counter() - started
-    size = run_rendering.pdf_path(run_id).stat().st_size
+    size = db.session.get(LabelRun, run_id).pdf_bytes
 peak = max(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss, resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)
 print(json.dumps({"seconds": seconds, "bytes": size, "peak_rss_mb": peak / 1024}))
 """

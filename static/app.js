@@ -33,13 +33,18 @@ document.addEventListener("submit", function (event) {
   if (!box || ["queued", "minting", "rendering"].indexOf(box.dataset.status) < 0) return;
   var bar = box.querySelector("progress");
   var percent = document.getElementById("run-percent");
+  var queue = document.getElementById("run-queue");
+  var shownWaiting = box.dataset.status === "queued";
   function poll() {
     fetch(box.dataset.statusUrl, { headers: { Accept: "application/json" } })
       .then(function (r) { return r.json(); })
       .then(function (s) {
         bar.value = s.progress;
         percent.textContent = s.progress + " %";
-        if (s.status === "done" || s.status === "failed" || s.stale) { window.location.reload(); return; }
+        // The run's place in the queue, in the page's language (the server words it).
+        if (queue) { queue.textContent = s.waiting || ""; queue.hidden = !s.waiting; }
+        if (s.status === "done" || s.status === "failed" || s.status === "cancelled" || s.stale ||
+            shownWaiting !== (s.status === "queued")) { window.location.reload(); return; }
         setTimeout(poll, 500);
       })
       .catch(function () { setTimeout(poll, 2000); });

@@ -1,4 +1,4 @@
-"""/api/v1/runs: a run ordered through the API is printed by the real worker process; 202 and Location,
+"""/api/v1/runs: a run ordered through the API is printed by a real label worker (Celery); 202 and Location,
 status to poll, the PDF; ranges activated and voided, the whole run voided, through the services' rules."""
 import time
 
@@ -9,6 +9,7 @@ from app.extensions import db
 from app.models import LabelRun, Stamp, User
 from app.services import api_tokens
 from tests.factories import minted_run, product_with_batch
+from tests.jobs import label_worker, start_label_worker  # noqa: F401 (fixtures)
 from tests.test_api import assert_problem
 
 
@@ -27,7 +28,7 @@ def _wait_until_done(client, url: str, headers: dict, seconds: float = 60) -> di
     raise AssertionError(f"the run did not finish: {state}")
 
 
-def test_order_a_run_poll_it_and_download_the_pdf(client, coop_a):
+def test_order_a_run_poll_it_and_download_the_pdf(client, coop_a, label_worker):
     product, batch = product_with_batch(coop_a)
     headers = {**_token(), "Idempotency-Key": "run-1"}
     order = {"product_id": product.id, "batch_id": batch.id, "count": 6, "template": "a4-65"}

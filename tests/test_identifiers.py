@@ -12,7 +12,7 @@ import pytest
 from sqlalchemy import func, select, update
 
 from app.models import Batch, Certification, Cooperative, Product, User
-from app.services import batches, cooperatives, products, run_worker
+from app.services import batches, cooperatives, products, run_processing
 from app.services.errors import RuleViolation
 from tests.conftest import LUC_NGAN, post_form
 from tests.factories import minted_run, product_with_batch
@@ -240,7 +240,7 @@ def test_runs_download_their_pdf_and_csv_whatever_the_lot_code(member_client, db
         db.session.execute(update(Batch).where(Batch.id == batch.id).values(lot_code=lot))
         db.session.commit()
         run = minted_run(coop_a, product, batch, count=3, token=token)
-        run_worker.process(run.id)
+        run_processing.process(run.id)
         pdf = member_client.get(f"/coop/runs/{run.id}/labels.pdf")
         assert pdf.status_code == 200 and pdf.data.startswith(b"%PDF")
         disposition = pdf.headers["Content-Disposition"]

@@ -1,11 +1,7 @@
-"""Stamp runs through the dashboard and the worker process: once per submit, crash-safe, exports, voids."""
+"""Stamp runs through the dashboard and a real label worker: once per submit, exports, voids (crashes: test_label_jobs.py)."""
 import csv
 import io
 import re
-import os
-import signal
-import subprocess
-import sys
 import time
 
 from datetime import date
@@ -15,12 +11,12 @@ import pytest
 from sqlalchemy import func, select, update
 from stdnum import ean
 
-from app.models import AuditEvent, Batch, LabelRun, RunStatus, Stamp
-from app.services import codes, label_runs, run_rendering, run_worker, stamp_ranges
-from app.storage import storage
+from app.models import AuditEvent, Batch, LabelRun, Stamp
+from app.services import codes, label_runs, run_processing, run_rendering, stamp_ranges
 from tests.conftest import post_form
 from tests.factories import minted_run, product_with_batch
 from tests.browser import browser, live_server, needs_chromium, page, sign_in_page  # noqa: F401 (fixtures)
+from tests.jobs import label_worker, start_label_worker  # noqa: F401 (fixtures)
 from tests.test_labels_engine import decoded_in_reading_order
 
 
@@ -39,7 +35,7 @@ def wait_until_done(client, run_id, seconds=60):
     raise AssertionError(f"run {run_id} did not finish: {status}")
 
 
-def test_a_double_submit_creates_one_run(member_client, db, lychee):
+def test_a_double_submit_creates_one_run(member_client, db, lychee, label_worker):
     _product, batch = lychee
     form = member_client.get(f"/coop/batches/{batch.id}/runs/new").get_data(as_text=True)
     token = form.split('name="request_token" type="hidden" value="')[1].split('"')[0]
@@ -103,7 +99,7 @@ def test_a_lot_code_saved_before_the_rule_still_links_to_its_stamps(member_clien
     db.session.commit()
     run, _ = label_runs.create_run(coop_a.id, product_id=product.id, batch_id=batch.id, count=5, template="a4-65",
                                    options={"gs1_link": True}, request_token="old-lot", actor_id=None)
-    run_worker.process(run.id)
+    run_processing.process(run.id)
     scanned = decoded_in_reading_order(run_rendering.pdf_bytes(run.id))
     rows = list(csv.reader(io.StringIO(member_client.get(f"/coop/runs/{run.id}/stamps.csv").get_data(as_text=True))))[1:]
     assert [url for _serial, _code, url, _printed in rows] == scanned and len(scanned) == 5
@@ -179,7 +175,7 @@ def _new_run_form(client, batch_id: int, count: str, **extra):
     return post_form(client, f"/coop/batches/{batch_id}/runs/new", data)
 
 
-def test_printing_more_stamps_than_bottles_is_confirmed_with_a_checkbox(member_client, db, coop_a, lychee):
+def test_printing_more_stamps_than_bottles_is_confirmed_with_a_checkbox(member_client, db, coop_a, lychee, label_worker):
     _product, batch = lychee
     batch.quantity, batch.unit = Decimal("12"), "chai"
     db.session.commit()
@@ -210,34 +206,6 @@ def test_printer_offset_and_calibration_page(member_client, db, coop_a):
     assert pdf.status_code == 200 and pdf.data.startswith(b"%PDF")
 
 
-def test_a_run_killed_while_rendering_is_retried_to_the_same_pdf(app, db, coop_a, lychee):
-    product, batch = lychee
-    run, _ = label_runs.create_run(coop_a.id, product_id=product.id, batch_id=batch.id, count=20_000, template="a4-65", options={}, request_token="crash", actor_id=None)
-    run_id = run.id
-    db.session.remove()
-    worker = subprocess.Popen([sys.executable, "-m", "flask", "--app", "wsgi", "labels", "work", str(run_id)], env=run_worker.worker_environment(), stderr=subprocess.PIPE, text=True)
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:  # wait until the stamps are minted and rendering is under way
-        state = db.session.get(LabelRun, run_id)
-        status, progress = state.status, state.progress
-        db.session.remove()  # never sleep holding a transaction: on SQLite that is the write lock
-        if status is RunStatus.RENDERING and progress >= 10:
-            break
-        time.sleep(0.05)
-    assert worker.poll() is None, f"the worker finished before it could be killed: {worker.stderr.read()[-3000:] if worker.stderr else ''}"
-    os.kill(worker.pid, signal.SIGKILL)
-    worker.wait()
-    db.session.remove()
-    assert not run_rendering.has_pdf(run_id)
-    assert db.session.scalar(select(func.count()).select_from(Stamp).where(Stamp.run_id == run_id)) == 20_000
-    run_worker.process(run_id)  # the retry
-    retried = run_rendering.pdf_bytes(run_id)
-    assert db.session.scalar(select(func.count(func.distinct(Stamp.code_hash))).where(Stamp.run_id == run_id)) == 20_000
-    storage().delete(run_rendering.pdf_key(run_id))
-    run_rendering.render(run_id)  # an uninterrupted rendering of the same run
-    assert run_rendering.pdf_bytes(run_id) == retried
-
-
 def test_a_batch_with_printed_stamps_cannot_be_deleted(member_client, db, coop_a, lychee):
     product, batch = lychee
     minted_run(coop_a, product, batch, count=3)
@@ -251,7 +219,7 @@ def test_a_batch_with_printed_stamps_cannot_be_deleted(member_client, db, coop_a
 
 @needs_chromium
 @pytest.mark.browser
-def test_in_a_browser_over_printing_is_confirmed_and_a_void_needs_a_reason(live_server, page, db, tmp_path):
+def test_in_a_browser_over_printing_is_confirmed_and_a_void_needs_a_reason(live_server, page, db, tmp_path, label_worker):
     from app.services import demo
 
     demo.load_demo()

@@ -15,9 +15,10 @@ from sqlalchemy import func, select, text
 from app import create_app
 from app.extensions import db as _db
 from app.models import AuditEvent, LabelRun, RangeAction, Stamp, User
-from app.services import batches, codes, label_runs, label_sheets, minting, products, run_rendering, run_worker, stamp_ranges
+from app.services import batches, codes, label_runs, label_sheets, minting, products, run_rendering, stamp_ranges
 from app.services.errors import NotFound, RuleViolation
 from tests.conftest import _config, make_cooperative, make_member
+from tests.jobs import worker_environment
 
 
 @pytest.fixture
@@ -292,7 +293,7 @@ def test_a_killed_mint_leaves_no_half_run(app, db, coop_a, lychee):
         "    print('minting', flush=True)\n"
         f"    minting.mint({run_id})\n"
     )
-    worker = subprocess.Popen([sys.executable, "-c", script], env=run_worker.worker_environment(), stdout=subprocess.PIPE, text=True)
+    worker = subprocess.Popen([sys.executable, "-c", script], env=worker_environment(app), stdout=subprocess.PIPE, text=True)
     assert worker.stdout.readline().strip() == "minting"
     time.sleep(0.5)  # well inside the insert of 100,000 rows, which takes seconds
     assert worker.poll() is None, "the worker finished before it could be killed"

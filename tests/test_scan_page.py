@@ -9,7 +9,7 @@ from stdnum import luhn
 from app import create_app
 from app.i18n import local_today
 from app.models import Batch, Role, Scan
-from app.services import accounts, batches, codes, commune_watch, label_runs, products, run_rendering, run_worker, stamp_ranges
+from app.services import accounts, batches, codes, commune_watch, label_runs, products, run_processing, run_rendering, stamp_ranges
 from tests.factories import on_sale_stamps, product_with_batch
 from tests.scan_setups import earlier_scans, full_listing
 
@@ -217,7 +217,7 @@ def test_gs1_digital_link_stamps_scan_and_resolve(client, db, coop_a):
     db.session.commit()
     run, _ = label_runs.create_run(coop_a.id, product_id=product.id, batch_id=batch.id, count=3, template="a4-14",
                                    options={"gs1_link": True}, request_token="gs1", actor_id=None)
-    run_worker.process(run.id)
+    run_processing.process(run.id)
     image = pypdfium2.PdfDocument(run_rendering.pdf_bytes(run.id))[0].render(scale=300 / 72).to_pil()
     urls = sorted(r.text for r in zxingcpp.read_barcodes(image))
     assert len(urls) == 3 and all("/01/08938501234568/10/VT-2026-06-A/21/" in url for url in urls)

@@ -6,7 +6,8 @@ import pytest
 from sqlalchemy import func, select
 
 from app.models import DiaryEvent
-from app.services import batches, products, run_worker
+from app.services import batches, products
+from tests.jobs import worker_environment
 
 WRITER = """
 import sys
@@ -34,7 +35,7 @@ def test_two_writer_processes_never_see_database_is_locked(app, db, coop_a):
     batch = batches.create_batch(coop_a.id, product.id, {"lot_code": "L1"}, None)
     coop_id, batch_id = coop_a.id, batch.id
     db.session.remove()
-    env = run_worker.worker_environment()
+    env = worker_environment(app)
     writers = [
         subprocess.Popen([sys.executable, "-c", WRITER, str(coop_id), str(batch_id), name], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
         for name in ("a", "b")

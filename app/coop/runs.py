@@ -14,7 +14,8 @@ from app.coop.views import coop_id
 from app.pages import form_page, saved
 from app.forms import ServiceForm, too_long, whole_number
 from app.models import RunStatus
-from app.services import batches, cooperatives, label_runs, label_sheets, label_templates, products, run_rendering, run_worker, stamp_export, stamp_ranges
+from app.services import batches, cooperatives, label_runs, label_sheets, label_templates, products, run_queue, run_rendering, stamp_export, stamp_ranges
+from app.services.errors import RuleViolation
 from app.services.identifiers import filename_part
 from app.storage import KeyMissing, Stored, send_stored
 
@@ -82,6 +83,9 @@ def _template_choices():
     return choices
 
 
+NOT_SENT = _l("The print queue cannot be reached right now. Your run is saved and waits: it will be sent automatically.")
+
+
 def _new_run(product_id: int, batch_id: int | None):
     product = products.get_product(coop_id(), product_id)
     batch = batches.get_batch(coop_id(), batch_id) if batch_id else None
@@ -102,8 +106,8 @@ def _new_run(product_id: int, batch_id: int | None):
         ))
         if result:
             run, created = result
-            if created:
-                run_worker.start_worker(run.id)
+            if created and not run_queue.announce(run.id):
+                flash(NOT_SENT, "warning")
             return redirect(url_for(".run", run_id=run.id))
     chosen = form.template.data if form.template.data in dict(form.template.choices) else "a4-65"
     return form_page("coop/run_form.html", form, product=product, batch=batch, preview_sheet=chosen)
@@ -137,7 +141,8 @@ def _range_form(run, **kwargs) -> RangeForm:
 def _run_page(run, range_form=None, void_form=None, status=200):
     range_form = range_form or _range_form(run, formdata=None)
     return render_template(
-        "coop/run.html", run=run, stale=run_worker.is_stale(run), counts=stamp_ranges.stamp_counts(run.id),
+        "coop/run.html", run=run, stale=run_queue.is_stale(run), position=run_queue.position(run),
+        can_restart=run_queue.can_restart(run), counts=stamp_ranges.stamp_counts(run.id),
         range_form=range_form, void_form=void_form or VoidForm(formdata=None), history=stamp_ranges.range_history(run.id),
     ), status
 
@@ -150,14 +155,39 @@ def run(run_id: int):
 @bp.route("/runs/<int:run_id>/status")
 def run_status(run_id: int):
     item = label_runs.get_run(coop_id(), run_id)
-    return jsonify(status=item.status.value, progress=item.progress, stale=run_worker.is_stale(item), error=item.error)
+    position = run_queue.position(item)
+    return jsonify(status=item.status.value, progress=item.progress, stale=run_queue.is_stale(item), error=item.error,
+                   position=position, waiting=waiting_text(position) if position is not None else "")
+
+
+def waiting_text(position: int) -> str:
+    """A waiting run's place in line, in words."""
+    if position == 0:
+        return _("Next in line")
+    return _("Waiting: %(count)s runs ahead of yours", count=position)
 
 
 @bp.route("/runs/<int:run_id>/retry", methods=["POST"])
 def retry_run(run_id: int):
-    item = label_runs.get_run(coop_id(), run_id)
-    if item.status is RunStatus.FAILED or run_worker.is_stale(item) or (item.status is RunStatus.DONE and not run_rendering.has_pdf(run_id)):
-        run_worker.start_worker(run_id)
+    restart = run_queue.restart(coop_id(), run_id)
+    if restart.restarted and not restart.sent:
+        flash(NOT_SENT, "warning")
+    return redirect(url_for(".run", run_id=run_id))
+
+
+@bp.route("/runs/<int:run_id>/cancel", methods=["POST"])
+def cancel_run(run_id: int):
+    """Cancel a waiting run at once, or ask the worker printing it to stop; another cooperative's run is a 404."""
+    label_runs.get_run(coop_id(), run_id)
+    try:
+        status = run_queue.cancel(coop_id(), run_id, current_user.id)
+    except RuleViolation as refused:
+        flash(refused.message, "error")
+        return redirect(url_for(".run", run_id=run_id))
+    if status is RunStatus.CANCELLED:
+        flash(_("The run is cancelled. No stamps of it exist."), "success")
+    else:
+        flash(_("Stopping the run: its stamps are being removed."), "info")
     return redirect(url_for(".run", run_id=run_id))
 
 

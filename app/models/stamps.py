@@ -16,10 +16,13 @@ class RunStatus(str, Enum):
     RENDERING = "rendering"
     DONE = "done"
     FAILED = "failed"
+    CANCELLED = "cancelled"  # stopped before it printed anything: no stamps, no PDF (app/services/run_queue.py)
 
 
 class LabelRun(Tracked, db.Model):
     __tablename__ = "label_runs"
+    # Workers pick the fairest waiting run among those queued (app/services/run_queue.py).
+    __table_args__ = (Index("ix_label_runs_status_queued_at", "status", "queued_at"),)
     id: Mapped[int] = mapped_column(primary_key=True)
     cooperative_id: Mapped[int] = mapped_column(ForeignKey("cooperatives.id"), index=True)
     product_id: Mapped[int] = mapped_column(ForeignKey("products.id"), index=True)
@@ -35,6 +38,14 @@ class LabelRun(Tracked, db.Model):
     progress: Mapped[int] = mapped_column(default=0)
     error: Mapped[str] = mapped_column(Text, default="")
     heartbeat_at: Mapped[Optional[datetime]]
+    # When it joined the queue (ordered, or started again): its place in the fair order.
+    queued_at: Mapped[Optional[datetime]] = mapped_column(default=utcnow)
+    # When a message for it was last handed to the broker; None while none could be (the broker was away).
+    sent_at: Mapped[Optional[datetime]]
+    # The Celery task (or local process) that owns the run while it is minted and rendered; only it may change it.
+    task_id: Mapped[Optional[str]] = mapped_column(String(64))
+    # Set by a cancel while it is being minted or rendered: its worker stops at its next progress report.
+    cancel_requested_at: Mapped[Optional[datetime]]
     finished_at: Mapped[Optional[datetime]]
     pdf_bytes: Mapped[Optional[int]] = mapped_column(BigInteger)
     pdf_sha256: Mapped[Optional[str]] = mapped_column(String(64))

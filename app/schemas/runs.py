@@ -35,6 +35,8 @@ class RunSchema(Schema):
     progress = fields.Integer(metadata={"description": "Percent done."})
     error = fields.String()
     stale = fields.Boolean(metadata={"description": "The worker stopped reporting: POST …/retry."})
+    position = fields.Integer(allow_none=True, metadata={
+        "description": "While queued: how many runs are ahead of it in the fair queue (0: next); otherwise null."})
     pdf = fields.String(allow_none=True, metadata={"description": "The PDF's URL once the run is done."})
     voided_at = UtcDateTime(allow_none=True)
     void_reason = fields.String()

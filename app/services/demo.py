@@ -12,7 +12,7 @@ from sqlalchemy import func, select
 from app.extensions import db
 from app.i18n import local_today
 from app.models import Cooperative, EventKind, Role
-from app.services import accounts, batch_inputs, batches, cooperatives, label_runs, listings, products, run_worker, shipments
+from app.services import accounts, batch_inputs, batches, cooperatives, label_runs, listings, products, run_processing, shipments
 
 DEMO_PASSWORD = "ocop-demo-2026"
 LUC_NGAN, PHUC_HOA, NAM_DUONG = 7582, 7330, 7603  # commune codes (Bắc Ninh, since 1 July 2025)
@@ -184,7 +184,7 @@ def _verified_listing_with_stamps(coop: Cooperative, officer) -> None:
     listings.verify(officer.id, batch.id, None, local_today())
     run, _ = label_runs.create_run(coop.id, product_id=batch.product_id, batch_id=batch.id, count=DEMO_STAMPS, template="a4-65",
                                    options={}, request_token="demo-lychee", actor_id=None)
-    run_worker.process(run.id)
+    run_processing.process(run.id)  # here, not through the queue: loading the demo needs no worker
 
 
 def _lychee_inputs_and_shipments(coop: Cooperative, today: date) -> None:

@@ -1,6 +1,6 @@
 """/api/v1/runs: label runs and their serial ranges, as the dashboard's run pages do them (app/coop/runs.py):
-label_runs orders a run, run_worker prints it in a process of its own, run_rendering keeps its PDF,
-stamp_ranges activates and voids serials. Ordering answers 202 with the run's Location to poll."""
+label_runs orders a run, run_queue puts it in line for a label worker (run_processing prints it), run_rendering
+keeps its PDF, stamp_ranges activates and voids serials. Ordering answers 202 with the run's Location to poll."""
 import secrets
 
 from flask import url_for
@@ -15,7 +15,7 @@ from app.api.v1.conditional import IDEMPOTENCY_DOC, etag_header, idempotent
 from app.api.v1.paging import PageQuerySchema, page_schema, paginate
 from app.models import LabelRun, RunStatus
 from app.schemas.runs import RangeDoneSchema, RangeSchema, RunOrderSchema, RunSchema, VoidSchema
-from app.services import label_runs, run_rendering, run_worker, stamp_ranges
+from app.services import label_runs, run_queue, run_rendering, stamp_ranges
 from app.services.errors import lazy_text as _l
 from app.services.identifiers import filename_part
 from app.storage import KeyMissing, Stored, send_stored
@@ -29,7 +29,8 @@ def run_view(run: LabelRun) -> dict:
     done = run.status is RunStatus.DONE and run_rendering.has_pdf(run.id)
     return {
         "id": run.id, "product_id": run.product_id, "batch_id": run.batch_id, "count": run.count, "template": run.template,
-        "status": run.status, "progress": run.progress, "error": run.error, "stale": run_worker.is_stale(run),
+        "status": run.status, "progress": run.progress, "error": run.error, "stale": run_queue.is_stale(run),
+        "position": run_queue.position(run),
         "pdf": url_for("runs.RunPdf", run_id=run.id, _external=True) if done else None,
         "voided_at": run.voided_at, "void_reason": run.void_reason, "created_at": run.created_at,
         "finished_at": run.finished_at,
@@ -59,7 +60,7 @@ class RunList(MethodView):
             more_than_quantity=order["more_than_quantity"],
         )
         if created:
-            run_worker.start_worker(run.id)
+            run_queue.announce(run.id)  # when the broker is away the run waits, and is sent later
         return run_view(run), 202, {"Location": url_for(".RunItem", run_id=run.id, _external=True)}
 
 
@@ -93,12 +94,20 @@ class RunPdf(MethodView):
 class RunRetry(MethodView):
     @blp.response(202, RunSchema)
     def post(self, run_id):
-        """Start the worker again for a failed or interrupted run (or a done run whose PDF is gone)."""
+        """Put a failed, cancelled or interrupted run (or a done run whose PDF is gone) back in the queue: the same codes."""
+        run_queue.restart(coop_id(), run_id)
         run = label_runs.get_run(coop_id(), run_id)
-        if run.status is RunStatus.FAILED or run_worker.is_stale(run) or (
-                run.status is RunStatus.DONE and not run_rendering.has_pdf(run_id)):
-            run_worker.start_worker(run_id)
         return run_view(run), 202, {"Location": url_for(".RunItem", run_id=run.id, _external=True)}
+
+
+@blp.route("/runs/<id:run_id>/cancel")
+class RunCancel(MethodView):
+    @blp.response(200, RunSchema)
+    def post(self, run_id):
+        """Cancel a run: a queued one at once (`cancelled`); one being printed stops at its worker's next
+        progress report, and no stamp or PDF of it remains. A finished run is 422: void its stamps instead."""
+        run_queue.cancel(coop_id(), run_id, current_user.id)
+        return run_view(label_runs.get_run(coop_id(), run_id))
 
 
 @blp.route("/runs/<id:run_id>/ranges")
