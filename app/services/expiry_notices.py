@@ -3,7 +3,8 @@
 For every item of app.services.expiring (an OCOP certificate, another certification, a commune's verification
 of a batch) the cooperative gets one notice when the item enters the WINDOW_DAYS window (EXPIRES_SOON) and one
 more once its day has passed (EXPIRED). A notice's dedup_key names the stage, the item and its date, and is
-unique in the table, so running the job twice, or on two machines, never writes a notice twice; a renewed
+unique in the table, so running the job twice never writes a notice twice (two runs at the same moment: the
+later one's commit fails whole and writes nothing; the next run finds everything written); a renewed
 certificate (a new date) is a new item. The officers of the cooperative's commune read the same notices on their
 overview, each officer marking them read for themselves (app.services.notices, "Officers").
 
