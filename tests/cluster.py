@@ -354,8 +354,9 @@ class Cluster:
         """A Celery worker with an instance directory of its own, rendering one run at a time."""
         env = self._node_environment(self.workdir / name)
         return self._add(Process(name, [
-            str(BIN / "celery"), "-A", "app.jobs.worker", "worker", "--hostname", f"{name}@%h", "--concurrency", "1",
-            "--loglevel", "INFO",
+            # The command of the Procfile and the image: the `celery` script, one run at a time.
+            str(BIN / "celery"), "-A", "app.jobs.worker", "worker", "--hostname", f"{name}@%h", "--pool", "solo",
+            "--concurrency", "1", "--loglevel", "INFO",
         ], env, self.workdir / f"{name}.log", ready=lambda process: f"{name}@" in process.output_since_start()
                                                                        and " ready." in process.output_since_start()))
 
@@ -401,6 +402,10 @@ class Cluster:
                   file=sys.stderr)
 
     # -- using it -------------------------------------------------------------------------------------
+    def logs_mentioning(self, text: str) -> list[str]:
+        """The processes whose log (since they last started) mentions this text: which worker got a task."""
+        return [p.name for p in self.processes.values() if p.popen is not None and text in p.output_since_start()]
+
     def visitor(self, node: str) -> Visitor:
         """A browser of its own (cookies) talking to one web node."""
         return Visitor(self.nodes[node].base)

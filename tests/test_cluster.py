@@ -3,25 +3,35 @@ instance directories of their own and two Celery workers, all real servers, conf
 environment as separate machines would be. Data is set up through the services in this process; everything
 else goes over HTTP to the nodes.
 """
+import hashlib
 import itertools
+import json
+import re
 import threading
+import time
+import urllib.request
 from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 
 import pytest
 import redis
 
 from app.extensions import db
 from app.scan import scans
-from app.services import codes
+from app.models import RunStatus
+from app.services import codes, label_runs, run_queue, run_rendering
 from tests.cluster import Cluster, missing_servers
-from tests.conftest import make_cooperative, make_member
-from tests.factories import on_sale_stamps
+from tests.conftest import PASSWORD, make_cooperative, make_member
+from tests.factories import on_sale_stamps, product_with_batch
+from tests.served import Visitor
 
 pytestmark = pytest.mark.skipif(bool(missing_servers()), reason=f"a cluster needs {', '.join(missing_servers())}")
 
 UNKNOWN_CODES_PER_MINUTE = 10
 SCANS, SCAN_THREADS, SCANNED_STAMPS, PHONES_PER_STAMP = 2_000, 8, 10, 7
+RUN_SIZE = 3_000  # stamps in each of the five runs ordered at once
+STALE_SECONDS = 10  # how long requeue_stale_runs, called here, waits for a killed worker's heartbeat
 
 
 @pytest.fixture(scope="module")
@@ -49,6 +59,8 @@ def on_sale(cluster):
         make_member(coop, "a@htx.vn")
         stamp_codes, run, _batch = on_sale_stamps(db, coop, SCANNED_STAMPS)
         run_id = run.id
+        # Minted here without its PDF: marked done, so that no worker takes it for a run left by a dead one.
+        label_runs.set_state(run_id, status=RunStatus.DONE, progress=100)
         db.session.remove()
     ids = dict(cluster.sql("SELECT serial, id FROM stamps WHERE run_id = %s", run_id))
     return [(code, ids[serial]) for serial, code in enumerate(stamp_codes, start=1)]
@@ -106,3 +118,152 @@ def test_scans_on_both_nodes_are_each_counted_once(cluster, on_sale):
     page = cluster.visitor("b").get(f"/Q/{code}", headers={"User-Agent": _user_agent(0)}).text
     per_stamp = SCANS // SCANNED_STAMPS
     assert f"quét {per_stamp + 1} lần (kể cả lần này) trên {PHONES_PER_STAMP} điện thoại" in page
+
+
+# -- label runs: ordered on one node, queued in Redis, printed by whichever worker is free --------------------
+
+RUN_FINISHED = ("done", "failed", "cancelled")
+CSRF = re.compile(r'name="csrf_token" (?:type="hidden" )?value="([^"]+)"')
+REQUEST_TOKEN = re.compile(r'name="request_token"[^>]*value="([^"]+)"')
+
+
+@dataclass
+class Member:
+    """A cooperative's member, signed in on node A; the same session cookie works on node B."""
+    login: str
+    batch_id: int
+    on_a: Visitor
+    on_b: Visitor
+
+
+@pytest.fixture(scope="module")
+def members(cluster) -> dict[str, Member]:
+    """Three cooperatives, each with a member and a batch that passes the diary check."""
+    batch_ids = {}
+    with cluster.app().app_context():
+        for key, name, registration in (("x", "HTX Hồng Xuân", "2401000101"), ("y", "HTX Phồn Nhi", "2401000102"),
+                                        ("z", "HTX Nam Dương", "2401000103")):
+            coop = make_cooperative(name, registration)
+            make_member(coop, f"{key}@htx.vn")
+            _product, batch = product_with_batch(coop, lot=f"LO-{key.upper()}-2026")
+            batch_ids[key] = batch.id
+        db.session.remove()
+    signed_in = {}
+    for key, batch_id in batch_ids.items():
+        on_a = cluster.visitor("a")
+        on_a.sign_in(f"{key}@htx.vn", PASSWORD)
+        signed_in[key] = Member(f"{key}@htx.vn", batch_id, on_a, Visitor(cluster.nodes["b"].base, on_a.cookies))
+    return signed_in
+
+
+def order_run(member: Member, count: int) -> int:
+    """Order a run of the member's batch on node A, as the run form does; the new run's id."""
+    form = member.on_a.get(f"/coop/batches/{member.batch_id}/runs/new").text
+    answer = member.on_a.request("POST", f"/coop/batches/{member.batch_id}/runs/new", {
+        "csrf_token": CSRF.search(form).group(1), "request_token": REQUEST_TOKEN.search(form).group(1),
+        "count": str(count), "template": "a4-65", "ecc": "M", "offset_x_mm": "0", "offset_y_mm": "0",
+    })
+    assert answer.status == 302, answer.text[:1000]
+    return int(re.search(r"/coop/runs/(\d+)$", answer.headers["Location"]).group(1))
+
+
+def run_status(member: Member, run_id: int) -> dict:
+    return json.loads(member.on_b.get(f"/coop/runs/{run_id}/status").text)
+
+
+def wait_for_run(member: Member, run_id: int, timeout: float = 120, until=lambda status: status["status"] in RUN_FINISHED) -> dict:
+    deadline = time.monotonic() + timeout
+    while not until(status := run_status(member, run_id)):
+        assert time.monotonic() < deadline, f"run {run_id} still {status} after {timeout} s"
+        time.sleep(0.2)
+    return status
+
+
+def download_pdf(member: Member, run_id: int) -> bytes:
+    """The run's PDF from node B, following the presigned redirect to the S3 store if the node answers one."""
+    answer = member.on_b.get(f"/coop/runs/{run_id}/labels.pdf")
+    if answer.status in (302, 303, 307) and not answer.headers["Location"].startswith((member.on_b.base, "/")):
+        with urllib.request.urlopen(answer.headers["Location"], timeout=60) as stored:  # no cookie goes to the store
+            return stored.read()
+    assert answer.status == 200, (answer.status, answer.headers.get("Location"))
+    return answer.body
+
+
+def rendered_here(cluster: Cluster, run_id: int) -> bytes:
+    """The run's PDF rendered again in this process, undisturbed, from the same database and keys."""
+    with cluster.app().app_context():
+        scratch = run_rendering.write_pdf(run_id)
+        try:
+            return scratch.read_bytes()
+        finally:
+            scratch.unlink()
+            db.session.remove()
+
+
+def stamps_of(cluster: Cluster, run_id: int) -> tuple[int, int, int, int]:
+    """How many stamps the run has, how many distinct codes, and its first and last serial."""
+    return cluster.sql("SELECT count(*), count(DISTINCT code_hash), min(serial), max(serial) FROM stamps WHERE run_id = %s", run_id)[0]
+
+
+def task_of(cluster: Cluster, run_id: int) -> str | None:
+    return cluster.sql("SELECT task_id FROM label_runs WHERE id = %s", run_id)[0][0]
+
+
+def test_a_run_ordered_on_node_a_is_printed_by_a_worker_and_downloads_from_node_b_identical(cluster, members):
+    x = members["x"]
+    run_id = order_run(x, 2_000)
+    assert wait_for_run(x, run_id)["status"] == "done"
+    printed_by = cluster.logs_mentioning(task_of(cluster, run_id))
+    assert len(printed_by) == 1 and printed_by[0].startswith("worker-")
+    pdf = download_pdf(x, run_id)
+    assert pdf.startswith(b"%PDF-")
+    assert pdf == rendered_here(cluster, run_id)
+    assert hashlib.sha256(pdf).hexdigest() == cluster.sql("SELECT pdf_sha256 FROM label_runs WHERE id = %s", run_id)[0][0]
+    assert stamps_of(cluster, run_id) == (2_000, 2_000, 1, 2_000)
+    # Another cooperative's member gets a 404 for it on either node.
+    assert members["y"].on_b.get(f"/coop/runs/{run_id}/labels.pdf").status == 404
+
+
+def test_a_run_whose_worker_is_killed_finishes_on_the_other_worker_with_the_same_stamps_and_pdf(cluster, members):
+    x, count = members["x"], 40_000
+    run_id = order_run(x, count)
+    wait_for_run(x, run_id, until=lambda status: status["status"] in ("minting", "rendering", *RUN_FINISHED) and status["progress"] >= 5)
+    first_task = task_of(cluster, run_id)
+    (victim,) = cluster.logs_mentioning(first_task)
+    cluster.kill(victim)  # kill -9 of the worker and its children, mid-run
+    assert run_status(x, run_id)["status"] in ("minting", "rendering")
+
+    # Beat calls requeue_stale_runs every 30 s; called here directly, once the run's heartbeat is old enough.
+    app = cluster.app()
+    app.config["RUN_STALE_SECONDS"] = STALE_SECONDS
+    deadline = time.monotonic() + 120
+    while (status := run_status(x, run_id))["status"] not in RUN_FINISHED:
+        assert time.monotonic() < deadline, status
+        with app.app_context():
+            run_queue.requeue_stale_runs()
+            db.session.remove()
+        time.sleep(1)
+    assert status["status"] == "done"
+    second_task = task_of(cluster, run_id)
+    (survivor,) = cluster.logs_mentioning(second_task)
+    assert second_task != first_task and survivor != victim
+    assert stamps_of(cluster, run_id) == (count, count, 1, count)
+    assert download_pdf(x, run_id) == rendered_here(cluster, run_id)
+    cluster.start(victim)
+
+
+def test_five_runs_of_three_cooperatives_at_once_all_finish_none_starved(cluster, members):
+    """The busy cooperative orders three runs, then two others one each: with a first-come queue the last of
+    those would finish last; the fair queue takes each cooperative's first run before anyone's third."""
+    order = [("x", 1), ("x", 2), ("x", 3), ("y", 1), ("z", 1)]
+    runs = {(key, n): order_run(members[key], RUN_SIZE) for key, n in order}
+    for (key, _n), run_id in runs.items():
+        assert wait_for_run(members[key], run_id)["status"] == "done"
+    finished = [run for run, _at in sorted(
+        ((run, cluster.sql("SELECT finished_at FROM label_runs WHERE id = %s", run_id)[0][0]) for run, run_id in runs.items()),
+        key=lambda item: item[1])]
+    print("finished in this order:", finished)
+    assert finished[-1][0] == "x", finished
+    assert finished.index(("y", 1)) < finished.index(("x", 3)) and finished.index(("z", 1)) < finished.index(("x", 3)), finished
+    for run_id in runs.values():
+        assert stamps_of(cluster, run_id) == (RUN_SIZE, RUN_SIZE, 1, RUN_SIZE)
