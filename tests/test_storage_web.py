@@ -106,6 +106,11 @@ def test_a_run_pdf_is_a_presigned_download_of_the_stored_bytes(nodes, coop_a, co
     refused = other.get(f"{node_b.base}/coop/runs/{run_id}/labels.pdf", allow_redirects=False)
     assert refused.status_code == 404 and "Location" not in refused.headers and "X-Amz" not in refused.text
 
+    with node_a.app.app_context():  # a done run whose PDF is gone from the store: "not ready", no dead link
+        storage().delete(run_rendering.pdf_key(run_id))
+    gone = browser.get(f"{node_b.base}/coop/runs/{run_id}/labels.pdf", allow_redirects=False)
+    assert gone.status_code == 302 and gone.headers["Location"].endswith(f"/coop/runs/{run_id}")
+
 
 def test_a_run_pdf_streams_through_the_app_when_presigning_is_off(nodes, coop_a, db):
     node_a, node_b = nodes("a"), nodes("b", S3_PRESIGN=False)
@@ -117,20 +122,27 @@ def test_a_run_pdf_streams_through_the_app_when_presigning_is_off(nodes, coop_a,
     assert f"tem-VT-2026-06-A-{run_id}.pdf" in download.headers["Content-Disposition"]
 
 
-def test_the_api_pdf_is_the_stored_pdf_too(nodes, coop_a, db):
+def _api_headers(login: str) -> dict:
     from app.models import User
     from app.services import api_tokens
 
-    node_a, node_b = nodes("a"), nodes("b", S3_PRESIGN=False)
-    run_id, stored = rendered_run(node_a, coop_a)
-    user = db.session.scalar(select(User).where(User.login == "a@htx.vn"))
+    user = db.session.scalar(select(User).where(User.login == login))
     secret = api_tokens.create_token(user.id, {"name": "runs"}, False).secret
     db.session.commit()
-    headers = {"Authorization": f"Bearer {secret}"}
+    return {"Authorization": f"Bearer {secret}"}
+
+
+def test_the_api_pdf_is_the_stored_pdf_too(nodes, coop_a, coop_b, db):
+    node_a, node_b = nodes("a"), nodes("b", S3_PRESIGN=False)
+    run_id, stored = rendered_run(node_a, coop_a)
+    headers, others = _api_headers("a@htx.vn"), _api_headers("b@htx.vn")
     redirected = requests.get(f"{node_a.base}/api/v1/runs/{run_id}/labels.pdf", headers=headers, allow_redirects=False)
     assert redirected.status_code == 302 and requests.get(redirected.headers["Location"]).content == stored
     streamed = requests.get(f"{node_b.base}/api/v1/runs/{run_id}/labels.pdf", headers=headers)
     assert streamed.status_code == 200 and streamed.content == stored
+    for node in (node_a, node_b):  # another cooperative's run: 404, nothing signed, nothing streamed
+        refused = requests.get(f"{node.base}/api/v1/runs/{run_id}/labels.pdf", headers=others, allow_redirects=False)
+        assert refused.status_code == 404 and "Location" not in refused.headers and b"%PDF" not in refused.content
 
 
 def test_a_photo_uploaded_on_one_node_is_served_by_another(nodes, coop_a, db, weed_s3, s3_bucket):
