@@ -31,6 +31,7 @@ pytestmark = pytest.mark.skipif(bool(missing_servers()), reason=f"a cluster need
 UNKNOWN_CODES_PER_MINUTE = 10
 SCANS, SCAN_THREADS, SCANNED_STAMPS, PHONES_PER_STAMP = 2_000, 8, 10, 7
 RUN_SIZE = 3_000  # stamps in each of the five runs ordered at once
+KILLED_RUN_SIZE = 20_000  # long enough to be killed mid-run
 STALE_SECONDS = 10  # how long requeue_stale_runs, called here, waits for a killed worker's heartbeat
 
 
@@ -225,31 +226,32 @@ def test_a_run_ordered_on_node_a_is_printed_by_a_worker_and_downloads_from_node_
 
 
 def test_a_run_whose_worker_is_killed_finishes_on_the_other_worker_with_the_same_stamps_and_pdf(cluster, members):
-    x, count = members["x"], 40_000
+    x, count = members["x"], KILLED_RUN_SIZE
     run_id = order_run(x, count)
     wait_for_run(x, run_id, until=lambda status: status["status"] in ("minting", "rendering", *RUN_FINISHED) and status["progress"] >= 5)
     first_task = task_of(cluster, run_id)
     (victim,) = cluster.logs_mentioning(first_task)
-    cluster.kill(victim)  # kill -9 of the worker and its children, mid-run
-    assert run_status(x, run_id)["status"] in ("minting", "rendering")
-
-    # Beat calls requeue_stale_runs every 30 s; called here directly, once the run's heartbeat is old enough.
-    app = cluster.app()
-    app.config["RUN_STALE_SECONDS"] = STALE_SECONDS
-    deadline = time.monotonic() + 120
-    while (status := run_status(x, run_id))["status"] not in RUN_FINISHED:
-        assert time.monotonic() < deadline, status
-        with app.app_context():
-            run_queue.requeue_stale_runs()
-            db.session.remove()
-        time.sleep(1)
+    cluster.kill(victim)  # kill -9 of the worker and its QR processes, mid-run
+    try:
+        assert run_status(x, run_id)["status"] in ("minting", "rendering")
+        # Beat calls requeue_stale_runs every 30 s; called here directly, once the heartbeat is STALE_SECONDS old.
+        app = cluster.app()
+        app.config["RUN_STALE_SECONDS"] = STALE_SECONDS
+        deadline = time.monotonic() + 120
+        while (status := run_status(x, run_id))["status"] not in RUN_FINISHED:
+            assert time.monotonic() < deadline, status
+            with app.app_context():
+                run_queue.requeue_stale_runs()
+                db.session.remove()
+            time.sleep(1)
+    finally:
+        cluster.start(victim)
     assert status["status"] == "done"
     second_task = task_of(cluster, run_id)
     (survivor,) = cluster.logs_mentioning(second_task)
     assert second_task != first_task and survivor != victim
     assert stamps_of(cluster, run_id) == (count, count, 1, count)
     assert download_pdf(x, run_id) == rendered_here(cluster, run_id)
-    cluster.start(victim)
 
 
 def test_five_runs_of_three_cooperatives_at_once_all_finish_none_starved(cluster, members):
