@@ -30,7 +30,6 @@ pytestmark = pytest.mark.skipif(bool(missing_servers()), reason=f"a cluster need
 
 UNKNOWN_CODES_PER_MINUTE = 10
 SCANS, SCAN_THREADS, SCANNED_STAMPS, PHONES_PER_STAMP = 2_000, 8, 10, 7
-RUN_SIZE = 3_000  # stamps in each of the five runs ordered at once
 KILLED_RUN_SIZE = 20_000  # long enough to be killed mid-run
 STALE_SECONDS = 10  # how long requeue_stale_runs, called here, waits for a killed worker's heartbeat
 
@@ -157,9 +156,14 @@ def members(cluster) -> dict[str, Member]:
     return signed_in
 
 
-def order_run(member: Member, count: int) -> int:
+def member_form(member: Member) -> str:
+    """The run form of the member's batch, as node A serves it (with its CSRF and request tokens)."""
+    return member.on_a.get(f"/coop/batches/{member.batch_id}/runs/new").text
+
+
+def order_run(member: Member, count: int, form: str | None = None) -> int:
     """Order a run of the member's batch on node A, as the run form does; the new run's id."""
-    form = member.on_a.get(f"/coop/batches/{member.batch_id}/runs/new").text
+    form = form or member_form(member)
     answer = member.on_a.request("POST", f"/coop/batches/{member.batch_id}/runs/new", {
         "csrf_token": CSRF.search(form).group(1), "request_token": REQUEST_TOKEN.search(form).group(1),
         "count": str(count), "template": "a4-65", "ecc": "M", "offset_x_mm": "0", "offset_y_mm": "0",
@@ -255,17 +259,18 @@ def test_a_run_whose_worker_is_killed_finishes_on_the_other_worker_with_the_same
 
 
 def test_five_runs_of_three_cooperatives_at_once_all_finish_none_starved(cluster, members):
-    """The busy cooperative orders three runs, then two others one each: with a first-come queue the last of
-    those would finish last; the fair queue takes each cooperative's first run before anyone's third."""
-    order = [("x", 1), ("x", 2), ("x", 3), ("y", 1), ("z", 1)]
-    runs = {(key, n): order_run(members[key], RUN_SIZE) for key, n in order}
+    """The busy cooperative X orders three runs, then Y and Z one each, back to back. While X's long second
+    run holds one worker, the other takes the fairest waiting run each time: Y's and Z's before X's third,
+    which a first-come queue would have printed first. All five finish, each with its stamps."""
+    sizes = {("x", 1): 3_000, ("x", 2): 12_000, ("x", 3): 1_500, ("y", 1): 1_500, ("z", 1): 1_500}
+    forms = {run: member_form(members[run[0]]) for run in sizes}  # fetched first, so the orders go out together
+    runs = {run: order_run(members[run[0]], count, forms[run]) for run, count in sizes.items()}
     for (key, _n), run_id in runs.items():
         assert wait_for_run(members[key], run_id)["status"] == "done"
-    finished = [run for run, _at in sorted(
-        ((run, cluster.sql("SELECT finished_at FROM label_runs WHERE id = %s", run_id)[0][0]) for run, run_id in runs.items()),
-        key=lambda item: item[1])]
+    finished_at = {run: cluster.sql("SELECT finished_at FROM label_runs WHERE id = %s", run_id)[0][0] for run, run_id in runs.items()}
+    finished = sorted(finished_at, key=finished_at.get)
     print("finished in this order:", finished)
     assert finished[-1][0] == "x", finished
     assert finished.index(("y", 1)) < finished.index(("x", 3)) and finished.index(("z", 1)) < finished.index(("x", 3)), finished
-    for run_id in runs.values():
-        assert stamps_of(cluster, run_id) == (RUN_SIZE, RUN_SIZE, 1, RUN_SIZE)
+    for run, run_id in runs.items():
+        assert stamps_of(cluster, run_id) == (sizes[run], sizes[run], 1, sizes[run])
