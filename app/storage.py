@@ -176,7 +176,8 @@ class S3Storage:
             "s3", endpoint_url=endpoint_url or None, region_name=region or "us-east-1",
             # SigV4 for presigned URLs (SeaweedFS, MinIO and AWS all accept it); path-style addressing for
             # a store of our own, whose bucket names are not host names.
-            config=Config(signature_version="s3v4", retries={"mode": "standard"},
+            # A store that does not answer fails a request within seconds instead of holding a web worker.
+            config=Config(signature_version="s3v4", retries={"mode": "standard"}, connect_timeout=5, read_timeout=60,
                           s3={"addressing_style": "path" if endpoint_url else "auto"}),
         )
 
