@@ -1,6 +1,6 @@
 """Scans written behind: each worker collects the scans it serves and writes them (the scan log, each
-phone's count in scan_devices, and the per-day counts of scan_day_counts) in one transaction every SCAN_WRITE_DELAY seconds, so that a scan never waits
-for the database's write lock.
+phone's count in scan_devices, and the per-day counts of scan_day_counts) in one transaction every
+SCAN_WRITE_DELAY seconds, so that a scan never waits for the database's write lock.
 
 A worker stopped normally writes what it holds before it exits; one killed outright loses at most the last
 SCAN_WRITE_DELAY seconds of scan records (never a stamp, batch or anything a cooperative typed). With a delay
