@@ -115,6 +115,21 @@ def test_a_run_whose_worker_died_is_claimable_and_requeued_with_a_message(app, d
     assert run_queue.requeue_stale_runs() == 0  # sent once: nothing more until it is abandoned again
 
 
+def test_a_message_spent_on_a_dead_workers_run_is_sent_again_for_the_run_still_waiting(app, db, coop_a, coop_b, lychee, honey):
+    """A message is a token for a waiting run. A worker that spends it on a dead worker's run (claimable before
+    requeue_stale_runs comes by) sends another, else the waiting run, already sent once, would wait for the
+    next order or restart with every worker idle."""
+    dead = order(coop_a, lychee, "a1")
+    assert run_queue.claim("task-dead") == dead
+    age(dead, 31)
+    waiting = order(coop_b, honey, "b1")
+    assert run_queue.announce(waiting)
+    before = messages_waiting(app)
+    assert run_queue.claim("task-2") == dead  # the abandoned run joined the queue first
+    assert messages_waiting(app) == before + 1
+    assert run_queue.requeue_stale_runs() == 0  # which would never send for it again
+
+
 def test_cancelling_a_waiting_run_is_immediate_and_recorded(member_client, db, coop_a, lychee):
     run_id = order(coop_a, lychee, "a1")
     response = post_form(member_client, f"/coop/runs/{run_id}/cancel")

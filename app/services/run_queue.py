@@ -96,14 +96,25 @@ def claim(task_id: str) -> int | None:
         if not order:
             db.session.commit()
             return None
+        abandoned = db.session.scalar(select(LabelRun.status).where(LabelRun.id == order[0])) in IN_PROGRESS
         taken = db.session.execute(
             update(LabelRun).where(LabelRun.id == order[0], _is_claimable(_stale_before()))
             .values(status=RunStatus.MINTING, task_id=task_id, heartbeat_at=utcnow(), progress=0, error="")
         )
         db.session.commit()
         if taken.rowcount == 1:
+            if abandoned and _any_waiting():
+                # This message was sent for a waiting run (a dead worker's run has none of its own): send another
+                # for it, or it waits for the next order, requeue_stale_runs having sent for it once already.
+                send()
             return order[0]
         # Another worker took it between the two statements: look again.
+
+
+def _any_waiting() -> bool:
+    waiting = db.session.scalar(select(LabelRun.id).where(LabelRun.status == RunStatus.QUEUED).limit(1)) is not None
+    db.session.commit()
+    return waiting
 
 
 def send() -> bool:
