@@ -248,3 +248,34 @@ def test_in_a_phone_browser_the_run_page_shows_its_place_and_can_cancel(live_ser
     assert phone.get_by_role("button", name="In lại").is_visible()
     phone.screenshot(path=str(tmp_path / "run-cancelled.png"), full_page=True)
     context.close()
+
+
+def test_cancelling_a_run_back_in_line_deletes_what_an_earlier_attempt_minted(member_client, db, coop_a, lychee):
+    """A run that failed after minting, started again and cancelled while it waits: none of its stamps stay."""
+    run_id = order(coop_a, lychee, "a1", count=20)
+    assert run_queue.claim("task-1") == run_id
+    minting.mint(run_id)
+    label_runs.set_state(run_id, status=RunStatus.FAILED, error="disk full")
+    assert run_queue.restart(coop_a.id, run_id).restarted
+    assert db.session.scalar(select(func.count()).select_from(Stamp).where(Stamp.run_id == run_id)) == 20
+    assert "Hủy lượt in" in member_client.get(f"/coop/runs/{run_id}").get_data(as_text=True)
+    assert post_form(member_client, f"/coop/runs/{run_id}/cancel").status_code == 302
+    assert db.session.get(LabelRun, run_id).status is RunStatus.CANCELLED
+    assert db.session.scalar(select(func.count()).select_from(Stamp).where(Stamp.run_id == run_id)) == 0
+
+
+def test_a_run_printed_before_is_never_cancelled(member_client, db, coop_a, lychee):
+    """Done once, its PDF lost and the run started again: its stamps may be on products, so it is not cancelled."""
+    from app.storage import storage
+
+    run_id = order(coop_a, lychee, "a1", count=20)
+    run_processing.process(run_id)
+    storage().delete(run_rendering.pdf_key(run_id))
+    assert run_queue.restart(coop_a.id, run_id).restarted
+    page = member_client.get(f"/coop/runs/{run_id}").get_data(as_text=True)
+    assert "Hủy lượt in" not in page
+    response = post_form(member_client, f"/coop/runs/{run_id}/cancel")
+    assert response.status_code == 302
+    assert "Lượt in này đã từng được in" in member_client.get(response.headers["Location"]).get_data(as_text=True)
+    assert db.session.get(LabelRun, run_id).status is RunStatus.QUEUED
+    assert db.session.scalar(select(func.count()).select_from(Stamp).where(Stamp.run_id == run_id)) == 20

@@ -17,10 +17,10 @@ from datetime import datetime, timedelta
 
 from flask import current_app
 from kombu.exceptions import OperationalError as BrokerUnreachable
-from sqlalchemy import and_, func, or_, select, update
+from sqlalchemy import and_, delete, func, or_, select, update
 
 from app.extensions import db
-from app.models import LabelRun, RunStatus, User
+from app.models import LabelRun, RunStatus, Stamp, User
 from app.models.mixins import utcnow
 from app.services import audit, run_rendering
 from app.services.errors import RuleViolation, lazy_text as _l
@@ -183,20 +183,26 @@ def requeue_stale_runs() -> int:
 
 
 CANNOT_CANCEL = _l("This run is finished: it can no longer be cancelled. Void its stamps instead.")
+PRINTED_BEFORE = _l("This run was printed before: its stamps may already be on products. Void them instead of cancelling.")
 
 
 def cancel(coop_id: int, run_id: int, actor_id: int | None) -> RunStatus:
-    """Cancel a run: a waiting one at once; one in progress by asking its worker, which stops at its next
-    progress report and deletes the stamps it minted in the same transaction that marks it cancelled.
-    Another cooperative's run is NotFound. The audit trail records who cancelled. Returns the run's status."""
+    """Cancel a run that never printed: a waiting one at once, deleting any stamps an earlier attempt minted in
+    the same transaction; one in progress by asking its worker, which stops at its next progress report and
+    deletes the stamps it minted in the transaction that marks it cancelled. A run whose PDF was ever
+    published is refused (its stamps may be on products: they are voided instead). Another cooperative's run
+    is NotFound. The audit trail records who cancelled. Returns the run's status."""
     run = get_run(coop_id, run_id)
+    if run.pdf_sha256 is not None:
+        raise RuleViolation("run", CANNOT_CANCEL if run.status is RunStatus.DONE else PRINTED_BEFORE)
     actor = db.session.get(User, actor_id) if actor_id else None
     now = utcnow()
     dropped = db.session.execute(
-        update(LabelRun).where(LabelRun.id == run_id, LabelRun.status == RunStatus.QUEUED)
+        update(LabelRun).where(LabelRun.id == run_id, LabelRun.status == RunStatus.QUEUED, LabelRun.pdf_sha256.is_(None))
         .values(status=RunStatus.CANCELLED, finished_at=now, progress=0, task_id=None)
     )
     if dropped.rowcount:
+        db.session.execute(delete(Stamp).where(Stamp.run_id == run_id))
         audit.record("cancel_run", entity="label_run", entity_id=run_id, cooperative_id=coop_id,
                      after={"status": "cancelled"}, actor=actor)
         db.session.commit()
