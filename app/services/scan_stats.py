@@ -11,7 +11,7 @@ from sqlalchemy import case, func, select
 from werkzeug.exceptions import NotFound
 
 from app.extensions import db
-from app.models import Batch, LabelRun, Product, RangeAction, Scan, ScanDevice, Stamp, StampRangeEvent
+from app.models import Batch, LabelRun, Product, RangeAction, RunStatus, Scan, ScanDevice, Stamp, StampRangeEvent
 from app.models.scan_counts import NO_BATCH, ScanDayCount, block_size
 from app.services import batches, label_runs, listings, products
 from app.i18n import vietnam_day
@@ -95,6 +95,12 @@ class StampScope:
         if self.run_id is not None:
             return Stamp.run_id == self.run_id
         return Stamp.run_id.in_(select(LabelRun.id).where(LabelRun.product_id == self.product_id).scalar_subquery())
+
+    def runs(self):
+        """The clause that keeps the scope's runs."""
+        if self.run_id is not None:
+            return LabelRun.id == self.run_id
+        return LabelRun.product_id == self.product_id
 
     def counts(self):
         """The clause that keeps the scope's rows of scan_day_counts (on their run, which leads the primary key)."""
@@ -265,14 +271,20 @@ class StampTotals:
         return self.scanned / self.activated if self.activated else None
 
 
+MINTED = (RunStatus.RENDERING, RunStatus.DONE)  # minting commits all of a run's stamps with the move to RENDERING
+
+
 def stamp_totals(scope: StampScope, scanned: int) -> StampTotals:
-    """The scope's stamps counted from indexes: all of them from the (run, serial) key, the blank, voided and copied
-    ones from partial indexes holding only those (app/models/scan_counts.py), so that no count reads the stamps'
-    rows; `scanned` (stamps scanned at least once) is FirstScans.stamps."""
+    """The scope's stamps counted without reading them: those printed are the counts of its minted runs plus the
+    stamps of any other run (one failed or still minting holds all or none), the blank, voided and copied ones come
+    from partial indexes holding only those (app/models/scan_counts.py); `scanned` (stamps scanned at least once)
+    is FirstScans.stamps."""
     def count(*where) -> int:
         return db.session.scalar(select(func.count()).select_from(Stamp).where(scope.stamps(), *where))
 
-    printed = count()
+    minted = db.session.scalar(select(func.coalesce(func.sum(LabelRun.count), 0)).where(scope.runs(), LabelRun.status.in_(MINTED)))
+    others = select(LabelRun.id).where(scope.runs(), LabelRun.status.not_in(MINTED)).scalar_subquery()
+    printed = minted + db.session.scalar(select(func.count()).select_from(Stamp).where(Stamp.run_id.in_(others)))
     return StampTotals(printed, printed - count(Stamp.batch_id.is_(None)), count(Stamp.voided_at.is_not(None)), scanned,
                        count(Stamp.copy_suspected_at.is_not(None)))
 
