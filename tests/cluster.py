@@ -201,7 +201,8 @@ def fresh_database(workdir: Path) -> Database:
         name = f"ocop_cluster_{secrets.token_hex(4)}"
         admin = _libpq(str(make_url(named).set(database="postgres")))
         with psycopg.connect(admin, autocommit=True) as conn:
-            conn.execute(f'CREATE DATABASE "{name}"')
+            # From template0, which nobody may connect to: copying template1 fails while anyone is connected to it.
+            conn.execute(f'CREATE DATABASE "{name}" TEMPLATE template0')
         return Database(str(make_url(named).set(drivername="postgresql+psycopg", database=name)), admin)
     return _throwaway_server(workdir)
 
@@ -294,7 +295,7 @@ class Cluster:
 
     def _start_redis(self) -> int:
         port = free_port()
-        redis = self._add(Process("redis", [
+        self._add(Process("redis", [
             "redis-server", "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
             "--dir", str(self.workdir),
         ], dict(os.environ), self.workdir / "redis.log", ready=lambda process: _answers_tcp(port, b"PING\r\n", b"+PONG")()))
@@ -345,7 +346,9 @@ class Cluster:
         port, instance = free_port(), self.workdir / f"node-{name}"
         base = f"http://127.0.0.1:{port}"
         env = self._node_environment(instance, BIND=f"127.0.0.1:{port}", ACCESS_LOG=str(self.workdir / f"access-{name}.log"))
-        process = self._add(Process(f"node-{name}", [str(BIN / "gunicorn"), "-c", "gunicorn.conf.py", "wsgi:app"], env,
+        # Its own control socket, as on a machine of its own (gunicorn's default path is one per user).
+        command = [str(BIN / "gunicorn"), "-c", "gunicorn.conf.py", "--control-socket", str(instance / "gunicorn.ctl"), "wsgi:app"]
+        process = self._add(Process(f"node-{name}", command, env,
                                     self.workdir / f"node-{name}.log", ready=lambda process: _answers_http(base + "/")()))
         node = self.nodes[name] = WebNode(name, base, instance, process)
         return node
