@@ -29,8 +29,37 @@ Measured:
 3. The slowest statements of those pages, in process, with EXPLAIN ANALYZE (written to explain.txt in the work
    folder), and the size of each table (pg_total_relation_size) per million stamps and per million scans.
 
-Measured 2026-11-30 on the 2-core development machine while seven other developers ran tests on it (load average
-8-14): see docs/capacity.md for the figures and what they mean for a province.
+Measured 2026-11-30 on the 2-core development machine while seven other developers ran test suites on it (load
+average 8–12), so absolute times move with the load; the ratios within a run are the figures. Building the province
+took 21 minutes (stamps 916 s: deriving 10 million codes in Python; scans 88 s; phones and counts 236 s). Run 1 is
+before the partial indexes of migration 0023 and the printed count from the runs; runs 2 and 3 after.
+
+    scan page (wrk -t2 -c16, 20 s)            run 1           run 2           run 3
+    hello-world req/s                          1,598           2,237           1,386
+    10 M stamps, codes over ~20,000 lots    33 (p99 1.36 s)  59 (0.67 s)     15 (1.80 s)
+    10 M stamps, one coop's 20 lots              —          184 (1.18 s)     86 (1.20 s)
+    10,000 stamps (20 lots)                 109 (0.93 s)    223 (0.66 s)    126 (1.55 s)
+    scan ÷ hello-world (goal ≥ 0.6)             0.02            0.03            0.01
+    20 lots: 10 M ÷ 10 k (goal ±15 %)             —             0.83            0.68
+
+    cooperative 1 (200,000 stamps), median · p95 ms       run 1          run 2          run 3
+    dashboard                                          141 · 176       84 · 120      187 · 232
+    runs                                               142 · 231       84 · 143      207 · 379
+    product page                                        47 · 63        39 · 215       69 · 122
+    batch page                                          78 · 351       63 · 349       62 · 500
+    run page                                           125 · 210       84 · 149       82 · 187
+    product scans 30 days                              448 · 497      159 · 190      173 · 469
+    product scans 366 days                             456 · 1110     236 · 622      232 · 713
+    run scans 30 days                                  221 · 319      140 · 187      112 · 159
+    run scans 366 days                                 171 · 682      305 · 905      232 · 673
+    notices · reports · audit (median)               10 · 17 · 26   26 · 25 · 43   36 · 32 · 35
+
+    size (pg_total_relation_size): stamps 174 MB per million stamps; per million scans: scans 180 MB,
+    scan_devices 112 MB, stamp_first_scans 53 MB, scan_day_counts 66 MB.
+
+The scan page misses its goals on PostgreSQL: a scan of a lot not yet rendered by the worker runs 13 statements,
+and even a cached page pays three round trips (pool pre-ping, lookup, rollback on return); see docs/capacity.md,
+which works these figures into what a province needs.
 """
 import argparse
 import bisect
