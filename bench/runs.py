@@ -158,6 +158,18 @@ def rss_mb(pid: int) -> float:
     return 0.0
 
 
+def pss_mb(pid: int) -> float:
+    """Proportional set size: pages shared with the parent after fork (the QR pool's) counted once in all."""
+    try:
+        with open(f"/proc/{pid}/smaps_rollup") as f:
+            for line in f:
+                if line.startswith("Pss:"):
+                    return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    return 0.0
+
+
 def cpu_seconds(pid: int) -> float:
     """utime + stime of a live process (its own, not its reaped children's)."""
     try:
@@ -172,13 +184,15 @@ def cpu_seconds(pid: int) -> float:
 class TreeSample:
     main_mb: float
     largest_child_mb: float
-    sum_mb: float
+    sum_mb: float  # RSS summed: pages a forked child shares with its parent count twice
+    pss_sum_mb: float  # what the tree really occupies
 
 
 def sample_tree(pid: int, parents: dict[int, int]) -> TreeSample:
-    children = [rss_mb(child) for child in descendants(pid, parents)]
+    tree = [pid, *descendants(pid, parents)]
+    children = [rss_mb(child) for child in tree[1:]]
     main = rss_mb(pid)
-    return TreeSample(main, max(children, default=0.0), main + sum(children))
+    return TreeSample(main, max(children, default=0.0), main + sum(children), sum(pss_mb(p) for p in tree))
 
 
 # ---------------------------------------------------------------- workers (the scenario process)
@@ -190,15 +204,14 @@ class Worker:
     name: str
     process: subprocess.Popen
     log: Path
-    peak: TreeSample = field(default_factory=lambda: TreeSample(0, 0, 0))
+    peak: TreeSample = field(default_factory=lambda: TreeSample(0, 0, 0, 0))
     cpu: dict[int, float] = field(default_factory=dict)  # last CPU seconds seen of each process of its tree
     cpu_at_ready: float = 0.0  # what starting took, left out of the CPU per run
     after_runs: list[float] = field(default_factory=list)  # the tree's RSS sum each time a run ended
 
     def sample(self, parents: dict[int, int]) -> TreeSample:
         now = sample_tree(self.process.pid, parents)
-        self.peak = TreeSample(max(self.peak.main_mb, now.main_mb), max(self.peak.largest_child_mb, now.largest_child_mb),
-                               max(self.peak.sum_mb, now.sum_mb))
+        self.peak = TreeSample(*(max(a, b) for a, b in zip(asdict(self.peak).values(), asdict(now).values())))
         for pid in [self.process.pid, *descendants(self.process.pid, parents)]:
             self.cpu[pid] = max(self.cpu.get(pid, 0.0), cpu_seconds(pid))
         return now
@@ -344,6 +357,8 @@ def queued_at(run) -> datetime:
 
 def watch(run_ids: list[int], workers: list[Worker], timeout: float) -> dict[int, RunTimes]:
     """Poll the runs' rows and the workers' trees every SAMPLE_SECONDS until every run is done or failed."""
+    from sqlalchemy.exc import OperationalError
+
     from app.extensions import db
     from app.models import LabelRun, RunStatus
     from app.models.mixins import utcnow
@@ -354,7 +369,13 @@ def watch(run_ids: list[int], workers: list[Worker], timeout: float) -> dict[int
         parents = _parent_pids()
         samples = [w.sample(parents) for w in workers]
         now = utcnow()
-        for run in db.session.scalars(db.select(LabelRun).where(LabelRun.id.in_(run_ids))):
+        try:
+            rows = list(db.session.scalars(db.select(LabelRun).where(LabelRun.id.in_(run_ids))))
+        except OperationalError:  # SQLite: a minting transaction held the write lock past the busy timeout
+            db.session.rollback()
+            LOCKED_POLLS.append(now)
+            continue
+        for run in rows:
             seen = times.setdefault(run.id, RunTimes(run.id, run.cooperative_id, queued_at(run)))
             if run.status is RunStatus.MINTING and seen.seen_minting is None:
                 seen.seen_minting = now
@@ -376,6 +397,9 @@ def watch(run_ids: list[int], workers: list[Worker], timeout: float) -> dict[int
             if w.process.poll() not in (None, 0):  # a direct worker ends, well, once its runs are done
                 sys.exit(f"worker {w.name} failed:\n{w.log.read_text(errors='replace')[-4000:]}")
         time.sleep(SAMPLE_SECONDS)
+
+
+LOCKED_POLLS: list[datetime] = []  # polls refused: the database stayed locked longer than its busy timeout
 
 
 def seconds(a: datetime, b: datetime) -> float:
@@ -402,6 +426,7 @@ def phase(label: str, workers: list[Worker], times: dict[int, RunTimes], load_be
         "mint_seen_s": [round(seconds(t.seen_minting, t.seen_rendering), 2) if t.seen_rendering else None for t in runs],
         "wait_s": [round(seconds(t.queued, t.seen_minting), 2) for t in runs],
         "done_order_coops": [t.cooperative_id for t in sorted(runs, key=lambda t: t.finished)],
+        "locked_polls": len(LOCKED_POLLS),
         "cpu_s_per_run": round(sum(sum(w.cpu.values()) - w.cpu_at_ready for w in workers) / len(runs), 2),
         "load_average": [round(load_before, 1), round(os.getloadavg()[0], 1)],  # the machine's, before and after
         "workers": [{"name": w.name, "peak": asdict(w.peak), "rss_sum_after_each_run": w.after_runs} for w in workers],
@@ -457,7 +482,6 @@ def scenario(count: int, runs: int, pinned: bool, direct: bool) -> dict:
             alone = phase("baseline", [baseline_worker], watch([run_id], [baseline_worker], timeout=600), load)
         finally:
             baseline_worker.stop()
-        split = mint_and_render_alone(made, count, 0 if pinned else None)
 
         workers = [start_worker(f"w{k}", k if pinned else None, instance, direct) for k in (0, 1)]
         try:
@@ -473,6 +497,9 @@ def scenario(count: int, runs: int, pinned: bool, direct: bool) -> dict:
         finally:
             for w in workers:
                 w.stop()
+        # Only now, with no worker running: a run ordered and not yet done is what a worker claims, and one
+        # rendered here for longer than RUN_STALE_SECONDS would look abandoned to it.
+        split = mint_and_render_alone(made, count, 0 if pinned else None)
     t1 = alone["span_s"]
     ideal = t1 * len(run_ids) / 2
     return {"unsent_messages": unsent, "t1_s": t1, "makespan_s": two["span_s"], "ideal_s": round(ideal, 2), "ratio": round(two["span_s"] / ideal, 3),
@@ -521,6 +548,8 @@ def report(setup: str, pinning: str, r: dict) -> None:
     print(f"  per run: work median {statistics.median(two['work_s']):.2f} s (min {min(two['work_s']):.2f}, max {max(two['work_s']):.2f}); "
           f"workers busy {two['busy_share']:.1%} of 2 × makespan; {two['cpu_s_per_run']:.2f} CPU s a run; "
           f"load average {two['load_average'][0]} → {two['load_average'][1]}")
+    if two["locked_polls"]:
+        print(f"  !! {two['locked_polls']} polls of the runs' rows refused: SQLite stayed locked past its busy timeout")
     delivered = [x for x in two["to_worker_s"] if x is not None]
     if delivered:
         print(f"  message waits (order → worker): median {statistics.median(delivered):.2f} s, max {max(delivered):.2f} s "
@@ -531,10 +560,17 @@ def report(setup: str, pinning: str, r: dict) -> None:
         flag = "ok" if p["sum_mb"] <= RSS_GOAL_MB else "over"
         after = w["rss_sum_after_each_run"]
         print(f"  worker {w['name']:5} peak RSS: main {p['main_mb']:.0f} MB, largest child {p['largest_child_mb']:.0f} MB, "
-              f"sum {p['sum_mb']:.0f} MB ({flag}); after each run {after[0] if after else '-'} → {after[-1] if after else '-'} MB")
+              f"sum {p['sum_mb']:.0f} MB ({flag}), PSS sum {p['pss_sum_mb']:.0f} MB; after each run {after[0] if after else '-'} → "
+              f"{after[-1] if after else '-'} MB")
+
+
+def stop_on_sigterm() -> None:
+    """SIGTERM unwinds like Ctrl-C, so that the workers, PostgreSQL and Redis this script started are stopped."""
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
 
 
 def main() -> None:
+    stop_on_sigterm()
     parser = argparse.ArgumentParser()
     parser.add_argument("--count", type=int, default=40_000)
     parser.add_argument("--runs", type=int, default=20)
@@ -564,11 +600,13 @@ def main() -> None:
                     env = {**base_env(instance), "DATABASE_URL": create_database(server, f"bench_runs_{n}"), "CELERY_BROKER_URL": broker.replace("/0", f"/{n}")}
                     results[f"production {pinning}"] = r = run_scenario("production", pinning == "pinned", env, args.count, args.runs, args.direct)
                     report("PostgreSQL + Redis", pinning, r)
+                    sys.stdout.flush()
         if "embedded" in args.setups:
             for pinning in pinnings:
                 instance = Path(folder, f"embedded-{pinning}")
                 results[f"embedded {pinning}"] = r = run_scenario("embedded", pinning == "pinned", base_env(instance), args.count, args.runs, args.direct)
                 report("SQLite + kombu SQLAlchemy transport", pinning, r)
+                sys.stdout.flush()
     if args.json:
         Path(args.json).write_text(json.dumps(results, indent=1, default=str))
 
