@@ -23,7 +23,7 @@ from app.models import (Batch, Cooperative, FakeReport, GateOverride, LabelRun, 
                         Verification)
 from app.models.mixins import utcnow
 from app.services import codes, geo, notices
-from app.scan.hot_query import HotQuery
+from app.scan.hot_query import HotQuery, reader_engine
 from app.scan.scan_log import ScanLog
 
 StampFacts = tuple  # a named tuple of the columns of STAMP_FACTS or SCAN_FACTS (see HotQuery)
@@ -181,7 +181,9 @@ def scan(typed: str, client_address: str, user_agent: str, accept: Callable[[Sta
 def _hot(statement) -> HotQuery:
     queries = current_app.extensions.setdefault("scan_queries", {})
     if statement not in queries:
-        queries[statement] = HotQuery(db.engine, statement)
+        if "scan_reader" not in current_app.extensions:
+            current_app.extensions["scan_reader"] = reader_engine(db.engine)
+        queries[statement] = HotQuery(current_app.extensions["scan_reader"], statement)
     return queries[statement]
 
 
