@@ -74,6 +74,8 @@ def app(database_url, tmp_path):
                 _db.session.execute(table.delete())
         _db.session.commit()
         _db.engine.dispose()
+        if app.extensions.get("scan_reader") not in (None, _db.engine):
+            app.extensions["scan_reader"].dispose()  # the scan page's own pool (PostgreSQL): no connection left open
 
 
 @pytest.fixture
