@@ -63,6 +63,18 @@ def test_a_cooperatives_second_run_waits_behind_every_other_cooperatives_first(d
     assert [run_queue.claim(f"task-{n}") for n in (3, 4, 5)] == [a2, a3, None]
 
 
+def test_a_cooperative_just_served_goes_behind_one_still_waiting_for_its_first_run(db, coop_a, coop_b, lychee, honey):
+    a1, a2 = (order(coop_a, lychee, f"a{i}") for i in (1, 2))
+    b1 = order(coop_b, honey, "b1")  # ordered after both of A's
+    assert run_queue.claim("task-1") == a1
+    db.session.execute(update(LabelRun).where(LabelRun.id == a1).values(status=RunStatus.DONE, finished_at=utcnow()))
+    db.session.commit()
+    # A's second run was ordered before B's first, but A has just been served: B goes first.
+    assert run_queue.fair_order() == [b1, a2]
+    assert run_queue.position(db.session.get(LabelRun, b1)) == 0
+    assert [run_queue.claim("task-2"), run_queue.claim("task-3")] == [b1, a2]
+
+
 def test_a_claim_is_exclusive_even_when_workers_race(app, db, coop_a, coop_b, lychee, honey):
     runs = {order(coop_a, lychee, f"a{i}") for i in range(4)} | {order(coop_b, honey, f"b{i}") for i in range(4)}
     db.session.remove()  # hold no transaction while the claimers run

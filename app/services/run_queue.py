@@ -8,7 +8,8 @@ on SQLite as on PostgreSQL. A message that finds nothing to claim does nothing.
 
 Fair order: a waiting run comes after every run of other cooperatives that has fewer runs of its own in
 progress or waiting ahead of it, so a cooperative's second waiting run comes after every other cooperative's
-first; then by the time it joined the queue. A run in progress whose heartbeat is older than
+first, and a cooperative whose run just finished goes behind those still waiting for their first; then by the
+time it joined the queue. A run in progress whose heartbeat is older than
 RUN_STALE_SECONDS belongs to a dead worker and is claimable again; requeue_stale_runs puts it back in line
 and sends for it, and for any waiting run whose message could not be sent (the broker was away).
 """
@@ -58,7 +59,8 @@ def is_stale(run: LabelRun) -> bool:
 
 def fair_order() -> list[int]:
     """The claimable runs' ids, fairest first: by how many runs of the same cooperative are in progress or
-    waiting ahead of each, then by when it joined the queue, then by id."""
+    waiting ahead of each, then cooperatives not served since the oldest run began waiting before those served
+    (the longest ago first), then by when it joined the queue, then by id."""
     cutoff = _stale_before()
     nth = func.row_number().over(partition_by=LabelRun.cooperative_id, order_by=(LabelRun.queued_at, LabelRun.id))
     waiting = select(LabelRun.id, LabelRun.cooperative_id, LabelRun.queued_at, nth.label("nth")).where(_is_claimable(cutoff)).subquery()
@@ -67,10 +69,20 @@ def fair_order() -> list[int]:
         .where(LabelRun.status.in_(IN_PROGRESS), _last_seen() >= cutoff)
         .group_by(LabelRun.cooperative_id).subquery()
     )
+    # A cooperative served while runs waited goes behind those not served yet, however early its next run was
+    # ordered: five cooperatives ordering four runs each at once are then served in turn, not two at a time.
+    oldest_wait = select(func.min(LabelRun.queued_at)).where(_is_claimable(cutoff)).scalar_subquery()
+    served = (
+        select(LabelRun.cooperative_id, func.max(LabelRun.finished_at).label("at"))
+        .where(LabelRun.status.in_(FINISHED), LabelRun.finished_at >= oldest_wait)
+        .group_by(LabelRun.cooperative_id).subquery()
+    )
     ahead_in_own_cooperative = func.coalesce(busy.c.runs, 0) + waiting.c.nth
     stmt = (
-        select(waiting.c.id).outerjoin(busy, busy.c.cooperative_id == waiting.c.cooperative_id)
-        .order_by(ahead_in_own_cooperative, waiting.c.queued_at, waiting.c.id)
+        select(waiting.c.id)
+        .outerjoin(busy, busy.c.cooperative_id == waiting.c.cooperative_id)
+        .outerjoin(served, served.c.cooperative_id == waiting.c.cooperative_id)
+        .order_by(ahead_in_own_cooperative, served.c.at.asc().nulls_first(), waiting.c.queued_at, waiting.c.id)
     )
     return list(db.session.scalars(stmt))
 
