@@ -7,6 +7,7 @@ import zxingcpp
 from PIL import Image
 
 from app.services import demo
+from tests.jobs import label_worker, start_label_worker  # noqa: F401 (fixtures)
 from tests.browser import browser, live_server, needs_chromium, page, sign_in_page  # noqa: F401 (fixtures)
 
 pytestmark = [needs_chromium, pytest.mark.browser]
@@ -65,7 +66,7 @@ def test_product_batch_and_diary_in_vietnamese(live_server, page, demo_data, tmp
     page.screenshot(path=str(tmp_path / "batch.png"), full_page=True)
 
 
-def test_a_run_of_stamps_shows_progress_and_downloads_a_pdf_that_scans(live_server, page, demo_data, tmp_path):
+def test_a_run_of_stamps_shows_progress_and_downloads_a_pdf_that_scans(live_server, page, demo_data, tmp_path, label_worker):
     base = live_server
     sign_in_page(page, base, "lan@hongxuan.vn", demo.DEMO_PASSWORD)
     page.get_by_role("link", name=re.compile(r"^VT-\d{4}-\d{2}-A$")).first.click()  # the demo lychee lot, named by its harvest month

@@ -6,6 +6,7 @@ import pytest
 
 from app.models import LabelRun
 from app.services import demo, minting
+from tests.jobs import label_worker, start_label_worker  # noqa: F401 (fixtures)
 from tests.browser import browser, live_server, needs_chromium, sign_in_page  # noqa: F401 (fixtures)
 
 pytestmark = [needs_chromium, pytest.mark.browser]
@@ -25,7 +26,7 @@ def _context_page(browser, **options):
     return page
 
 
-def test_verified_then_changed(live_server, browser, demo_data, db, tmp_path):
+def test_verified_then_changed(live_server, browser, demo_data, db, tmp_path, label_worker):
     base = live_server
     coop = _context_page(browser, viewport={"width": 1000, "height": 900})
     sign_in_page(coop, base, "lan@hongxuan.vn", demo.DEMO_PASSWORD)
