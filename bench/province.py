@@ -29,7 +29,7 @@ Measured:
 3. The slowest statements of those pages, in process, with EXPLAIN ANALYZE (written to explain.txt in the work
    folder), and the size of each table (pg_total_relation_size) per million stamps and per million scans.
 
-Measured 2026-11-30 on the 2-core development machine while seven other developers ran test suites on it (load
+Measured 2026-11-30 on the 2-core development machine while test suites ran on it (load
 average 8–12), so absolute times move with the load; the ratios within a run are the figures. Building the province
 took 21 minutes (stamps 916 s: deriving 10 million codes in Python; scans 88 s; phones and counts 236 s). Run 1 is
 before the partial indexes of migration 0023 and the printed count from the runs; runs 2 and 3 after.
@@ -57,8 +57,13 @@ before the partial indexes of migration 0023 and the printed count from the runs
     size (pg_total_relation_size): stamps 174 MB per million stamps; per million scans: scans 180 MB,
     scan_devices 112 MB, stamp_first_scans 53 MB, scan_day_counts 66 MB.
 
+Run 4, after the scan page's lookups moved to a pool of autocommit connections (one round trip a scan instead of
+three): hello-world 2,818 req/s; 10 M stamps over ~20,000 lots 49 (p99 1.04 s); one cooperative's 20 lots 1,173
+(p99 124 ms, 0.42×); the 10,000-stamp twin 655 (p99 503 ms), and 1,612 (p99 122 ms) after VACUUM ANALYZE of that
+twin, which the earlier runs had filled with dead rows (hello-world 4,105 in that run: 0.39×; 20 lots 1,155, 0.28×).
+
 The scan page misses its goals on PostgreSQL: a scan of a lot not yet rendered by the worker runs 13 statements,
-and even a cached page pays three round trips (pool pre-ping, lookup, rollback on return); see docs/capacity.md,
+and even a cached page needs the database once per scan, on the same two cores; see docs/capacity.md,
 which works these figures into what a province needs.
 """
 import argparse
