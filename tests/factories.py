@@ -1,10 +1,11 @@
 """Objects built through the services, as a cooperative would build them."""
 import io
-from datetime import date
+from datetime import date, timedelta
 
 from PIL import Image
 
-from app.services import batches, label_runs, minting, products
+from app.i18n import local_today
+from app.services import batches, label_runs, listings, minting, products
 
 
 def jpeg_bytes(size=(1600, 1200), color=(200, 30, 40), exif=None) -> bytes:
@@ -29,8 +30,6 @@ def minted_run(coop, product, batch=None, count=5, token="run-token"):
 
 def on_sale_stamps(db, coop, count: int):
     """Minted stamps of a batch whose best-before is a year away: the codes, the run and the batch."""
-    from datetime import date
-
     from app.services import codes
 
     product, batch = product_with_batch(coop)
@@ -41,3 +40,17 @@ def on_sale_stamps(db, coop, count: int):
     stamp_codes = [codes.derive_code(key, run.id, serial) for serial in range(1, count + 1)]
     db.session.commit()
     return stamp_codes, run, batch
+
+
+def certified_batch(db, coop, officer_id: int, name: str, lot: str, days: int):
+    """A product whose OCOP certificate, VietGAP certificate and batch verification all end in `days` days."""
+    today = local_today()
+    product, batch = product_with_batch(coop, name, lot)
+    product.ocop_certificate_no, product.ocop_expires_on = f"OCOP-{lot}", today + timedelta(days=days)
+    batch.best_before = today + timedelta(days=90)
+    db.session.commit()
+    products.add_certification(coop.id, product.id, {"scheme": "VietGAP", "number": f"VG-{lot}", "issuer": "Sở NN",
+                                                     "expires_on": today + timedelta(days=days)}, None)
+    # An expired verification was made when its date was still ahead.
+    listings.verify(officer_id, batch.id, today + timedelta(days=days), today + timedelta(days=min(days, 0) - 10))
+    return product, batch

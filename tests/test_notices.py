@@ -7,7 +7,7 @@ from sqlalchemy import select
 from app.models import Notice, NoticeKind
 from app.services import notices
 from app.services.errors import NotFound
-from tests.factories import product_with_batch
+from tests.factories import certified_batch, product_with_batch
 
 
 def test_post_adds_the_notice_without_committing(db, coop_a):
@@ -128,25 +128,6 @@ def test_the_notices_page_shows_fifty_a_page_unread_first(app, db, coop_a, membe
 
 # Expiring soon: worked out on each read, never stored ---------------------------------------------------
 
-def _certified_batch(db, coop, officer_id, name, lot, days):
-    """A product whose OCOP certificate, VietGAP certificate and batch verification all end in `days` days."""
-    from datetime import timedelta
-
-    from app.i18n import local_today
-    from app.services import listings, products
-
-    today = local_today()
-    product, batch = product_with_batch(coop, name, lot)
-    product.ocop_certificate_no, product.ocop_expires_on = f"OCOP-{lot}", today + timedelta(days=days)
-    batch.best_before = today + timedelta(days=90)
-    db.session.commit()
-    products.add_certification(coop.id, product.id, {"scheme": "VietGAP", "number": f"VG-{lot}", "issuer": "Sở NN",
-                                                     "expires_on": today + timedelta(days=days)}, None)
-    # An expired verification was made when its date was still ahead.
-    listings.verify(officer_id, batch.id, today + timedelta(days=days), today + timedelta(days=min(days, 0) - 10))
-    return product, batch
-
-
 def _dump(db, table):
     from sqlalchemy import text
 
@@ -162,9 +143,9 @@ def test_certificates_and_verifications_expiring_within_30_days_or_expired_show_
     member, officer = _clients(app, coop_a)
     officer_id = db.session.scalars(select(User.id).where(User.login == "canbo@xa.vn")).one()
     today = local_today()
-    _certified_batch(db, coop_a, officer_id, "Vải thiều <b>Lục Ngạn</b>", "VT-29", 29)
-    _certified_batch(db, coop_a, officer_id, "Nhãn lồng", "NL-31", 31)
-    _certified_batch(db, coop_a, officer_id, "Bưởi Diễn", "BD-HET", -1)
+    certified_batch(db, coop_a, officer_id, "Vải thiều <b>Lục Ngạn</b>", "VT-29", 29)
+    certified_batch(db, coop_a, officer_id, "Nhãn lồng", "NL-31", 31)
+    certified_batch(db, coop_a, officer_id, "Bưởi Diễn", "BD-HET", -1)
     in_29, gone = format_day_in(today + timedelta(days=29), "vi"), format_day_in(today - timedelta(days=1), "vi")
     for notice in db.session.scalars(select(Notice)):  # the verifications' notices are not what this test reads
         notice.read_at = notice.created_at

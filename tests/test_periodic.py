@@ -14,11 +14,11 @@ from app.i18n import local_today
 from app.models import IdempotencyKey, Notice, NoticeKind, PasswordReset, Role, User, UserSession, rate_limit_counters
 from app.models.mixins import utcnow
 from app.models.notice import NoticeRead
-from app.services import accounts, expiry_notices, housekeeping, listings, notices, products
+from app.services import accounts, expiry_notices, housekeeping, notices
 from app.services.errors import NotFound
 from app.storage import storage
 from tests.conftest import LUC_NGAN, PASSWORD, post_form, sign_in
-from tests.factories import product_with_batch
+from tests.factories import certified_batch, product_with_batch
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -26,20 +26,6 @@ ROOT = Path(__file__).resolve().parent.parent
 def _officer(login: str, commune: int = LUC_NGAN) -> User:
     return accounts.create_user(name=f"Cán bộ {login}", login=login, password=PASSWORD, role=Role.OFFICER,
                                 commune_codes=[commune])
-
-
-def _certified_batch(db, coop, officer_id: int, name: str, lot: str, days: int):
-    """A product whose OCOP certificate, VietGAP certificate and batch verification all end in `days` days."""
-    today = local_today()
-    product, batch = product_with_batch(coop, name, lot)
-    product.ocop_certificate_no, product.ocop_expires_on = f"OCOP-{lot}", today + timedelta(days=days)
-    batch.best_before = today + timedelta(days=90)
-    db.session.commit()
-    products.add_certification(coop.id, product.id, {"scheme": "VietGAP", "number": f"VG-{lot}", "issuer": "Sở NN",
-                                                     "expires_on": today + timedelta(days=days)}, None)
-    # An expired verification was made when its date was still ahead.
-    listings.verify(officer_id, batch.id, today + timedelta(days=days), today + timedelta(days=min(days, 0) - 10))
-    return product, batch
 
 
 def _expiry_notices(db, **where) -> list[Notice]:
@@ -52,9 +38,9 @@ def _expiry_notices(db, **where) -> list[Notice]:
 def test_expiry_job_writes_one_notice_per_item_and_date_and_never_twice(db, coop_a):
     officer = _officer("canbo@xa.vn")
     today = local_today()
-    _certified_batch(db, coop_a, officer.id, "Vải thiều", "VT-29", 29)
-    _certified_batch(db, coop_a, officer.id, "Nhãn lồng", "NL-31", 31)
-    _certified_batch(db, coop_a, officer.id, "Bưởi Diễn", "BD-HET", -1)
+    certified_batch(db, coop_a, officer.id, "Vải thiều", "VT-29", 29)
+    certified_batch(db, coop_a, officer.id, "Nhãn lồng", "NL-31", 31)
+    certified_batch(db, coop_a, officer.id, "Bưởi Diễn", "BD-HET", -1)
 
     assert expiry_notices.write_expiry_notices(today) == expiry_notices.Written(soon=3, expired=3)
     written = _expiry_notices(db)
@@ -114,7 +100,7 @@ def test_the_officer_reads_his_communes_notices_for_himself_and_never_anothers(a
     today = local_today()
     officer = _officer("canbo@xa.vn")
     colleague = _officer("canbo2@xa.vn")
-    _certified_batch(db, coop_a, officer.id, "Vải thiều", "VT-9", 9)
+    certified_batch(db, coop_a, officer.id, "Vải thiều", "VT-9", 9)
     honey, _ = product_with_batch(coop_b, "Mật ong Phồn Nhi", "MO-9")
     honey.ocop_certificate_no, honey.ocop_expires_on = "OCOP-ONG", today + timedelta(days=9)
     db.session.commit()
