@@ -102,18 +102,20 @@ def test_scans_on_both_nodes_are_each_counted_once(cluster, on_sale):
         statuses = Counter(pool.map(scan, plan))
     assert statuses == {200: SCANS}
     cluster.stop("node-a", "node-b")
+    try:
+        stamp_ids = [stamp_id for _code, stamp_id in on_sale]
+        assert cluster.sql("SELECT count(*) FROM scans WHERE stamp_id = ANY(%s)", stamp_ids) == [(SCANS,)]
+        expected = Counter()
+        with cluster.app().app_context():
+            for (code, stamp_id), phone, _node in plan:
+                expected[stamp_id, scans.phone_hash(codes.code_hash(code), "127.0.0.1", _user_agent(phone))] += 1
+        counted = {(stamp_id, bytes(phone)): n for stamp_id, phone, n in
+                   cluster.sql("SELECT stamp_id, device_hash, scans FROM scan_devices WHERE stamp_id = ANY(%s)", stamp_ids)}
+        assert counted == dict(expected)
+    finally:
+        cluster.start("node-a", "node-b")  # the later tests need both nodes, whatever this one found
 
-    stamp_ids = [stamp_id for _code, stamp_id in on_sale]
-    assert cluster.sql("SELECT count(*) FROM scans WHERE stamp_id = ANY(%s)", stamp_ids) == [(SCANS,)]
-    expected = Counter()
-    with cluster.app().app_context():
-        for (code, stamp_id), phone, _node in plan:
-            expected[stamp_id, scans.phone_hash(codes.code_hash(code), "127.0.0.1", _user_agent(phone))] += 1
-    counted = {(stamp_id, bytes(phone)): n for stamp_id, phone, n in
-               cluster.sql("SELECT stamp_id, device_hash, scans FROM scan_devices WHERE stamp_id = ANY(%s)", stamp_ids)}
-    assert counted == dict(expected)
-
-    cluster.start("node-a", "node-b")  # started again, the page counts what was written: this is the 201st scan
+    # Started again, the page counts what was written: this is the 201st scan.
     code, _stamp_id = on_sale[0]
     page = cluster.visitor("b").get(f"/Q/{code}", headers={"User-Agent": _user_agent(0)}).text
     per_stamp = SCANS // SCANNED_STAMPS
