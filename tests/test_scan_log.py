@@ -1,6 +1,7 @@
 """Scans written behind: held per worker, written together, and never lost when the database is busy."""
 import time
 
+import pytest
 from sqlalchemy import func, select, text
 
 from app.models import Scan
@@ -132,3 +133,42 @@ def test_migration_0012_carries_scans_over_and_judges_old_copy_warnings_again(tm
         assert sorted(phones.values()) == [3, 12] and suspected == {1: False, 2: True}
         _db.session.remove()
         _db.engine.dispose()
+
+
+def test_two_nodes_writing_the_same_phones_in_opposite_orders_never_deadlock(db, coop_a):
+    """Each node upserts its phones in one order (stamp, phone), so two writers never wait for each other's rows
+    crosswise: PostgreSQL would otherwise abort one write as a deadlock, and a node stopping loses those scans."""
+    import threading
+
+    from app.models import ScanDevice
+    from app.models.mixins import utcnow
+
+    if db.engine.dialect.name != "postgresql":
+        pytest.skip("SQLite has one writer at a time: no two writes to interleave")
+    stamps, _run, _batch = on_sale_stamps(db, coop_a, 40)
+    stamp_ids = list(db.session.scalars(text("SELECT id FROM stamps ORDER BY id")))
+    db.session.commit()
+    now = utcnow()
+    scans = [{"stamp_id": stamp_id, "scanned_at": now, "day": now.date(), "device_class": "android",
+              "device_hash": bytes([phone]) * 16, "phone_hash": bytes([phone]) * 16}
+             for stamp_id in stamp_ids for phone in range(3)]
+    rounds, failures, start, engine = 15, [], threading.Barrier(2), db.engine
+
+    def node(order: list[dict]) -> None:
+        log = ScanLog(engine, delay=0)  # writes at once: a deadlock raises here
+        start.wait()
+        for _ in range(rounds):
+            try:
+                log._write(order)
+            except Exception as exc:  # reported below
+                failures.append(exc)
+
+    threads = [threading.Thread(target=node, args=(order,)) for order in (scans, scans[::-1])]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert failures == []
+    assert _count(db) == 2 * rounds * len(scans)
+    assert db.session.scalar(select(func.sum(ScanDevice.scans))) == 2 * rounds * len(scans)
+    db.session.commit()

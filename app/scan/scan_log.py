@@ -76,7 +76,9 @@ class ScanLog:
 
 
 def _phones(scans: list[dict]) -> list[dict]:
-    """One row per stamp and phone, with its scans added up: one upsert may not touch a row twice."""
+    """One row per stamp and phone, with its scans added up (one upsert may not touch a row twice), in the order
+    of (stamp, phone): every node locks the rows it upserts in that one order, so two nodes writing the same phones
+    never wait for each other crosswise (PostgreSQL would abort one of the writes as a deadlock)."""
     phones: dict[tuple, dict] = {}
     for scan in scans:
         key = (scan["stamp_id"], scan["phone_hash"])
@@ -84,7 +86,7 @@ def _phones(scans: list[dict]) -> list[dict]:
             phones[key]["scans"] += 1
         else:
             phones[key] = {"stamp_id": scan["stamp_id"], "device_hash": scan["phone_hash"], "first_day": scan["day"], "scans": 1}
-    return list(phones.values())
+    return [phones[key] for key in sorted(phones)]
 
 
 def _count_days(conn: Connection, scans: list[dict]) -> None:
