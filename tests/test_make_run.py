@@ -24,8 +24,11 @@ STOP_SECONDS = 60
 
 def make_run_command() -> list[str]:
     """The command `make run` ends with, as make itself expands it (a dry run: nothing is installed or run)."""
-    lines = subprocess.run(["make", "-n", "run"], cwd=ROOT, capture_output=True, text=True, check=True,
-                           timeout=60).stdout.strip().splitlines()
+    # Under `make test` this make is a child of another: without the parent's flags and directory messages,
+    # its last line is the command itself.
+    env = {name: value for name, value in os.environ.items() if name not in ("MAKEFLAGS", "MFLAGS", "MAKELEVEL")}
+    lines = subprocess.run(["make", "--no-print-directory", "-n", "run"], cwd=ROOT, capture_output=True, text=True,
+                           check=True, timeout=60, env=env).stdout.strip().splitlines()
     return shlex.split(lines[-1])
 
 
